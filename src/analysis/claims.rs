@@ -1,0 +1,267 @@
+//! Claim verdicts: pure functions of the measured evidence.
+
+use crate::explain::StatementPlan;
+use crate::report::{ClaimVerdict, Interval};
+use crate::scenario::{Claim, Quantile, Side};
+
+/// The evidence a claim is checked against.
+pub struct Evidence<'a> {
+    pub speedup_p50: Option<Interval>,
+    pub speedup_p95: Option<Interval>,
+    /// Per-round quantiles per side in µs, for absolute latency claims: (p50, p95, p99).
+    pub before_rounds_us: [&'a [f64]; 3],
+    pub after_rounds_us: [&'a [f64]; 3],
+    pub before_plans: &'a [StatementPlan],
+    pub after_plans: &'a [StatementPlan],
+    pub same_result: Option<bool>,
+}
+
+fn fmt_x(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.1}×")
+    } else {
+        format!("{v:.2}×")
+    }
+}
+
+/// Renders an interval the way Kalibera & Jones recommend: "5.7× (95% CI 5.4–6.0×)".
+pub fn describe_interval(i: &Interval) -> String {
+    format!(
+        "{} (95% CI {}–{})",
+        fmt_x(i.estimate),
+        fmt_x(i.low).trim_end_matches('×'),
+        fmt_x(i.high)
+    )
+}
+
+pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
+    use ClaimVerdict::*;
+    match claim {
+        Claim::Speedup {
+            quantile,
+            min,
+            max,
+            strict,
+        } => {
+            let interval = match quantile {
+                Quantile::P50 => ev.speedup_p50,
+                Quantile::P95 => ev.speedup_p95,
+                Quantile::P99 => None,
+            };
+            let Some(i) = interval else {
+                return (
+                    Inconclusive,
+                    format!("no {quantile} speedup was measured (p50 and p95 are supported)"),
+                );
+            };
+            let above = |v: f64| if *strict { v > *min } else { v >= *min };
+            let note = if i.confidence + 1e-9 < 0.95 {
+                format!(
+                    "; only {:.0}% coverage with {} rounds, add rounds",
+                    i.confidence * 100.0,
+                    i.rounds
+                )
+            } else {
+                String::new()
+            };
+            let measured = describe_interval(&i);
+            if above(i.low) && i.high <= *max {
+                (
+                    Holds,
+                    format!("measured {measured}: the whole interval satisfies the claim{note}"),
+                )
+            } else if !above(i.high) {
+                (
+                    Refuted,
+                    format!(
+                        "measured {measured}: the whole interval is below the claimed {}×{note}",
+                        trim(*min)
+                    ),
+                )
+            } else if i.low > *max {
+                (Refuted, format!("measured {measured}: the whole interval is above the claimed range (faster than claimed, so the claim misdescribes the change){note}"))
+            } else {
+                (
+                    Inconclusive,
+                    format!("measured {measured}: the interval straddles the claimed bound{note}"),
+                )
+            }
+        }
+        Claim::LatencyAtMost {
+            side,
+            quantile,
+            bound_us,
+        } => {
+            let idx = match quantile {
+                Quantile::P50 => 0,
+                Quantile::P95 => 1,
+                Quantile::P99 => 2,
+            };
+            let rounds = match side {
+                Side::Before => ev.before_rounds_us[idx],
+                Side::After => ev.after_rounds_us[idx],
+            };
+            let Some(e) = crate::analysis::stats::hodges_lehmann(rounds, 0.95) else {
+                return (Inconclusive, "too few rounds to judge".into());
+            };
+            let measured = format!(
+                "{side} {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
+                e.estimate, e.low, e.high
+            );
+            if e.high <= *bound_us {
+                (Holds, format!("{measured} is within {:.0} µs", bound_us))
+            } else if e.low > *bound_us {
+                (Refuted, format!("{measured} exceeds {:.0} µs", bound_us))
+            } else {
+                (
+                    Inconclusive,
+                    format!("{measured} straddles {:.0} µs", bound_us),
+                )
+            }
+        }
+        Claim::UsesIndex { side, index } => {
+            let plans = side_plans(ev, *side);
+            if plans
+                .iter()
+                .any(|p| p.facts.indexes.iter().any(|i| i == index))
+            {
+                (Holds, format!("the {side} plan reads index {index}"))
+            } else {
+                let used: Vec<&str> = plans
+                    .iter()
+                    .flat_map(|p| p.facts.indexes.iter().map(String::as_str))
+                    .collect();
+                let used = if used.is_empty() {
+                    "no index".to_string()
+                } else {
+                    used.join(", ")
+                };
+                (
+                    Refuted,
+                    format!("the {side} plan does not read {index} (it reads {used})"),
+                )
+            }
+        }
+        Claim::NoSeqScan { side, table } => {
+            let plans = side_plans(ev, *side);
+            let seq = plans
+                .iter()
+                .flat_map(|p| &p.facts.scans)
+                .any(|(r, how)| r == table && how == "Seq Scan");
+            if seq {
+                (
+                    Refuted,
+                    format!("the {side} plan has a Seq Scan on {table}"),
+                )
+            } else {
+                (Holds, format!("no Seq Scan on {table} in the {side} plan"))
+            }
+        }
+        Claim::BuffersRatio { min } => {
+            let blocks = |ps: &[StatementPlan]| {
+                ps.iter()
+                    .map(|p| p.facts.shared_hit_blocks + p.facts.shared_read_blocks)
+                    .sum::<u64>()
+            };
+            let (b, a) = (blocks(ev.before_plans), blocks(ev.after_plans));
+            let ratio = b as f64 / (a.max(1)) as f64;
+            let measured = format!("shared blocks {b} → {a} ({ratio:.2}×)");
+            if ratio >= *min {
+                (Holds, measured)
+            } else {
+                (Refuted, measured)
+            }
+        }
+        Claim::SameResult => match ev.same_result {
+            Some(true) => (Holds, "both sides returned the same rows".into()),
+            Some(false) => (
+                Refuted,
+                "the sides returned different rows (see result checksums)".into(),
+            ),
+            None => (Inconclusive, "results were not compared".into()),
+        },
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn side_plans<'a>(ev: &Evidence<'a>, side: Side) -> &'a [StatementPlan] {
+    match side {
+        Side::Before => ev.before_plans,
+        Side::After => ev.after_plans,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iv(estimate: f64, low: f64, high: f64) -> Interval {
+        Interval {
+            estimate,
+            geomean: estimate,
+            low,
+            high,
+            confidence: 0.951,
+            rounds: 10,
+        }
+    }
+
+    fn ev(i: Interval) -> Evidence<'static> {
+        Evidence {
+            speedup_p50: Some(i),
+            speedup_p95: None,
+            before_rounds_us: [&[]; 3],
+            after_rounds_us: [&[]; 3],
+            before_plans: &[],
+            after_plans: &[],
+            same_result: Some(false),
+        }
+    }
+
+    #[test]
+    fn speedup_claims_are_judged_on_the_whole_interval() {
+        let c = crate::scenario::claim::parse("speedup >= 10").unwrap();
+        assert_eq!(
+            evaluate(&c, &ev(iv(12.0, 10.5, 13.0))).0,
+            ClaimVerdict::Holds
+        );
+        assert_eq!(
+            evaluate(&c, &ev(iv(11.0, 9.0, 13.0))).0,
+            ClaimVerdict::Inconclusive
+        );
+        assert_eq!(
+            evaluate(&c, &ev(iv(3.0, 2.5, 3.5))).0,
+            ClaimVerdict::Refuted
+        );
+        let r = crate::scenario::claim::parse("speedup in 10..50").unwrap();
+        assert_eq!(
+            evaluate(&r, &ev(iv(60.0, 55.0, 70.0))).0,
+            ClaimVerdict::Refuted
+        );
+        assert_eq!(
+            evaluate(&r, &ev(iv(20.0, 15.0, 30.0))).0,
+            ClaimVerdict::Holds
+        );
+        assert_eq!(
+            evaluate(&r, &ev(iv(45.0, 40.0, 55.0))).0,
+            ClaimVerdict::Inconclusive
+        );
+        let same = crate::scenario::Claim::SameResult;
+        assert_eq!(
+            evaluate(&same, &ev(iv(1.0, 1.0, 1.0))).0,
+            ClaimVerdict::Refuted
+        );
+    }
+
+    #[test]
+    fn intervals_read_like_papers() {
+        assert_eq!(
+            describe_interval(&iv(5.7, 5.4, 6.0)),
+            "5.70× (95% CI 5.40–6.00×)"
+        );
+    }
+}

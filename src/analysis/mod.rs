@@ -1,0 +1,375 @@
+//! Analysis: from raw measurements to the report's numbers and verdicts. Pure: no I/O.
+
+pub mod claims;
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use sha2::{Digest, Sha256};
+
+use crate::explain::{side_digest, StatementPlan};
+use crate::measure::{OpSamples, SideSamples};
+use crate::pipeline::{OpPlans, ScenarioRun};
+use crate::report::*;
+use crate::scenario::{Mode, Operation, Scenario, SideSql};
+
+pub const CONFIDENCE: f64 = 0.95;
+
+/// Builds the report of one scenario from what was measured (complete or not).
+pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
+    let s = &run.scenario;
+    let mut warnings = run.warnings.clone();
+    let mut operations = Vec::new();
+    for (i, op) in s.operations.iter().enumerate() {
+        let samples = run.samples.get(i);
+        let plans = run.plans.get(i).and_then(Option::as_ref);
+        let report = operation_report(op, samples, plans, &mut warnings);
+        operations.push(report);
+    }
+    let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
+    if rounds_completed > 0 && rounds_completed < 6 {
+        warnings.push(Warning {
+            id: "few-rounds".into(),
+            operation: None,
+            message: format!("only {rounds_completed} rounds: a 95% interval needs at least 6 paired rounds; consider run.rounds = 10 or more"),
+        });
+    }
+    let prepared = run.prepared.clone().unwrap_or_default();
+    ScenarioReport {
+        name: s.name.clone(),
+        description: s.description.clone(),
+        file: s.path.display().to_string(),
+        scale: s.scale,
+        vars: s
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        status: if run.error.is_none() && rounds_completed == s.run.rounds {
+            RunStatus::Complete
+        } else {
+            RunStatus::Incomplete
+        },
+        error: run.error.clone(),
+        fingerprints: fingerprints(s),
+        run: RunInfo {
+            warmup: s.run.warmup,
+            rounds: s.run.rounds,
+            iterations: s.run.iterations,
+            round_budget_ms: s.run.round_budget_ms,
+            seed: s.run.seed,
+            order: format!("{:?}", s.run.order).to_lowercase(),
+            statement_timeout_ms: s.run.statement_timeout_ms,
+            rounds_completed,
+            confidence: CONFIDENCE,
+        },
+        seed_ms: prepared.seed_ms,
+        migration: MigrationReport {
+            duration_ms: prepared.migration_ms,
+            files: prepared
+                .migration_files
+                .iter()
+                .map(|f| MigrationFile {
+                    file: f.file.clone(),
+                    duration_ms: f.duration_ms,
+                })
+                .collect(),
+        },
+        operations,
+        warnings,
+    }
+}
+
+fn operation_report(
+    op: &Operation,
+    samples: Option<&OpSamples>,
+    plans: Option<&OpPlans>,
+    warnings: &mut Vec<Warning>,
+) -> OperationReport {
+    let empty = OpSamples::default();
+    let samples = samples.unwrap_or(&empty);
+    let no_plans: Vec<StatementPlan> = vec![];
+    let (bp, ap) = plans.map_or((&no_plans, &no_plans), |p| (&p.before, &p.after));
+    let params: Vec<String> =
+        plans.map_or(vec![], |p| p.params.iter().map(|v| v.to_string()).collect());
+
+    let ratio = |f: fn(&SideSamples) -> &Vec<u64>| -> Option<Interval> {
+        let b: Vec<f64> = f(&samples.before).iter().map(|v| *v as f64).collect();
+        let a: Vec<f64> = f(&samples.after).iter().map(|v| *v as f64).collect();
+        let (e, geomean) = stats::speedup(&b, &a, CONFIDENCE)?;
+        Some(Interval {
+            estimate: e.estimate,
+            geomean,
+            low: e.low,
+            high: e.high,
+            confidence: e.confidence,
+            rounds: b.len().min(a.len()),
+        })
+    };
+    let speedup = ratio(|s| &s.round_p50_ns);
+    let speedup_p95 = ratio(|s| &s.round_p95_ns);
+
+    let same_result = plans.map(|_| side_digest(bp) == side_digest(ap));
+    if same_result == Some(false) && op.expect_same_result != Some(false) {
+        warnings.push(Warning {
+            id: "results-differ".into(),
+            operation: Some(op.name.clone()),
+            message: format!(
+                "`{}` returns different rows after the change ({} before, {} after): the optimisation changes what the operation returns. \
+                 If that is intended, set expect_same_result = false",
+                op.name,
+                side_digest(bp).render(),
+                side_digest(ap).render()
+            ),
+        });
+    }
+    round_trip_warning(op, samples, ap, warnings);
+
+    let before = side_report(&op.before, op.mode, &samples.before, bp, &params);
+    let after = side_report(&op.after, op.mode, &samples.after, ap, &params);
+    let evidence = claims::Evidence {
+        speedup_p50: speedup,
+        speedup_p95,
+        before_rounds_us: [
+            &before.round_p50_us,
+            &before.round_p95_us,
+            &before.round_p99_us,
+        ],
+        after_rounds_us: [
+            &after.round_p50_us,
+            &after.round_p95_us,
+            &after.round_p99_us,
+        ],
+        before_plans: bp,
+        after_plans: ap,
+        same_result,
+    };
+    let claims = op
+        .claims
+        .iter()
+        .map(|c| {
+            let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
+            ClaimReport {
+                claim: c.text.clone(),
+                parsed: c.claim.to_string(),
+                verdict,
+                reason,
+            }
+        })
+        .collect();
+    let (plan_changed, plan_change) = plan_change(bp, ap);
+    OperationReport {
+        name: op.name.clone(),
+        description: op.description.clone(),
+        mode: format!("{:?}", op.mode).to_lowercase(),
+        before,
+        after,
+        speedup,
+        speedup_p95,
+        plan_changed,
+        plan_change,
+        same_result,
+        claims,
+    }
+}
+
+/// For fast statements the client round trip dominates latency and caps the speedup anyone
+/// can observe (MEASUREMENT.md, point 5): say so when server time is under a third of latency.
+fn round_trip_warning(
+    op: &Operation,
+    samples: &OpSamples,
+    after_plans: &[StatementPlan],
+    warnings: &mut Vec<Warning>,
+) {
+    if samples.after.total.is_empty() || after_plans.is_empty() {
+        return;
+    }
+    let server_us: f64 = after_plans
+        .iter()
+        .map(|p| (p.facts.execution_ms + p.facts.planning_ms) * 1000.0)
+        .sum();
+    let client_us = samples.after.total.value_at_quantile(0.5) as f64 / 1000.0;
+    if server_us < client_us / 3.0 {
+        warnings.push(Warning {
+            id: "round-trip-bound".into(),
+            operation: Some(op.name.clone()),
+            message: format!(
+                "`{}` after: the server spends {server_us:.0} µs of a {client_us:.0} µs client latency; \
+                 the round trip dominates, so client-side speedups are capped (compare execution_ms in the plans)",
+                op.name
+            ),
+        });
+    }
+}
+
+fn side_report(
+    sql: &SideSql,
+    mode: Mode,
+    s: &SideSamples,
+    plans: &[StatementPlan],
+    params: &[String],
+) -> SideReport {
+    let h = &s.total;
+    let us = |ns: u64| ns as f64 / 1000.0;
+    let latency = if h.is_empty() {
+        Latency::default()
+    } else {
+        Latency {
+            count: h.len(),
+            min_us: us(h.min()),
+            p50_us: us(h.value_at_quantile(0.50)),
+            p90_us: us(h.value_at_quantile(0.90)),
+            p95_us: us(h.value_at_quantile(0.95)),
+            p99_us: us(h.value_at_quantile(0.99)),
+            max_us: us(h.max()),
+            mean_us: h.mean() / 1000.0,
+            stdev_us: h.stdev() / 1000.0,
+        }
+    };
+    SideReport {
+        statements: sql.statements.iter().map(|s| s.sql.clone()).collect(),
+        transaction: sql.transaction || mode == Mode::Rollback,
+        latency,
+        round_p50_us: s.round_p50_ns.iter().map(|v| us(*v)).collect(),
+        round_p95_us: s.round_p95_ns.iter().map(|v| us(*v)).collect(),
+        round_p99_us: s.round_p99_ns.iter().map(|v| us(*v)).collect(),
+        round_count: s.round_count.clone(),
+        histogram_ns_v2z: encode_histogram(h),
+        explain: plans
+            .iter()
+            .map(|p| StatementReport {
+                sql: p.sql.clone(),
+                params: params.to_vec(),
+                signature: p.facts.signature.clone(),
+                indexes: p.facts.indexes.clone(),
+                shared_hit_blocks: p.facts.shared_hit_blocks,
+                shared_read_blocks: p.facts.shared_read_blocks,
+                temp_blocks: p.facts.temp_blocks,
+                plan_rows: p.facts.rows,
+                rows_returned: p.rows_returned,
+                rows_affected: p.rows_affected,
+                checksum: crate::explain::ResultDigest {
+                    rows: p.rows_returned,
+                    sum: p.checksum,
+                }
+                .render(),
+                planning_ms: p.facts.planning_ms,
+                execution_ms: p.facts.execution_ms,
+                trigger_ms: p.facts.trigger_ms,
+                plan: p.plan.clone(),
+            })
+            .collect(),
+        result_checksum: (!plans.is_empty()).then(|| side_digest(plans).render()),
+    }
+}
+
+/// V2 + DEFLATE, base64: the interchange form other HdrHistogram tools read.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    if V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
+        return String::new();
+    }
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+/// Reads a histogram written by [`encode_histogram`].
+pub fn decode_histogram(s: &str) -> Option<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
+}
+
+/// A one-line account of what changed between the plans (system catalogs left out).
+pub fn plan_change(before: &[StatementPlan], after: &[StatementPlan]) -> (bool, String) {
+    if before.is_empty() || after.is_empty() {
+        return (false, "not explained".into());
+    }
+    let sig = |ps: &[StatementPlan]| {
+        ps.iter()
+            .map(|p| p.facts.signature.clone())
+            .collect::<Vec<_>>()
+    };
+    if sig(before) == sig(after) {
+        return (false, "same plan".into());
+    }
+    let scans = |ps: &[StatementPlan]| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in ps {
+            for (rel, how) in p.facts.scans.iter().filter(|(r, _)| !r.starts_with("pg_")) {
+                let v = m.entry(rel.clone()).or_default();
+                if !v.contains(how) {
+                    v.push(how.clone());
+                }
+            }
+        }
+        m
+    };
+    let (b, a) = (scans(before), scans(after));
+    let mut parts = Vec::new();
+    if before.len() != after.len() {
+        parts.push(format!("{} statements → {}", before.len(), after.len()));
+    }
+    let rels: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    for rel in rels {
+        let (x, y) = (
+            b.get(rel).map(|v| v.join(" + ")),
+            a.get(rel).map(|v| v.join(" + ")),
+        );
+        if x != y {
+            parts.push(format!(
+                "{rel}: {} → {}",
+                x.unwrap_or_else(|| "not read".into()),
+                y.unwrap_or_else(|| "not read".into())
+            ));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("plan shape changed (same scans)".into());
+    }
+    (true, parts.join("; "))
+}
+
+/// SHA-256 of the scenario file and of each group of SQL files it names.
+pub fn fingerprints(s: &Scenario) -> Fingerprints {
+    let hash = |texts: &mut dyn Iterator<Item = &str>| {
+        let mut h = Sha256::new();
+        for t in texts {
+            h.update((t.len() as u64).to_le_bytes());
+            h.update(t.as_bytes());
+        }
+        hex::encode(h.finalize())
+    };
+    Fingerprints {
+        scenario: hash(&mut std::iter::once(s.text.as_str())),
+        schema: hash(
+            &mut s
+                .schema
+                .iter()
+                .chain(&s.migration.base)
+                .map(|f| f.text.as_str()),
+        ),
+        seed: hash(&mut s.seed.iter().map(|f| f.text.as_str())),
+        migration: hash(&mut s.migration.up.iter().map(|f| f.text.as_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::new_histogram;
+
+    #[test]
+    fn histograms_round_trip_through_base64() {
+        let mut h = new_histogram();
+        for v in [1_000u64, 2_000, 150_000, 9_000_000] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+    }
+}

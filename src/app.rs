@@ -1,0 +1,473 @@
+//! The commands: what `querygate run`, `check` and `explain` do, start to finish.
+//!
+//! Output goes to a writer passed in; the exit code is returned as data.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sqlx::{Connection, Row};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::analysis::scenario_report;
+use crate::config::{
+    BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
+    ReportConfig, RunConfig,
+};
+use crate::error::{Error, Located, Result};
+use crate::pipeline::{run_scenario, Depth, ScenarioRun};
+use crate::progress::Progress;
+use crate::provision::{self, Server};
+use crate::report::{
+    self, ClaimVerdict, Environment, Machine, Report, RunStatus, Tool, SCHEMA_VERSION,
+};
+use crate::scenario::{self, Scenario};
+use crate::seed::{self, Names};
+
+/// Runs one command; returns the exit code.
+pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
+    match config.command {
+        Command::Check(c) => check(&c, out),
+        Command::Run(c) => run_command(&c, config.quiet, out).await,
+        Command::Explain(c) => explain_command(&c, config.quiet, out).await,
+        Command::Report(c) => report_command(&c, out),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&report::schema::results_schema())
+                .expect("schema serializes");
+            writeln!(out, "{schema}").ok();
+            Ok(0)
+        }
+    }
+}
+
+/// `querygate report`: re-render a results file. The exit code is the one the run decided.
+fn report_command(c: &ReportConfig, out: &mut dyn Write) -> Result<u8> {
+    let report =
+        report::write::read_report(&c.input).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    let any_file =
+        c.outputs.markdown.is_some() || c.outputs.html.is_some() || c.outputs.junit.is_some();
+    let format = c.format.or(if any_file {
+        None
+    } else {
+        Some(OutputFormat::Table)
+    });
+    emit(&report, format, &c.outputs, out)?;
+    Ok(report.exit_code)
+}
+
+/// Prints the report on stdout in `format` and writes the requested output files.
+fn emit(
+    report: &Report,
+    format: Option<OutputFormat>,
+    outputs: &Outputs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        Some(OutputFormat::Table) => {
+            report::table::render(out, report).context("cannot write to stdout")?
+        }
+        Some(OutputFormat::Json) => out
+            .write_all(report::write::to_json(report).as_bytes())
+            .context("cannot write to stdout")?,
+        Some(OutputFormat::Markdown) => {
+            report::markdown::render(out, report).context("cannot write to stdout")?
+        }
+        None => {}
+    }
+    let files: [(
+        &Option<PathBuf>,
+        fn(&mut Vec<u8>, &Report) -> std::io::Result<()>,
+    ); 3] = [
+        (&outputs.markdown, |w, r| report::markdown::render(w, r)),
+        (&outputs.html, |w, r| report::html::render(w, r)),
+        (&outputs.junit, |w, r| report::junit::render(w, r)),
+    ];
+    for (path, render) in files {
+        if let Some(path) = path {
+            let mut buf = Vec::new();
+            render(&mut buf, report).context("rendering failed")?;
+            report::write::write_atomic(path, &buf)?;
+        }
+    }
+    Ok(())
+}
+
+/// `querygate check`: every file, every error, no server.
+fn check(c: &CheckConfig, out: &mut dyn Write) -> Result<u8> {
+    let mut errors = Vec::new();
+    for path in &c.scenarios {
+        match scenario::load(path, None) {
+            Ok(s) => {
+                let claims: usize = s.operations.iter().map(|o| o.claims.len()).sum();
+                writeln!(
+                    out,
+                    "ok: {} — scenario `{}`, {} operations, {} claims",
+                    path.display(),
+                    s.name,
+                    s.operations.len(),
+                    claims
+                )
+                .ok();
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Scenarios(errors))
+    }
+}
+
+fn load_all(paths: &[PathBuf], scales: &[Option<i64>], o: &Overrides) -> Result<Vec<Scenario>> {
+    let mut loaded = Vec::new();
+    let mut errors: Vec<Located> = Vec::new();
+    for path in paths {
+        for scale in scales {
+            match scenario::load(path, *scale) {
+                Ok(mut s) => {
+                    if let Some(r) = o.rounds {
+                        s.run.rounds = r;
+                    }
+                    if let Some(i) = o.iterations {
+                        s.run.iterations = i;
+                    }
+                    if let Some(w) = o.warmup {
+                        s.run.warmup = w;
+                    }
+                    loaded.push(s);
+                }
+                Err(e) => {
+                    if !errors.contains(&e) {
+                        errors.push(e);
+                    }
+                }
+            }
+        }
+    }
+    match errors.len() {
+        0 => Ok(loaded),
+        1 => Err(Error::Scenario(errors.remove(0))),
+        _ => Err(Error::Scenarios(errors)),
+    }
+}
+
+/// SIGINT or SIGTERM, whichever comes first. Created before any work so that the default
+/// "die at once" disposition never applies while querygate owns a server.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// Starts the server, racing signals: an interrupted start still cleans up (the server is
+/// dropped, which stops it).
+async fn start_server(
+    cfg: &BackendConfig,
+    scenarios: &[Scenario],
+    signals: &mut Signals,
+    progress: &mut Progress,
+) -> Result<Box<dyn Server>> {
+    let mut settings = provision::pinned_settings();
+    for s in scenarios {
+        settings.extend(s.settings.clone());
+    }
+    tokio::select! {
+        s = provision::start(cfg, settings, progress) => s,
+        sig = signals.recv() => Err(Error::Interrupted(sig)),
+    }
+}
+
+async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    let mut signals = Signals::new()?;
+    let mut progress = Progress::new(quiet);
+    let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
+    let out_path = c.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "results/run-{}.json",
+            started_at.format("%Y%m%dT%H%M%SZ")
+        ))
+    });
+
+    let env = match environment(&*server).await {
+        Ok(env) => env,
+        Err(e) => {
+            server.shutdown().await.ok();
+            return Err(e);
+        }
+    };
+    let admin = server.admin_options();
+    let owns = server.owns_server();
+    let tag = run_tag();
+    let names: Vec<Names> = (0..scenarios.len()).map(|k| Names::new(&tag, k)).collect();
+    let mut runs: Vec<ScenarioRun> = Vec::new();
+    let timeout = Duration::from_secs(c.timeout_s);
+
+    let outcome = {
+        let work = async {
+            for (k, s) in scenarios.iter().enumerate() {
+                runs.push(ScenarioRun::new(s.clone()));
+                let run = runs.last_mut().expect("just pushed");
+                let r =
+                    run_scenario(&admin, owns, &names[k], run, Depth::Measure, &mut progress).await;
+                if let Err(e) = &r {
+                    run.error = Some(format!("{e:#}"));
+                }
+                r?;
+                // Written after each scenario, so a later failure loses nothing (as hyperfine does).
+                let partial = build_report(&runs, &env, started_at, t0, None);
+                report::write::write_report(&out_path, &partial)?;
+            }
+            Ok::<(), Error>(())
+        };
+        tokio::select! {
+            r = work => r,
+            sig = signals.recv() => Err(Error::Interrupted(sig)),
+            _ = tokio::time::sleep(timeout) => Err(Error::RunTimeout(c.timeout_s)),
+        }
+    };
+    progress.finish();
+
+    // Cleanup runs whatever happened above; a second Ctrl-C does not cut it short.
+    if !owns {
+        for n in &names {
+            if let Err(e) = seed::drop_databases(&admin, n).await {
+                progress.step(&format!("warning: {e:#}"));
+            }
+        }
+    }
+    if let Err(e) = server.shutdown().await {
+        progress.step(&format!("warning: cleanup failed: {e:#}"));
+    }
+
+    if let (Err(e), Some(last)) = (&outcome, runs.last_mut()) {
+        if last.error.is_none() {
+            last.error = Some(e.to_string());
+        }
+    }
+    let report = build_report(&runs, &env, started_at, t0, outcome.as_ref().err());
+    report::write::write_report(&out_path, &report)?;
+    emit(&report, Some(c.format), &c.outputs, out)?;
+    progress.step(&format!("results: {}", out_path.display()));
+    outcome.map(|()| report.exit_code)
+}
+
+async fn explain_command(c: &ExplainConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {
+    let mut s = scenario::load(&c.scenario, c.scale)?;
+    if let Some(name) = &c.operation {
+        if !s.operations.iter().any(|o| &o.name == name) {
+            let known: Vec<&str> = s.operations.iter().map(|o| o.name.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "no operation `{name}` in {} (it has: {})",
+                c.scenario.display(),
+                known.join(", ")
+            )));
+        }
+        s.operations.retain(|o| &o.name == name);
+    }
+    let mut signals = Signals::new()?;
+    let mut progress = Progress::new(quiet);
+    let server = start_server(
+        &c.backend,
+        std::slice::from_ref(&s),
+        &mut signals,
+        &mut progress,
+    )
+    .await?;
+    let admin = server.admin_options();
+    let names = Names::new(&run_tag(), 0);
+    let mut run = ScenarioRun::new(s);
+    let outcome = tokio::select! {
+        r = run_scenario(&admin, server.owns_server(), &names, &mut run, Depth::ExplainOnly, &mut progress) => r,
+        sig = signals.recv() => Err(Error::Interrupted(sig)),
+        _ = tokio::time::sleep(Duration::from_secs(c.timeout_s)) => Err(Error::RunTimeout(c.timeout_s)),
+    };
+    if !server.owns_server() {
+        seed::drop_databases(&admin, &names).await.ok();
+    }
+    server.shutdown().await.ok();
+    outcome?;
+    for (op, plans) in run.scenario.operations.iter().zip(&run.plans) {
+        let Some(p) = plans else { continue };
+        writeln!(
+            out,
+            "== {} (params: {})",
+            op.name,
+            p.params
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .ok();
+        for (side, plans) in [("before", &p.before), ("after", &p.after)] {
+            for sp in plans {
+                writeln!(out, "-- {side}: {}", sp.sql).ok();
+                writeln!(
+                    out,
+                    "   signature: {}\n   shared blocks {} hit + {} read, temp {}, rows {}, execution {:.3} ms",
+                    sp.facts.signature, sp.facts.shared_hit_blocks, sp.facts.shared_read_blocks, sp.facts.temp_blocks, sp.rows_returned, sp.facts.execution_ms
+                )
+                .ok();
+                writeln!(out, "{}", crate::explain::signature::plan_tree(&sp.plan)).ok();
+            }
+        }
+        let (_, change) = crate::analysis::plan_change(&p.before, &p.after);
+        writeln!(out, "   plan change: {change}\n").ok();
+    }
+    Ok(0)
+}
+
+/// A short unique tag for scratch database names: `<pid>_<random>`.
+fn run_tag() -> String {
+    format!("{}_{:04x}", std::process::id(), rand::random::<u16>())
+}
+
+fn build_report(
+    runs: &[ScenarioRun],
+    env: &Environment,
+    started_at: chrono::DateTime<chrono::Utc>,
+    t0: Instant,
+    error: Option<&Error>,
+) -> Report {
+    let scenarios: Vec<_> = runs.iter().map(scenario_report).collect();
+    let mut failures = Vec::new();
+    for s in &scenarios {
+        for op in &s.operations {
+            for c in op
+                .claims
+                .iter()
+                .filter(|c| c.verdict == ClaimVerdict::Refuted)
+            {
+                failures.push(format!(
+                    "{}/{}: claim `{}` refuted: {}",
+                    s.name, op.name, c.claim, c.reason
+                ));
+            }
+        }
+    }
+    let incomplete = error.is_some() || scenarios.iter().any(|s| s.status == RunStatus::Incomplete);
+    let exit_code = match error {
+        Some(e) => e.exit_code(),
+        None if !failures.is_empty() => 1,
+        None => 0,
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "querygate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        status: if incomplete {
+            RunStatus::Incomplete
+        } else {
+            RunStatus::Complete
+        },
+        error: error.map(|e| format!("{e:#}")),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        environment: env.clone(),
+        scenarios,
+        exit_code,
+        failures,
+        warnings: vec![],
+    }
+}
+
+async fn environment(server: &dyn Server) -> Result<Environment> {
+    let mut conn = seed::connect(&server.admin_options()).await?;
+    let version: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&mut conn)
+        .await
+        .context("cannot read the server version")?;
+    let num: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(&mut conn)
+        .await
+        .context("cannot read the server version")?;
+    let names: Vec<String> = provision::RECORDED_SETTINGS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = sqlx::query("SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name")
+        .bind(&names)
+        .fetch_all(&mut conn)
+        .await
+        .context("cannot read server settings")?;
+    conn.close().await.ok();
+    let info = server.info();
+    Ok(Environment {
+        backend: format!("{:?}", info.kind).to_lowercase(),
+        backend_reason: info.reason.clone(),
+        server_address: info.address.clone(),
+        image: info.image.clone(),
+        image_id: info.image_id.clone(),
+        bindir: info.bindir.clone(),
+        server_version: version,
+        server_version_num: num.parse().unwrap_or(0),
+        settings: rows
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .collect(),
+        machine: machine(),
+        git_commit: git_commit(Path::new(".")),
+    })
+}
+
+fn machine() -> Machine {
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string());
+    let memory_mib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+        })
+        .map_or(0, |kb| kb / 1024);
+    Machine {
+        hostname: seed::hostname(),
+        os,
+        arch: std::env::consts::ARCH.to_string(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_mib,
+    }
+}
+
+fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

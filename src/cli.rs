@@ -1,0 +1,270 @@
+//! Command-line flags (clap) and their conversion into a validated [`Config`]. No clap type
+//! is used past this module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{
+    BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
+    ReportConfig, RunConfig,
+};
+use crate::error::Error;
+use crate::provision::BackendKind;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "querygate",
+    version,
+    about = "Measure PostgreSQL queries before and after a migration, check optimisation claims, gate CI on regressions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: CliCommand,
+    /// No progress output on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CliCommand {
+    /// Measure scenarios before and after their migration.
+    Run(RunArgs),
+    /// Validate scenario files without running them.
+    Check {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Show the plans of a scenario's operations, before and after (no timing).
+    Explain(ExplainArgs),
+    /// Render a results file as a table, JSON, Markdown, HTML or JUnit XML.
+    Report(ReportArgs),
+    /// Print the JSON Schema of results files.
+    Schema,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Also write a Markdown summary (pull-request comment, $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write JUnit XML (one test case per operation and claim).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    fn into_outputs(self) -> Outputs {
+        Outputs {
+            markdown: self.markdown,
+            html: self.html,
+            junit: self.junit,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A results file written by `querygate run`.
+    pub results: PathBuf,
+    /// What to print on stdout (default: table, or nothing when an output file is given).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Where PostgreSQL comes from: docker if usable, else a local ephemeral cluster (auto).
+    #[arg(long, value_enum, default_value = "auto", env = "QUERYGATE_BACKEND")]
+    pub backend: BackendKind,
+    /// An existing server for --backend url; querygate creates and drops its own databases there.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Docker image for --backend docker.
+    #[arg(long, default_value = "postgres:17", env = "QUERYGATE_IMAGE")]
+    pub image: String,
+    /// Directory with initdb/postgres for --backend local (default: pg_config, PATH, /usr/lib/postgresql/*/bin).
+    #[arg(long, env = "QUERYGATE_PG_BINDIR")]
+    pub pg_bindir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Data scale, or a comma-separated sweep (e.g. 1e4,1e5); overrides data.scale.
+    #[arg(long)]
+    pub scale: Option<String>,
+    /// Results file (default results/run-<UTC time>.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    /// Override run.rounds.
+    #[arg(long)]
+    pub rounds: Option<u64>,
+    /// Override run.iterations.
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Override run.warmup.
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Stop the whole run after this many seconds (exit code 3, partial results kept).
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Only this operation (default: all).
+    #[arg(long)]
+    pub operation: Option<String>,
+    #[arg(long)]
+    pub scale: Option<String>,
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Markdown,
+}
+
+impl From<FormatArg> for OutputFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Table => OutputFormat::Table,
+            FormatArg::Json => OutputFormat::Json,
+            FormatArg::Markdown => OutputFormat::Markdown,
+        }
+    }
+}
+
+/// Parses "1e4,100000" into scales.
+pub fn parse_scales(s: &str) -> Result<Vec<i64>, Error> {
+    s.split(',')
+        .map(|p| {
+            let p = p.trim().replace('_', "");
+            p.parse::<i64>()
+                .ok()
+                .or_else(|| {
+                    p.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 9e15)
+                        .map(|f| f as i64)
+                })
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| {
+                    Error::Usage(format!("--scale: `{p}` is not a positive whole number"))
+                })
+        })
+        .collect()
+}
+
+fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
+    if a.backend == BackendKind::Url && a.database_url.is_none() {
+        return Err(Error::Usage(
+            "--backend url needs --database-url or DATABASE_URL".into(),
+        ));
+    }
+    Ok(BackendConfig {
+        kind: a.backend,
+        database_url: a.database_url,
+        image: a.image,
+        pg_bindir: a.pg_bindir,
+    })
+}
+
+impl Cli {
+    /// The one conversion from flags to configuration.
+    pub fn into_config(self) -> Result<Config, Error> {
+        let command = match self.command {
+            CliCommand::Run(a) => {
+                let scales = match &a.scale {
+                    Some(s) => parse_scales(s)?.into_iter().map(Some).collect(),
+                    None => vec![None],
+                };
+                if a.rounds == Some(0) || a.rounds == Some(1) {
+                    return Err(Error::Usage(
+                        "--rounds must be at least 2 (each round is one paired sample)".into(),
+                    ));
+                }
+                if a.iterations == Some(0) {
+                    return Err(Error::Usage("--iterations must be at least 1".into()));
+                }
+                if a.timeout == 0 {
+                    return Err(Error::Usage("--timeout must be at least 1 second".into()));
+                }
+                Command::Run(RunConfig {
+                    scenarios: a.scenarios,
+                    scales,
+                    backend: backend(a.server)?,
+                    out: a.out,
+                    format: a.format.into(),
+                    outputs: a.outputs.into_outputs(),
+                    overrides: Overrides {
+                        rounds: a.rounds,
+                        iterations: a.iterations,
+                        warmup: a.warmup,
+                    },
+                    timeout_s: a.timeout,
+                })
+            }
+            CliCommand::Check { scenarios } => Command::Check(CheckConfig { scenarios }),
+            CliCommand::Report(a) => Command::Report(ReportConfig {
+                input: a.results,
+                format: a.format.map(Into::into),
+                outputs: a.outputs.into_outputs(),
+            }),
+            CliCommand::Schema => Command::Schema,
+            CliCommand::Explain(a) => {
+                let scale = match &a.scale {
+                    Some(s) => Some(*parse_scales(s)?.first().expect("split yields one")),
+                    None => None,
+                };
+                Command::Explain(ExplainConfig {
+                    scenario: a.scenario,
+                    backend: backend(a.server)?,
+                    operation: a.operation,
+                    scale,
+                    timeout_s: a.timeout,
+                })
+            }
+        };
+        Ok(Config {
+            command,
+            quiet: self.quiet,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_accept_scientific_notation() {
+        assert_eq!(
+            parse_scales("1e4,100_000, 5").unwrap(),
+            vec![10_000, 100_000, 5]
+        );
+        assert!(parse_scales("0").is_err());
+        assert!(parse_scales("ten").is_err());
+    }
+}

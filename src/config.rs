@@ -1,0 +1,86 @@
+//! Validated configuration: what the command line asked for, checked once.
+
+use std::path::PathBuf;
+
+use crate::provision::BackendKind;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub command: Command,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Run(RunConfig),
+    Check(CheckConfig),
+    Explain(ExplainConfig),
+    Report(ReportConfig),
+    /// Print the JSON Schema of the results file.
+    Schema,
+}
+
+/// Extra files rendered from the report (each written atomically).
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub input: PathBuf,
+    pub format: Option<OutputFormat>,
+    pub outputs: Outputs,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    pub database_url: Option<String>,
+    pub image: String,
+    pub pg_bindir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// Command-line overrides of a scenario's `[run]` table.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub rounds: Option<u64>,
+    pub iterations: Option<u64>,
+    pub warmup: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub scenarios: Vec<PathBuf>,
+    /// One entry per scale of a sweep; `None` keeps the scenario's own.
+    pub scales: Vec<Option<i64>>,
+    pub backend: BackendConfig,
+    pub out: Option<PathBuf>,
+    pub format: OutputFormat,
+    pub outputs: Outputs,
+    pub overrides: Overrides,
+    pub timeout_s: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub scenarios: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExplainConfig {
+    pub scenario: PathBuf,
+    pub backend: BackendConfig,
+    pub operation: Option<String>,
+    pub scale: Option<i64>,
+    pub timeout_s: u64,
+}

@@ -1,0 +1,176 @@
+//! The EXPLAIN pass, separate from timing: plans, buffers, rows and result checksums.
+//!
+//! Every statement of a side runs under `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` inside a
+//! transaction that is rolled back (writes leave no trace; later statements see the earlier
+//! ones' effects, as in the real operation). A second rolled-back pass executes the statements
+//! themselves and hashes the rows they return.
+
+pub mod signature;
+
+use futures::TryStreamExt;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::PgConnection;
+use sqlx::{Executor, Row};
+
+pub use signature::{facts, node_label, node_signature, PlanFacts};
+
+use crate::measure::exec::{arguments, PreparedSide};
+use crate::scenario::Value;
+
+/// What the EXPLAIN pass learned about one statement.
+#[derive(Debug, Clone)]
+pub struct StatementPlan {
+    pub sql: String,
+    pub plan: Json,
+    pub facts: PlanFacts,
+    /// Rows the statement returned (SELECT, or RETURNING) in the checksum pass.
+    pub rows_returned: u64,
+    /// Rows affected, for writes.
+    pub rows_affected: u64,
+    pub checksum: u64,
+}
+
+/// An order-insensitive digest of a multiset of rows: the wrapping sum of per-row SHA-256
+/// prefixes over the columns' wire bytes (NULL distinct from empty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResultDigest {
+    pub rows: u64,
+    pub sum: u64,
+}
+
+impl ResultDigest {
+    pub fn add_row(&mut self, columns: &[Option<&[u8]>]) {
+        let mut h = Sha256::new();
+        for c in columns {
+            match c {
+                None => h.update([0u8]),
+                Some(b) => {
+                    h.update([1u8]);
+                    h.update((b.len() as u64).to_le_bytes());
+                    h.update(b);
+                }
+            }
+        }
+        let d = h.finalize();
+        self.sum = self
+            .sum
+            .wrapping_add(u64::from_le_bytes(d[..8].try_into().expect("8 bytes")));
+        self.rows += 1;
+    }
+
+    pub fn merge(&mut self, other: ResultDigest) {
+        self.rows += other.rows;
+        self.sum = self.sum.wrapping_add(other.sum);
+    }
+
+    /// `rows:hex`, the form stored in results files.
+    pub fn render(&self) -> String {
+        format!("{}:{:016x}", self.rows, self.sum)
+    }
+}
+
+/// Explains and checksums each statement of `side` with parameter `values`.
+pub async fn explain_side(
+    conn: &mut PgConnection,
+    side: &PreparedSide,
+    values: &[Value],
+) -> anyhow::Result<Vec<StatementPlan>> {
+    let mut out = Vec::new();
+    conn.execute("BEGIN").await?;
+    let explained = async {
+        for st in &side.statements {
+            let args = arguments(st, values).map_err(anyhow::Error::msg)?;
+            let sql = format!(
+                "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) {}",
+                st.sql
+            );
+            let row = sqlx::query_with(&sql, args).fetch_one(&mut *conn).await?;
+            let plan: Json = row.try_get::<sqlx::types::Json<Json>, _>(0)?.0;
+            let f = facts(&plan).unwrap_or_default();
+            out.push(StatementPlan {
+                sql: st.sql.clone(),
+                plan,
+                facts: f,
+                rows_returned: 0,
+                rows_affected: 0,
+                checksum: 0,
+            });
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    conn.execute("ROLLBACK").await?;
+    explained?;
+
+    conn.execute("BEGIN").await?;
+    let checked = async {
+        for (st, plan) in side.statements.iter().zip(out.iter_mut()) {
+            let args = arguments(st, values).map_err(anyhow::Error::msg)?;
+            let mut digest = ResultDigest::default();
+            // fetch_many is deprecated for multi-statement queries; here it is one statement,
+            // and it is the one call that yields both the rows and the affected count.
+            #[allow(deprecated)]
+            let mut stream = sqlx::query_with(st.sql.as_str(), args).fetch_many(&mut *conn);
+            while let Some(item) = stream.try_next().await? {
+                match item {
+                    either::Either::Left(done) => plan.rows_affected += done.rows_affected(),
+                    either::Either::Right(row) => {
+                        let cols: Vec<Option<&[u8]>> = (0..row.len())
+                            .map(|i| {
+                                row.try_get_raw(i).ok().and_then(|v| {
+                                    if sqlx::ValueRef::is_null(&v) {
+                                        None
+                                    } else {
+                                        v.as_bytes().ok()
+                                    }
+                                })
+                            })
+                            .collect();
+                        digest.add_row(&cols);
+                    }
+                }
+            }
+            plan.rows_returned = digest.rows;
+            plan.checksum = digest.sum;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    conn.execute("ROLLBACK").await?;
+    checked?;
+    Ok(out)
+}
+
+/// The digest of everything a side returned: what the repository function hands back.
+pub fn side_digest(plans: &[StatementPlan]) -> ResultDigest {
+    let mut d = ResultDigest::default();
+    for p in plans {
+        d.merge(ResultDigest {
+            rows: p.rows_returned,
+            sum: p.checksum,
+        });
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ignores_row_order_but_not_content() {
+        let (a, b): (&[u8], &[u8]) = (b"1", b"2");
+        let mut x = ResultDigest::default();
+        x.add_row(&[Some(a), None]);
+        x.add_row(&[Some(b), Some(a)]);
+        let mut y = ResultDigest::default();
+        y.add_row(&[Some(b), Some(a)]);
+        y.add_row(&[Some(a), None]);
+        assert_eq!(x, y);
+        let mut z = ResultDigest::default();
+        z.add_row(&[Some(a), Some(b"")]);
+        z.add_row(&[Some(b), Some(a)]);
+        assert_ne!(x, z, "NULL and empty differ");
+    }
+}

@@ -1,0 +1,207 @@
+//! Plan signatures: the shape of a plan that should not change by accident.
+//!
+//! A signature keeps node types, join types, and for every scan the relation and index; it
+//! drops costs, row estimates, timings and anything else that moves between runs. Two plans
+//! with the same signature do the same kind of work; a changed signature is a hard signal.
+
+use serde_json::Value as Json;
+
+/// Facts read off one EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanFacts {
+    /// One line, e.g. `Limit -> Index Scan using i on t`; children in `[a; b]`.
+    pub signature: String,
+    /// Every index the plan reads.
+    pub indexes: Vec<String>,
+    /// (relation, scan node type with its index) for every node that reads a relation.
+    pub scans: Vec<(String, String)>,
+    pub shared_hit_blocks: u64,
+    pub shared_read_blocks: u64,
+    pub temp_blocks: u64,
+    pub rows: u64,
+    pub planning_ms: f64,
+    pub execution_ms: f64,
+    /// Time spent in triggers (foreign-key cascades and checks), from the plan's `Triggers`.
+    pub trigger_ms: f64,
+}
+
+/// Reads a plan document: the `[ { "Plan": …, … } ]` array EXPLAIN returns.
+pub fn facts(doc: &Json) -> Option<PlanFacts> {
+    let top = doc.as_array().and_then(|a| a.first()).unwrap_or(doc);
+    let plan = top.get("Plan")?;
+    let mut f = PlanFacts {
+        signature: node_signature(plan),
+        ..Default::default()
+    };
+    walk(plan, &mut f);
+    let num = |v: &Json, k: &str| v.get(k).and_then(Json::as_u64).unwrap_or(0);
+    f.shared_hit_blocks = num(plan, "Shared Hit Blocks");
+    f.shared_read_blocks = num(plan, "Shared Read Blocks");
+    f.temp_blocks = num(plan, "Temp Read Blocks") + num(plan, "Temp Written Blocks");
+    f.rows = num(plan, "Actual Rows") * num(plan, "Actual Loops").max(1);
+    f.planning_ms = top
+        .get("Planning Time")
+        .and_then(Json::as_f64)
+        .unwrap_or(0.0);
+    f.execution_ms = top
+        .get("Execution Time")
+        .and_then(Json::as_f64)
+        .unwrap_or(0.0);
+    f.trigger_ms = top
+        .get("Triggers")
+        .and_then(Json::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| t.get("Time").and_then(Json::as_f64))
+                .sum()
+        })
+        .unwrap_or(0.0);
+    Some(f)
+}
+
+fn walk(node: &Json, f: &mut PlanFacts) {
+    if let Some(i) = node.get("Index Name").and_then(Json::as_str) {
+        if !f.indexes.iter().any(|x| x == i) {
+            f.indexes.push(i.to_string());
+        }
+    }
+    if let (Some(r), Some(t)) = (
+        node.get("Relation Name").and_then(Json::as_str),
+        node.get("Node Type").and_then(Json::as_str),
+    ) {
+        let how = match node.get("Index Name").and_then(Json::as_str) {
+            Some(i) => format!("{t} using {i}"),
+            None => t.to_string(),
+        };
+        f.scans.push((r.to_string(), how));
+    }
+    for c in children(node) {
+        walk(c, f);
+    }
+}
+
+fn children(node: &Json) -> impl Iterator<Item = &Json> {
+    node.get("Plans")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// One node's own label: type, join type, relation and index.
+pub fn node_label(node: &Json) -> String {
+    let s = |k: &str| node.get(k).and_then(Json::as_str);
+    let mut label = s("Node Type").unwrap_or("?").to_string();
+    if let Some(op) = s("Operation").filter(|_| label == "ModifyTable") {
+        label = format!("{op}");
+    }
+    if let Some(j) = s("Join Type") {
+        label.push_str(&format!(" ({j})"));
+    }
+    if let Some(i) = s("Index Name") {
+        label.push_str(&format!(" using {i}"));
+    }
+    if let Some(r) = s("Relation Name") {
+        label.push_str(&format!(" on {r}"));
+    }
+    if let Some(p) = s("Parent Relationship").filter(|p| *p == "SubPlan" || *p == "InitPlan") {
+        label = format!("{p}: {label}");
+    }
+    label
+}
+
+/// The signature of the subtree rooted at `node`.
+pub fn node_signature(node: &Json) -> String {
+    let label = node_label(node);
+    let kids: Vec<String> = children(node).map(node_signature).collect();
+    match kids.len() {
+        0 => label,
+        1 => format!("{label} -> {}", kids[0]),
+        _ => format!("{label} [{}]", kids.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Json {
+        json!([{
+            "Plan": {
+                "Node Type": "Limit", "Actual Rows": 1, "Actual Loops": 1,
+                "Shared Hit Blocks": 4, "Shared Read Blocks": 1, "Temp Read Blocks": 0, "Temp Written Blocks": 0,
+                "Plans": [{
+                    "Node Type": "Nested Loop", "Join Type": "Inner", "Parent Relationship": "Outer",
+                    "Plans": [
+                        {"Node Type": "Index Scan", "Index Name": "idx_a", "Relation Name": "a", "Parent Relationship": "Outer"},
+                        {"Node Type": "Bitmap Heap Scan", "Relation Name": "b", "Parent Relationship": "Inner",
+                         "Plans": [{"Node Type": "Bitmap Index Scan", "Index Name": "idx_b", "Parent Relationship": "Outer"}]}
+                    ]
+                }]
+            },
+            "Planning Time": 0.1, "Execution Time": 0.5,
+            "Triggers": [{"Trigger Name": "RI_ConstraintTrigger_a_1", "Time": 2.5, "Calls": 1}]
+        }])
+    }
+
+    #[test]
+    fn signature_keeps_shape_and_drops_numbers() {
+        let f = facts(&doc()).unwrap();
+        assert_eq!(
+            f.signature,
+            "Limit -> Nested Loop (Inner) [Index Scan using idx_a on a; Bitmap Heap Scan on b -> Bitmap Index Scan using idx_b]"
+        );
+        assert_eq!(f.indexes, vec!["idx_a", "idx_b"]);
+        assert_eq!(
+            f.scans,
+            vec![
+                ("a".into(), "Index Scan using idx_a".into()),
+                ("b".into(), "Bitmap Heap Scan".into())
+            ]
+        );
+        assert_eq!(
+            (f.shared_hit_blocks, f.shared_read_blocks, f.rows),
+            (4, 1, 1)
+        );
+        assert_eq!((f.execution_ms, f.trigger_ms), (0.5, 2.5));
+    }
+
+    #[test]
+    fn timing_changes_do_not_change_the_signature() {
+        let mut other = doc();
+        other[0]["Plan"]["Actual Rows"] = json!(100);
+        other[0]["Execution Time"] = json!(99.0);
+        assert_eq!(
+            facts(&doc()).unwrap().signature,
+            facts(&other).unwrap().signature
+        );
+    }
+}
+
+/// The plan as an indented tree, one node a line with actual rows, loops and buffers.
+pub fn plan_tree(doc: &Json) -> String {
+    let top = doc.as_array().and_then(|a| a.first()).unwrap_or(doc);
+    let mut out = String::new();
+    if let Some(plan) = top.get("Plan") {
+        tree_lines(plan, 0, &mut out);
+    }
+    out.trim_end().to_string()
+}
+
+fn tree_lines(node: &Json, depth: usize, out: &mut String) {
+    let n = |k: &str| node.get(k).and_then(Json::as_f64).unwrap_or(0.0);
+    out.push_str(&format!(
+        "   {}{}{}  (rows {} × {} loops, {:.3} ms, shared hit {} read {})\n",
+        "  ".repeat(depth),
+        if depth > 0 { "-> " } else { "" },
+        node_label(node),
+        n("Actual Rows"),
+        n("Actual Loops"),
+        n("Actual Total Time"),
+        n("Shared Hit Blocks"),
+        n("Shared Read Blocks"),
+    ));
+    for c in children(node) {
+        tree_lines(c, depth + 1, out);
+    }
+}

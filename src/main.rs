@@ -1,0 +1,22 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = querygate::cli::Cli::parse();
+    let result = cli.into_config().and_then(|config| {
+        // One thread: the measured loop has no cross-thread wake-ups (closer to pgbench).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| querygate::Error::Infra(e.into()))?;
+        rt.block_on(querygate::run(config, &mut std::io::stdout().lock()))
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

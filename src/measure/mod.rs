@@ -1,0 +1,251 @@
+//! Measurement: warm-up, then interleaved A/B rounds, every execution into an HdrHistogram.
+//!
+//! In each round, for each operation, one side runs its executions and then the other, in an
+//! order decided by the round plan (seeded coin flip or ABBA), so that drift — caches, the
+//! neighbour's CI job, thermal throttling — hits both sides alike (Abedi & Brecht, ICPE 2017).
+//! Both sides draw the same parameter values in a round. The first side's count (capped by
+//! `round_budget_ms`) is the second side's count, so the pair stays balanced.
+//! Memory is bounded: two histograms per side and a few numbers per round.
+
+pub mod exec;
+pub mod params;
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sqlx::postgres::PgConnection;
+
+pub use exec::{execute, prepare_side, ExecError, PreparedSide};
+pub use params::ParamSource;
+
+use crate::scenario::{RoundOrder, RunSettings, Side};
+
+/// Latency samples of one side of one operation.
+#[derive(Debug, Clone)]
+pub struct SideSamples {
+    /// Every measured execution, in nanoseconds.
+    pub total: Histogram<u64>,
+    pub round_p50_ns: Vec<u64>,
+    pub round_p95_ns: Vec<u64>,
+    pub round_p99_ns: Vec<u64>,
+    pub round_count: Vec<u64>,
+}
+
+impl Default for SideSamples {
+    fn default() -> Self {
+        SideSamples {
+            total: new_histogram(),
+            round_p50_ns: vec![],
+            round_p95_ns: vec![],
+            round_p99_ns: vec![],
+            round_count: vec![],
+        }
+    }
+}
+
+/// ns from 1 ns to 60 s at 3 significant figures.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Samples of both sides of one operation.
+#[derive(Debug, Clone, Default)]
+pub struct OpSamples {
+    pub before: SideSamples,
+    pub after: SideSamples,
+    /// Which side ran first in each round.
+    pub first: Vec<Side>,
+}
+
+/// An operation ready to measure: both sides prepared, parameters ready to draw.
+pub struct Measurable {
+    pub name: String,
+    pub before: PreparedSide,
+    pub after: PreparedSide,
+    pub params: ParamSource,
+}
+
+/// A failed execution, located.
+#[derive(Debug)]
+pub struct MeasureError {
+    pub operation: String,
+    pub side: Side,
+    pub error: ExecError,
+}
+
+/// The side that goes first in `round` for operation `op`.
+pub fn first_side(order: RoundOrder, seed: u64, round: u64, op: usize) -> Side {
+    let a_first = match order {
+        // ABBA across rounds: AB BA BA AB AB BA …
+        RoundOrder::Abba => matches!(round % 4, 0 | 3),
+        RoundOrder::Random => {
+            ChaCha8Rng::seed_from_u64(mix(seed, round, op as u64, 0xAB)).random::<bool>()
+        }
+    };
+    if a_first {
+        Side::Before
+    } else {
+        Side::After
+    }
+}
+
+/// A seed for one (round, operation, purpose), derived from the run's seed.
+pub fn mix(seed: u64, round: u64, op: u64, purpose: u64) -> u64 {
+    // splitmix64 over the fields: distinct inputs give unrelated streams.
+    let mut z = seed
+        ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ op.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        ^ purpose.wrapping_mul(0x94D0_49BB_1331_11EB);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Runs `count` executions (or until `budget` has passed, when given), recording each.
+async fn run_side(
+    conn: &mut PgConnection,
+    side: &PreparedSide,
+    params: &ParamSource,
+    rng: &mut ChaCha8Rng,
+    count: u64,
+    budget: Option<Duration>,
+    hist: &mut Histogram<u64>,
+) -> Result<u64, ExecError> {
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let values = params.draw(rng);
+        let t0 = Instant::now();
+        execute(conn, side, &values).await?;
+        hist.saturating_record(t0.elapsed().as_nanos() as u64);
+        done += 1;
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Warm-up: statements prepared and caches warm on both sides before anything is recorded.
+pub async fn warm_up(
+    conns: [&mut PgConnection; 2],
+    ops: &[Measurable],
+    run: &RunSettings,
+) -> Result<(), MeasureError> {
+    let [before, after] = conns;
+    let mut scratch = new_histogram();
+    for (i, op) in ops.iter().enumerate() {
+        let seed = mix(run.seed, u64::MAX, i as u64, 0x57);
+        for (side, conn, prepared) in [
+            (Side::Before, &mut *before, &op.before),
+            (Side::After, &mut *after, &op.after),
+        ] {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let budget = Some(Duration::from_millis(run.round_budget_ms.max(1) * 4));
+            run_side(
+                conn,
+                prepared,
+                &op.params,
+                &mut rng,
+                run.warmup,
+                budget,
+                &mut scratch,
+            )
+            .await
+            .map_err(|error| MeasureError {
+                operation: op.name.clone(),
+                side,
+                error,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the rounds, appending to `out` (one entry per operation) as it goes, so that an
+/// interrupted run keeps every completed round. `on_round` is called after each round.
+pub async fn rounds(
+    conns: [&mut PgConnection; 2],
+    ops: &[Measurable],
+    run: &RunSettings,
+    out: &mut Vec<OpSamples>,
+    mut on_round: impl FnMut(u64),
+) -> Result<(), MeasureError> {
+    let [before, after] = conns;
+    out.resize_with(ops.len(), OpSamples::default);
+    let mut round_hist = [new_histogram(), new_histogram()];
+    let budget = Duration::from_millis(run.round_budget_ms);
+    for round in 0..run.rounds {
+        for (i, op) in ops.iter().enumerate() {
+            let first = first_side(run.order, run.seed, round, i);
+            let seed = mix(run.seed, round, i as u64, 0x11);
+            let order = match first {
+                Side::Before => [Side::Before, Side::After],
+                Side::After => [Side::After, Side::Before],
+            };
+            let mut count = run.iterations;
+            for (k, side) in order.into_iter().enumerate() {
+                let (conn, prepared, hist) = match side {
+                    Side::Before => (&mut *before, &op.before, &mut round_hist[0]),
+                    Side::After => (&mut *after, &op.after, &mut round_hist[1]),
+                };
+                hist.reset();
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let cap = if k == 0 { Some(budget) } else { None };
+                count = run_side(conn, prepared, &op.params, &mut rng, count, cap, hist)
+                    .await
+                    .map_err(|error| MeasureError {
+                        operation: op.name.clone(),
+                        side,
+                        error,
+                    })?;
+            }
+            let samples = &mut out[i];
+            for (hist, side) in round_hist
+                .iter()
+                .zip([&mut samples.before, &mut samples.after])
+            {
+                side.round_p50_ns.push(hist.value_at_quantile(0.50));
+                side.round_p95_ns.push(hist.value_at_quantile(0.95));
+                side.round_p99_ns.push(hist.value_at_quantile(0.99));
+                side.round_count.push(hist.len());
+                side.total.add(hist).expect("histograms share bounds");
+            }
+            samples.first.push(first);
+        }
+        on_round(round + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abba_balances_order() {
+        let firsts: Vec<Side> = (0..8)
+            .map(|r| first_side(RoundOrder::Abba, 1, r, 0))
+            .collect();
+        use Side::*;
+        assert_eq!(
+            firsts,
+            vec![Before, After, After, Before, Before, After, After, Before]
+        );
+    }
+
+    #[test]
+    fn random_order_is_seeded_and_mixed() {
+        let a: Vec<Side> = (0..64)
+            .map(|r| first_side(RoundOrder::Random, 42, r, 3))
+            .collect();
+        let b: Vec<Side> = (0..64)
+            .map(|r| first_side(RoundOrder::Random, 42, r, 3))
+            .collect();
+        assert_eq!(a, b);
+        let befores = a.iter().filter(|s| **s == Side::Before).count();
+        assert!((16..=48).contains(&befores), "{befores}");
+    }
+}

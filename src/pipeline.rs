@@ -1,0 +1,352 @@
+//! The data flow for one scenario on a server:
+//! databases → prepared statements → warm-up → EXPLAIN pass → interleaved rounds.
+//!
+//! Everything measured goes into a [`ScenarioRun`] as soon as it exists, so that an error,
+//! a timeout or Ctrl-C (which drop this future) still leaves a partial, reportable run.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Row};
+
+use crate::error::{Error, Located, Result};
+use crate::explain::{explain_side, StatementPlan};
+use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource};
+use crate::progress::Progress;
+use crate::report::Warning;
+use crate::scenario::{Claim, Params, Scenario, Side, Value};
+use crate::seed::{self, Names, Prepared};
+
+/// Plans and results of one operation from the EXPLAIN pass.
+#[derive(Debug, Clone)]
+pub struct OpPlans {
+    pub before: Vec<StatementPlan>,
+    pub after: Vec<StatementPlan>,
+    /// The parameter values used.
+    pub params: Vec<Value>,
+}
+
+/// Everything measured for one scenario so far.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub scenario: Scenario,
+    pub prepared: Option<Prepared>,
+    pub plans: Vec<Option<OpPlans>>,
+    pub samples: Vec<OpSamples>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<String>,
+}
+
+impl ScenarioRun {
+    pub fn new(scenario: Scenario) -> Self {
+        ScenarioRun {
+            scenario,
+            prepared: None,
+            plans: vec![],
+            samples: vec![],
+            warnings: vec![],
+            error: None,
+        }
+    }
+}
+
+/// What to do after the EXPLAIN pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    ExplainOnly,
+    Measure,
+}
+
+/// Runs one scenario into `run`. The scratch databases named by `names` are created here and
+/// must be dropped by the caller whatever happens.
+pub async fn run_scenario(
+    admin: &PgConnectOptions,
+    owns_server: bool,
+    names: &Names,
+    run: &mut ScenarioRun,
+    depth: Depth,
+    progress: &mut Progress,
+) -> Result<()> {
+    let scenario = run.scenario.clone();
+    let label = format!("{} (scale {})", scenario.name, scenario.scale);
+    let settings = database_settings(admin, &scenario, owns_server).await?;
+
+    progress.step(&format!("{label}: creating databases"));
+    let prepared = seed::prepare(admin, &scenario, names, &settings, |step| {
+        progress.step(&format!("{label}: {step}"))
+    })
+    .await?;
+    run.prepared = Some(prepared);
+
+    let connect = |db: &str| {
+        let opts = admin
+            .clone()
+            .database(db)
+            .options([(
+                "statement_timeout",
+                scenario.run.statement_timeout_ms.to_string(),
+            )])
+            .application_name("querygate")
+            .statement_cache_capacity(1024);
+        async move { seed::connect(&opts).await }
+    };
+    let mut before = connect(&names.before).await?;
+    let mut after = connect(&names.after).await?;
+
+    check_claim_names(&scenario, &mut before, &mut after).await?;
+
+    let mut ops = Vec::new();
+    for (i, op) in scenario.operations.iter().enumerate() {
+        let params = param_source(&scenario, i, &mut before).await?;
+        let b = measure::prepare_side(&mut before, &scenario, op, &op.before, "before").await?;
+        let a = measure::prepare_side(&mut after, &scenario, op, &op.after, "after").await?;
+        ops.push(Measurable {
+            name: op.name.clone(),
+            before: b,
+            after: a,
+            params,
+        });
+    }
+
+    progress.step(&format!("{label}: warming up"));
+    measure::warm_up([&mut before, &mut after], &ops, &scenario.run)
+        .await
+        .map_err(|e| measure_error(&scenario, e))?;
+
+    progress.step(&format!("{label}: EXPLAIN pass"));
+    for (i, op) in ops.iter().enumerate() {
+        let values = op.params.draw(&mut ChaCha8Rng::seed_from_u64(mix(
+            scenario.run.seed,
+            0,
+            i as u64,
+            0xE,
+        )));
+        let b = explain_side(&mut before, &op.before, &values)
+            .await
+            .with_context(|| format!("EXPLAIN of operation `{}` (before) failed", op.name))?;
+        let a = explain_side(&mut after, &op.after, &values)
+            .await
+            .with_context(|| format!("EXPLAIN of operation `{}` (after) failed", op.name))?;
+        run.plans.push(Some(OpPlans {
+            before: b,
+            after: a,
+            params: values,
+        }));
+    }
+
+    if depth == Depth::Measure {
+        progress.start_rounds(&label, scenario.run.rounds);
+        let total = scenario.run.rounds;
+        let result = measure::rounds(
+            [&mut before, &mut after],
+            &ops,
+            &scenario.run,
+            &mut run.samples,
+            |done| progress.round_done(done, total),
+        )
+        .await;
+        progress.finish();
+        result.map_err(|e| measure_error(&scenario, e))?;
+    }
+    before.close().await.ok();
+    after.close().await.ok();
+    Ok(())
+}
+
+/// Settings set on the scratch databases: the scenario's session-level settings, and on a
+/// server querygate did not start, the pinned session settings too.
+async fn database_settings(
+    admin: &PgConnectOptions,
+    scenario: &Scenario,
+    owns_server: bool,
+) -> Result<BTreeMap<String, String>> {
+    let mut wanted = BTreeMap::new();
+    if !owns_server {
+        let pinned = crate::provision::pinned_settings();
+        for k in crate::provision::SESSION_SETTINGS {
+            wanted.insert(k.to_string(), pinned[*k].clone());
+        }
+    }
+    wanted.extend(scenario.settings.clone());
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    let mut conn = seed::connect(admin).await?;
+    let names: Vec<String> = wanted.keys().cloned().collect();
+    let rows = sqlx::query("SELECT name, context FROM pg_settings WHERE name = ANY($1)")
+        .bind(&names)
+        .fetch_all(&mut conn)
+        .await
+        .context("cannot read pg_settings")?;
+    conn.close().await.ok();
+    let context: BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect();
+    for k in &names {
+        match context.get(k).map(String::as_str) {
+            None => {
+                let at = scenario.text.find(k.as_str()).unwrap_or(0);
+                return Err(Error::Scenario(Located::at(
+                    &scenario.path,
+                    &scenario.text,
+                    at,
+                    format!("`{k}` is not a PostgreSQL setting on this server"),
+                )));
+            }
+            Some("user") | Some("superuser") => {}
+            // Server-level settings were given to the server at start (local/docker) and
+            // cannot be set per database.
+            Some(_) => {
+                wanted.remove(k);
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// A claim naming an index or table that does not exist is a scenario error, found before
+/// anything is measured.
+async fn check_claim_names(
+    scenario: &Scenario,
+    before: &mut PgConnection,
+    after: &mut PgConnection,
+) -> Result<()> {
+    for op in &scenario.operations {
+        for c in &op.claims {
+            let (side, kind, name) = match &c.claim {
+                Claim::UsesIndex { side, index } => (*side, "index", index),
+                Claim::NoSeqScan { side, table } => (*side, "table", table),
+                _ => continue,
+            };
+            let conn = match side {
+                Side::Before => &mut *before,
+                Side::After => &mut *after,
+            };
+            let sql = if kind == "index" {
+                "SELECT count(*) FROM pg_class WHERE relkind IN ('i', 'I') AND relname = $1"
+            } else {
+                "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p', 'm', 'v', 'f') AND relname = $1"
+            };
+            let n: i64 = sqlx::query_scalar(sql)
+                .bind(name)
+                .fetch_one(&mut *conn)
+                .await
+                .context("cannot look up claim names")?;
+            if n == 0 {
+                let list_sql = if kind == "index" {
+                    "SELECT coalesce(string_agg(indexname, ', ' ORDER BY indexname), '') FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+                } else {
+                    "SELECT coalesce(string_agg(tablename, ', ' ORDER BY tablename), '') FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+                };
+                let known: String = sqlx::query_scalar(list_sql)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap_or_default();
+                return Err(Error::Scenario(Located::at(
+                    &scenario.path,
+                    &scenario.text,
+                    c.span.start,
+                    format!("operation `{}`: the claim names {kind} `{name}`, which does not exist in the {side} database (it has: {known})", op.name),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parameters for operation `i`: generators as compiled, or rows sampled from the seeded data.
+async fn param_source(
+    scenario: &Scenario,
+    i: usize,
+    conn: &mut PgConnection,
+) -> Result<ParamSource> {
+    let op = &scenario.operations[i];
+    match &op.params {
+        Params::None => Ok(ParamSource::None),
+        Params::Generated(exprs) => Ok(ParamSource::Generated(exprs.clone())),
+        Params::Sample { sql, span } => {
+            // The simple protocol returns text for every type: values bind by the placeholder's type.
+            let rows = sqlx::raw_sql(sql)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| {
+                    let msg = crate::seed::pg_error_parts(&e).map_or(e.to_string(), |p| p.0);
+                    Error::Scenario(Located::at(
+                        &scenario.path,
+                        &scenario.text,
+                        span.start,
+                        format!(
+                            "operation `{}`: the params sample query failed: {msg}",
+                            op.name
+                        ),
+                    ))
+                })?;
+            let used = op
+                .before
+                .statements
+                .iter()
+                .chain(&op.after.statements)
+                .map(|s| s.placeholders)
+                .max()
+                .unwrap_or(0);
+            let located = |m: String| {
+                Error::Scenario(Located::at(&scenario.path, &scenario.text, span.start, m))
+            };
+            if rows.is_empty() {
+                return Err(located(format!(
+                    "operation `{}`: the params sample query returned no rows",
+                    op.name
+                )));
+            }
+            let values: Vec<Vec<Value>> = rows
+                .iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|c| match r.try_get_raw(c) {
+                            Ok(v) if !sqlx::ValueRef::is_null(&v) => {
+                                Value::Text(v.as_str().unwrap_or_default().to_string())
+                            }
+                            _ => Value::Null,
+                        })
+                        .collect()
+                })
+                .collect();
+            let columns = values[0].len();
+            if columns != used {
+                return Err(located(format!(
+                    "operation `{}`: the params sample query returns {columns} column(s) but the statements use {used} placeholder(s)",
+                    op.name
+                )));
+            }
+            Ok(ParamSource::Sampled(values))
+        }
+    }
+}
+
+fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
+    let op = scenario.operations.iter().find(|o| o.name == e.operation);
+    let side_sql = op.map(|o| match e.side {
+        Side::Before => &o.before,
+        Side::After => &o.after,
+    });
+    let statement = side_sql
+        .and_then(|s| s.statements.get(e.error.statement))
+        .map_or("(transaction control)".to_string(), |s| s.sql.clone());
+    let detail = match crate::seed::pg_error_parts(&e.error.error) {
+        Some((msg, _)) if msg.contains("57014") => format!(
+            "{msg}\n  the statement ran longer than run.statement_timeout_ms = {} ms",
+            scenario.run.statement_timeout_ms
+        ),
+        Some((msg, _)) => msg,
+        None => e.error.error.to_string(),
+    };
+    Error::Infra(anyhow::anyhow!(
+        "operation `{}` ({}) failed while measuring: {detail}\n  statement: {statement}",
+        e.operation,
+        e.side
+    ))
+}

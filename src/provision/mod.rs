@@ -1,0 +1,250 @@
+//! Where the PostgreSQL server comes from. One trait, one small implementation per backend.
+//!
+//! A backend hands out a server that querygate may create scratch databases on, reports what
+//! it is (for the results file), and removes everything it started when shut down. `Drop` is
+//! the last resort (panics); the orderly path is [`Server::shutdown`].
+
+pub mod docker;
+pub mod local;
+pub mod url;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+use sqlx::postgres::PgConnectOptions;
+
+/// Which backend to use, as asked on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Auto,
+    Docker,
+    Local,
+    Url,
+}
+
+/// What the results file records about the server.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BackendInfo {
+    /// The backend used: docker, local or url.
+    pub kind: BackendKind,
+    /// Why this backend was chosen (relevant for `auto`).
+    pub reason: String,
+    /// Docker image reference, for the docker backend.
+    pub image: Option<String>,
+    /// Docker image id (sha256:…), for the docker backend.
+    pub image_id: Option<String>,
+    /// Directory of the server binaries, for the local backend.
+    pub bindir: Option<String>,
+    /// Server address with any password redacted.
+    pub address: String,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A running server querygate may use.
+pub trait Server: Send + Sync {
+    /// Options for a maintenance connection (the database querygate connects to in order to
+    /// create its scratch databases; it never writes there).
+    fn admin_options(&self) -> PgConnectOptions;
+    fn info(&self) -> &BackendInfo;
+    /// True when querygate started the server and chose its settings (`-c` flags).
+    fn owns_server(&self) -> bool;
+    /// Stops and removes what the backend started. Idempotent with `Drop`.
+    fn shutdown(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>>;
+}
+
+/// Server settings pinned for repeatable numbers (DESIGN.md "Provisioning backends").
+/// A scenario's `[server] settings` override these.
+pub fn pinned_settings() -> BTreeMap<String, String> {
+    [
+        ("jit", "off"),
+        ("max_parallel_workers_per_gather", "0"),
+        ("autovacuum", "off"),
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+        ("shared_buffers", "512MB"),
+        ("track_io_timing", "on"),
+        ("max_connections", "100"),
+        ("max_wal_size", "4GB"),
+        ("checkpoint_timeout", "30min"),
+        ("logging_collector", "off"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Settings that only take effect per session or database; on a server querygate did not
+/// start, these are applied with `ALTER DATABASE … SET` on its scratch databases.
+pub const SESSION_SETTINGS: &[&str] = &[
+    "jit",
+    "max_parallel_workers_per_gather",
+    "track_io_timing",
+    "synchronous_commit",
+];
+
+/// The settings the results file records, read back from the server.
+pub const RECORDED_SETTINGS: &[&str] = &[
+    "jit",
+    "max_parallel_workers_per_gather",
+    "autovacuum",
+    "fsync",
+    "synchronous_commit",
+    "full_page_writes",
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "track_io_timing",
+    "plan_cache_mode",
+    "server_version",
+];
+
+/// Replaces the password in a connection URL (user info or `password=` parameter) with `***`.
+pub fn redact_url(url: &str) -> String {
+    let url = redact_query_password(url);
+    let url = url.as_str();
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..auth_end].rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+fn redact_query_password(url: &str) -> String {
+    let Some(q) = url.find('?') else {
+        return url.to_string();
+    };
+    let params: Vec<String> = url[q + 1..]
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{}?{}", &url[..q], params.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgresql://u:p%40ss@h/db?sslmode=disable"),
+            "postgresql://u:***@h/db?sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=x"),
+            "postgres://h/db?user=u&password=***"
+        );
+    }
+}
+
+/// Starts (or connects to) the server the configuration asks for. `auto` tries docker, then
+/// local, and records why it chose what it chose.
+pub async fn start(
+    cfg: &crate::config::BackendConfig,
+    settings: BTreeMap<String, String>,
+    progress: &mut crate::progress::Progress,
+) -> crate::Result<Box<dyn Server>> {
+    use crate::Error;
+    let local = |reason: String| async {
+        for line in local::sweep_leftovers() {
+            progress_line(&line);
+        }
+        let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
+        let server = local::LocalServer::start(bindir, settings.clone(), reason).await?;
+        Ok::<Box<dyn Server>, anyhow::Error>(Box::new(server))
+    };
+    let server: Box<dyn Server> = match cfg.kind {
+        BackendKind::Local => {
+            progress.step("starting a local ephemeral PostgreSQL cluster");
+            local("--backend local".into()).await?
+        }
+        BackendKind::Url => {
+            let url = cfg.database_url.as_deref().ok_or_else(|| {
+                Error::Usage("--backend url needs --database-url or DATABASE_URL".into())
+            })?;
+            progress.step(&format!("using the server at {}", redact_url(url)));
+            let server = url::UrlServer::connect(url, "--backend url".into()).await?;
+            for line in crate::seed::sweep_databases(&server.admin_options())
+                .await
+                .unwrap_or_default()
+            {
+                progress.step(&line);
+            }
+            Box::new(server)
+        }
+        BackendKind::Docker => {
+            progress.step(&format!("starting PostgreSQL in Docker ({})", cfg.image));
+            docker::probe(&cfg.image)
+                .await
+                .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
+            Box::new(
+                docker::DockerServer::start(
+                    &cfg.image,
+                    settings.clone(),
+                    "--backend docker".into(),
+                )
+                .await?,
+            )
+        }
+        BackendKind::Auto => match docker::probe(&cfg.image).await {
+            Ok(()) => {
+                progress.step(&format!(
+                    "backend auto: Docker answers and image {} is present: using docker",
+                    cfg.image
+                ));
+                Box::new(
+                    docker::DockerServer::start(
+                        &cfg.image,
+                        settings.clone(),
+                        format!("auto: Docker answers and image {} is present", cfg.image),
+                    )
+                    .await?,
+                )
+            }
+            Err(why) => {
+                let reason =
+                    format!("auto: docker not usable ({why}); using local server binaries");
+                progress.step(&format!("backend {reason}"));
+                local(reason).await.map_err(|e| {
+                    Error::Infra(anyhow::anyhow!(
+                        "no backend available.\n  docker: {why}\n  local: {e:#}\n\
+                         Start a Docker engine (and build or pull the image: scripts/build-pg-image.sh), \
+                         install PostgreSQL server binaries (apt-get install postgresql), or pass --backend url --database-url URL"
+                    ))
+                })?
+            }
+        },
+    };
+    Ok(server)
+}
+
+fn progress_line(line: &str) {
+    eprintln!("querygate: {line}");
+}

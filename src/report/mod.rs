@@ -1,0 +1,11 @@
+//! The results report and its renderers. Every output format reads [`Report`] only.
+
+pub mod html;
+pub mod junit;
+pub mod markdown;
+mod model;
+pub mod schema;
+pub mod table;
+pub mod write;
+
+pub use model::*;

@@ -1,0 +1,57 @@
+//! Reading and writing results files. Writes are atomic: a temporary file in the same
+//! directory, then a rename, so a reader never sees half a file.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::{Report, SCHEMA_VERSION};
+
+/// Writes `bytes` to `path` atomically, creating parent directories.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".querygate-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn to_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("reports serialize") + "\n"
+}
+
+pub fn write_report(path: &Path, report: &Report) -> Result<()> {
+    write_atomic(path, to_json(report).as_bytes())
+}
+
+/// Reads a results file, refusing other schema versions with an explanation.
+pub fn read_report(path: &Path) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read results file {}", path.display()))?;
+    parse_report(&text)
+        .with_context(|| format!("{} is not a querygate results file", path.display()))
+}
+
+pub fn parse_report(text: &str) -> Result<Report> {
+    let value: serde_json::Value = serde_json::from_str(text).context("invalid JSON")?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == SCHEMA_VERSION as u64 => {}
+        Some(v) => {
+            bail!("it has schema_version {v}; this querygate reads version {SCHEMA_VERSION}")
+        }
+        None => bail!("it has no schema_version"),
+    }
+    Ok(serde_json::from_value(value)?)
+}

@@ -1,0 +1,366 @@
+//! Claims: the statements a change's author makes ("10-50x faster", "uses the new index"),
+//! parsed from short sentences so that a scenario can quote them nearly as written.
+//!
+//! Grammar (case-insensitive, `x` and `%` suffixes optional where they make sense):
+//! - `[p50|p95] speedup >= X` / `> X` / `in A..B` (also `A-B`)
+//! - `[p50|p95] latency reduction >= R%`  (the same as `speedup >= 1 / (1 - R)`)
+//! - `[before|after] p50|p95|p99 <= N ms|us|s`  (an absolute latency bound, default side `after`)
+//! - `uses index NAME` / `before uses index NAME`
+//! - `no seq scan on TABLE` / `before no seq scan on TABLE`
+//! - `buffers ratio >= X`  (before/after shared hit+read blocks)
+//! - `same result`
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantile {
+    P50,
+    P95,
+    P99,
+}
+
+impl Quantile {
+    pub fn q(self) -> f64 {
+        match self {
+            Quantile::P50 => 0.50,
+            Quantile::P95 => 0.95,
+            Quantile::P99 => 0.99,
+        }
+    }
+}
+
+impl fmt::Display for Quantile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Quantile::P50 => "p50",
+            Quantile::P95 => "p95",
+            Quantile::P99 => "p99",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Before,
+    After,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Before => "before",
+            Side::After => "after",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// speedup (before/after) at a quantile lies in [min, max]; `max` infinite for `>=`.
+    Speedup {
+        quantile: Quantile,
+        min: f64,
+        max: f64,
+        strict: bool,
+    },
+    /// one side's latency quantile is at most `bound_us`.
+    LatencyAtMost {
+        side: Side,
+        quantile: Quantile,
+        bound_us: f64,
+    },
+    UsesIndex {
+        side: Side,
+        index: String,
+    },
+    NoSeqScan {
+        side: Side,
+        table: String,
+    },
+    BuffersRatio {
+        min: f64,
+    },
+    SameResult,
+}
+
+fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
+    let mut t = tok;
+    for s in suffixes {
+        if let Some(stripped) = t.strip_suffix(s) {
+            t = stripped;
+            break;
+        }
+    }
+    t.replace('_', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+const EXPECTED: &str = "expected one of: `speedup >= X`, `speedup in A..B`, `p95 speedup >= X`, \
+`latency reduction >= R%`, `after p50 <= N ms`, `uses index NAME`, `no seq scan on TABLE`, \
+`buffers ratio >= X`, `same result`";
+
+/// Parses one claim sentence.
+pub fn parse(text: &str) -> Result<Claim, String> {
+    // Normalise operators glued to numbers ("speedup>=10") and unicode dashes ("10–50x").
+    let spaced = text
+        .replace(">=", " >= ")
+        .replace("<=", " <= ")
+        .replace(['–', '—'], "-")
+        .to_ascii_lowercase();
+    let spaced = spaced.replace(" > =", " >=");
+    let mut toks: Vec<&str> = spaced.split_whitespace().collect();
+    let err = |why: &str| Err(format!("cannot read claim `{text}`: {why}; {EXPECTED}"));
+    if toks.is_empty() {
+        return err("it is empty");
+    }
+
+    let mut side = None;
+    if let Some(s) = match toks[0] {
+        "before" => Some(Side::Before),
+        "after" => Some(Side::After),
+        _ => None,
+    } {
+        side = Some(s);
+        toks.remove(0);
+    }
+    let mut quantile = None;
+    if let Some(q) = toks.first().and_then(|t| match *t {
+        "p50" | "median" => Some(Quantile::P50),
+        "p95" => Some(Quantile::P95),
+        "p99" => Some(Quantile::P99),
+        _ => None,
+    }) {
+        quantile = Some(q);
+        toks.remove(0);
+    }
+
+    match toks.as_slice() {
+        ["speedup", op @ (">=" | ">"), x] if side.is_none() => match number(x, &["x"]) {
+            Some(v) if v > 0.0 => Ok(Claim::Speedup {
+                quantile: quantile.unwrap_or(Quantile::P50),
+                min: v,
+                max: f64::INFINITY,
+                strict: *op == ">",
+            }),
+            _ => err("the speedup must be a positive number"),
+        },
+        ["speedup", "in", range] | ["speedup", range] if side.is_none() => {
+            let r = range.trim_end_matches('x');
+            let parts: Vec<&str> = if r.contains("..") {
+                r.split("..").collect()
+            } else {
+                r.split('-').collect()
+            };
+            match parts.as_slice() {
+                [a, b] => match (number(a, &["x"]), number(b, &["x"])) {
+                    (Some(a), Some(b)) if a > 0.0 && a <= b => Ok(Claim::Speedup {
+                        quantile: quantile.unwrap_or(Quantile::P50),
+                        min: a,
+                        max: b,
+                        strict: false,
+                    }),
+                    _ => err("a speedup range needs two positive numbers, low first (`10..50`)"),
+                },
+                _ => err("a speedup range is written `A..B`"),
+            }
+        }
+        ["latency", "reduction", ">=", r] if side.is_none() => match number(r, &["%"]) {
+            Some(v) if v > 0.0 && v < 100.0 => Ok(Claim::Speedup {
+                quantile: quantile.unwrap_or(Quantile::P50),
+                min: 1.0 / (1.0 - v / 100.0),
+                max: f64::INFINITY,
+                strict: false,
+            }),
+            _ => err("a latency reduction is a percentage between 0 and 100"),
+        },
+        ["<=", rest @ ..] if quantile.is_some() && !rest.is_empty() => {
+            let joined = rest.join("");
+            let (num, scale) = if let Some(n) = joined.strip_suffix("ms") {
+                (n, 1000.0)
+            } else if let Some(n) = joined
+                .strip_suffix("us")
+                .or_else(|| joined.strip_suffix("µs"))
+            {
+                (n, 1.0)
+            } else if let Some(n) = joined.strip_suffix('s') {
+                (n, 1_000_000.0)
+            } else {
+                return err("a latency bound needs a unit: ms, us or s");
+            };
+            match number(num, &[]) {
+                Some(v) if v > 0.0 => Ok(Claim::LatencyAtMost {
+                    side: side.unwrap_or(Side::After),
+                    quantile: quantile.unwrap_or(Quantile::P50),
+                    bound_us: v * scale,
+                }),
+                _ => err("a latency bound must be a positive number"),
+            }
+        }
+        ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
+            side: side.unwrap_or(Side::After),
+            index: name.to_string(),
+        }),
+        ["no", "seq", "scan", "on", table] if quantile.is_none() => Ok(Claim::NoSeqScan {
+            side: side.unwrap_or(Side::After),
+            table: table.to_string(),
+        }),
+        ["buffers", "ratio", ">=", x] if side.is_none() && quantile.is_none() => {
+            match number(x, &["x"]) {
+                Some(v) if v > 0.0 => Ok(Claim::BuffersRatio { min: v }),
+                _ => err("the buffers ratio must be a positive number"),
+            }
+        }
+        ["same", "result"] | ["same", "results"] if side.is_none() && quantile.is_none() => {
+            Ok(Claim::SameResult)
+        }
+        _ => err("not a claim querygate knows"),
+    }
+}
+
+impl fmt::Display for Claim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Claim::Speedup {
+                quantile,
+                min,
+                max,
+                strict,
+            } if max.is_infinite() => {
+                write!(
+                    f,
+                    "{quantile} speedup {} {}",
+                    if *strict { ">" } else { ">=" },
+                    trim(*min)
+                )
+            }
+            Claim::Speedup {
+                quantile, min, max, ..
+            } => write!(f, "{quantile} speedup in {}..{}", trim(*min), trim(*max)),
+            Claim::LatencyAtMost {
+                side,
+                quantile,
+                bound_us,
+            } => write!(f, "{side} {quantile} <= {}ms", trim(bound_us / 1000.0)),
+            Claim::UsesIndex { side, index } => write!(f, "{side} uses index {index}"),
+            Claim::NoSeqScan { side, table } => write!(f, "{side} no seq scan on {table}"),
+            Claim::BuffersRatio { min } => write!(f, "buffers ratio >= {}", trim(*min)),
+            Claim::SameResult => write!(f, "same result"),
+        }
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_claims_as_people_write_them() {
+        assert_eq!(
+            parse("speedup >= 10").unwrap(),
+            Claim::Speedup {
+                quantile: Quantile::P50,
+                min: 10.0,
+                max: f64::INFINITY,
+                strict: false
+            }
+        );
+        assert_eq!(
+            parse("Speedup in 10..50x").unwrap(),
+            Claim::Speedup {
+                quantile: Quantile::P50,
+                min: 10.0,
+                max: 50.0,
+                strict: false
+            }
+        );
+        assert_eq!(
+            parse("speedup 10–50x").unwrap(),
+            Claim::Speedup {
+                quantile: Quantile::P50,
+                min: 10.0,
+                max: 50.0,
+                strict: false
+            }
+        );
+        assert_eq!(
+            parse("p95 speedup>=2x").unwrap(),
+            Claim::Speedup {
+                quantile: Quantile::P95,
+                min: 2.0,
+                max: f64::INFINITY,
+                strict: false
+            }
+        );
+        let Claim::Speedup { min, .. } = parse("latency reduction >= 50%").unwrap() else {
+            panic!()
+        };
+        assert!((min - 2.0).abs() < 1e-9);
+        assert_eq!(
+            parse("after p50 <= 5 ms").unwrap(),
+            Claim::LatencyAtMost {
+                side: Side::After,
+                quantile: Quantile::P50,
+                bound_us: 5000.0
+            }
+        );
+        assert_eq!(
+            parse("uses index idx_focus_sessions_user_active").unwrap(),
+            Claim::UsesIndex {
+                side: Side::After,
+                index: "idx_focus_sessions_user_active".into()
+            }
+        );
+        assert_eq!(
+            parse("no seq scan on focus_sessions").unwrap(),
+            Claim::NoSeqScan {
+                side: Side::After,
+                table: "focus_sessions".into()
+            }
+        );
+        assert_eq!(parse("same result").unwrap(), Claim::SameResult);
+        assert_eq!(
+            parse("buffers ratio >= 10").unwrap(),
+            Claim::BuffersRatio { min: 10.0 }
+        );
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in [
+            "p50 speedup >= 10",
+            "p95 speedup in 10..50",
+            "after p99 <= 5ms",
+            "before uses index i",
+            "after no seq scan on t",
+            "same result",
+            "buffers ratio >= 3",
+        ] {
+            assert_eq!(parse(text).unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn rejects_with_the_list_of_forms() {
+        for bad in [
+            "",
+            "fast",
+            "speedup >= -1",
+            "speedup in 50..10",
+            "after p50 <= 5",
+            "latency reduction >= 150%",
+            "uses index",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains("expected one of"), "{bad}: {e}");
+        }
+    }
+}

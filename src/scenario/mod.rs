@@ -1,0 +1,13 @@
+//! Scenario files: parsing, validation, and the validated [`Scenario`] the rest of querygate reads.
+
+pub mod claim;
+pub mod expr;
+mod load;
+mod model;
+mod sql;
+
+pub use claim::{Claim, Quantile, Side};
+pub use expr::{Expr, Value};
+pub use load::{load, parse, FileReader};
+pub use model::*;
+pub use sql::max_placeholder;

@@ -1,0 +1,140 @@
+//! The validated scenario: what a run needs, with every value checked and every path resolved.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use super::{Claim, Expr, Value};
+
+/// A file the scenario names, read once at load time.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// One validated scenario, ready to plan and run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario file and its text, kept to locate later errors (`file:line:col`).
+    pub path: PathBuf,
+    pub text: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub schema: Vec<SqlFile>,
+    pub seed: Vec<SqlFile>,
+    pub scale: i64,
+    /// `scale`, `seed` and the scenario's own variables, all constants.
+    pub vars: BTreeMap<String, Value>,
+    pub migration: Migration,
+    /// Extra server settings (`[server] settings`), applied where the backend allows.
+    pub settings: BTreeMap<String, String>,
+    pub run: RunSettings,
+    pub operations: Vec<Operation>,
+}
+
+/// The change under test, applied to the "after" database only.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// Migrations applied to the template (and so to both sides) before seeding: the
+    /// versions up to `before` of a migrations folder.
+    pub base: Vec<SqlFile>,
+    /// The migration under test.
+    pub up: Vec<SqlFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoundOrder {
+    /// A seeded coin flip decides which side goes first in each round.
+    Random,
+    /// AB, BA, BA, AB, …: balances linear drift exactly.
+    Abba,
+}
+
+/// How rounds are run. Field names match the `[run]` table.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct RunSettings {
+    /// Executions per side per operation before the first round.
+    pub warmup: u64,
+    /// Interleaved A/B rounds; each round gives one paired sample.
+    pub rounds: u64,
+    /// Executions per side per operation per round (at most).
+    pub iterations: u64,
+    /// A side's share of a round stops early after this long (the other side then runs as
+    /// many executions), so slow "before" queries do not blow the time budget.
+    pub round_budget_ms: u64,
+    /// Seed for parameter generators and the round order.
+    pub seed: u64,
+    pub order: RoundOrder,
+    /// `statement_timeout` for measured statements.
+    pub statement_timeout_ms: u64,
+}
+
+/// Whether an operation writes, and what happens to its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Reads: statements run as written.
+    Read,
+    /// Writes in a transaction that is rolled back: the data stays the same.
+    Rollback,
+    /// Writes committed: the data grows, parameters are fresh for every execution.
+    Commit,
+}
+
+/// A statement with its place in the scenario file.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sql: String,
+    /// Byte range in the scenario text of the string holding this statement.
+    pub span: Range<usize>,
+    /// Highest `$N` placeholder in the statement (0 when none).
+    pub placeholders: usize,
+}
+
+/// What one side (before or after) executes for an operation.
+#[derive(Debug, Clone)]
+pub struct SideSql {
+    pub statements: Vec<Statement>,
+    /// Wrapped in BEGIN … COMMIT (or ROLLBACK in rollback mode).
+    pub transaction: bool,
+}
+
+/// Where parameter values come from.
+#[derive(Debug, Clone)]
+pub enum Params {
+    None,
+    /// One expression per `$N`, evaluated for every execution.
+    Generated(Vec<Expr>),
+    /// Rows of a query, run once on the seeded data; each execution draws one row.
+    Sample {
+        sql: String,
+        span: Range<usize>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LocatedClaim {
+    pub claim: Claim,
+    /// The text as written in the scenario.
+    pub text: String,
+    pub span: Range<usize>,
+}
+
+/// One repository operation: a query or a whole transaction.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub name: String,
+    pub description: Option<String>,
+    pub mode: Mode,
+    pub before: SideSql,
+    pub after: SideSql,
+    pub params: Params,
+    pub claims: Vec<LocatedClaim>,
+    /// `Some(true)`: a result difference refutes the operation (the claim `same result`).
+    /// `Some(false)`: a difference is expected and reported as information.
+    /// `None`: a difference is reported as a warning.
+    pub expect_same_result: Option<bool>,
+    pub span: Range<usize>,
+}

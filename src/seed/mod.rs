@@ -1,0 +1,332 @@
+//! Databases for one scenario: a seeded template, and "before" and "after" cloned from it.
+//!
+//! template: schema files, base migrations, seed script (with variables, `setseed`), ANALYZE
+//! before, after: `CREATE DATABASE … TEMPLATE` (byte-identical data, same physical order)
+//! after: the migration under test, timed
+//! both: VACUUM ANALYZE, then CHECKPOINT so that measurement starts from a quiet server.
+
+mod substitute;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition};
+use sqlx::{ConnectOptions, Connection, Executor};
+
+pub use substitute::substitute;
+
+use crate::error::{Error, Located, Result};
+use crate::scenario::{Scenario, SqlFile, Value};
+
+/// Names of one scenario's scratch databases. All start with `qg_`, carry the querygate
+/// process id (for the leftover sweep), and are unique per run.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub template: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl Names {
+    pub fn new(run_tag: &str, index: usize) -> Self {
+        let base = format!("qg_{run_tag}_{index}");
+        Names {
+            template: format!("{base}_template"),
+            before: format!("{base}_before"),
+            after: format!("{base}_after"),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 3] {
+        [&self.template, &self.before, &self.after]
+    }
+}
+
+/// Time spent on one SQL file.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FileTiming {
+    /// The file, as named by the scenario.
+    pub file: String,
+    pub duration_ms: f64,
+}
+
+/// What preparing the databases measured.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    pub seed_ms: f64,
+    pub migration_ms: f64,
+    pub migration_files: Vec<FileTiming>,
+}
+
+/// Creates, seeds and clones the databases, and applies the migration to "after".
+/// `session_settings` are set on the scratch databases (`ALTER DATABASE … SET`).
+pub async fn prepare(
+    admin: &PgConnectOptions,
+    scenario: &Scenario,
+    names: &Names,
+    session_settings: &BTreeMap<String, String>,
+    mut on_step: impl FnMut(&str),
+) -> Result<Prepared> {
+    let mut out = Prepared::default();
+    let mut admin_conn = connect(admin).await?;
+    create_database(&mut admin_conn, &names.template, None).await?;
+
+    on_step("loading schema and seed data");
+    let started = Instant::now();
+    let mut tpl = connect(&admin.clone().database(&names.template)).await?;
+    for f in scenario.schema.iter().chain(&scenario.migration.base) {
+        run_file(&mut tpl, f, None).await?;
+    }
+    let seed_value = scenario
+        .vars
+        .get("seed")
+        .and_then(|v| {
+            if let Value::Int(i) = v {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(0);
+    // setseed() takes [-1, 1]; map the scenario seed into it so that random() in seed scripts
+    // is deterministic for a given seed.
+    let fraction = (seed_value % 1_000_000) as f64 / 1_000_000.0;
+    tpl.execute(format!("SELECT setseed({fraction})").as_str())
+        .await
+        .context("setseed failed")?;
+    for f in &scenario.seed {
+        run_file(&mut tpl, f, Some(&scenario.vars)).await?;
+    }
+    tpl.execute("VACUUM ANALYZE")
+        .await
+        .context("VACUUM ANALYZE of the template failed")?;
+    tpl.close().await.ok();
+    out.seed_ms = ms(started.elapsed());
+
+    on_step("cloning before and after databases");
+    for db in [&names.before, &names.after] {
+        create_database(&mut admin_conn, db, Some(&names.template)).await?;
+        for (k, v) in session_settings {
+            let sql = format!(
+                "ALTER DATABASE {} SET {} = {}",
+                ident(db),
+                ident(k),
+                literal(v)
+            );
+            admin_conn
+                .execute(sql.as_str())
+                .await
+                .with_context(|| format!("cannot apply setting {k} = {v}"))?;
+        }
+    }
+
+    on_step("applying the migration to the after database");
+    let mut after = connect(&admin.clone().database(&names.after)).await?;
+    for f in &scenario.migration.up {
+        let d = run_file(&mut after, f, None).await?;
+        out.migration_files.push(FileTiming {
+            file: f.path.display().to_string(),
+            duration_ms: ms(d),
+        });
+    }
+    out.migration_ms = out.migration_files.iter().map(|f| f.duration_ms).sum();
+    after.close().await.ok();
+
+    on_step("VACUUM ANALYZE and CHECKPOINT");
+    for db in [&names.before, &names.after] {
+        let mut c = connect(&admin.clone().database(db)).await?;
+        c.execute("VACUUM ANALYZE")
+            .await
+            .with_context(|| format!("VACUUM ANALYZE of {db} failed"))?;
+        c.close().await.ok();
+    }
+    // CHECKPOINT needs superuser or pg_checkpoint; on a shared server without them, skip it.
+    let _ = admin_conn.execute("CHECKPOINT").await;
+    admin_conn.close().await.ok();
+    Ok(out)
+}
+
+/// Drops the scratch databases (those that exist). Used at the end, on error and on Ctrl-C.
+pub async fn drop_databases(admin: &PgConnectOptions, names: &Names) -> anyhow::Result<()> {
+    let mut conn = admin
+        .connect()
+        .await
+        .context("cannot connect to drop scratch databases")?;
+    for db in names.all() {
+        conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)).as_str())
+            .await
+            .with_context(|| format!("cannot drop scratch database {db}"))?;
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// Drops `qg_<pid>_…` databases whose querygate process is gone, when the server is on this
+/// machine (a URL to localhost); returns a line per database dropped.
+pub async fn sweep_databases(admin: &PgConnectOptions) -> anyhow::Result<Vec<String>> {
+    let mut conn = admin.connect().await?;
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE d.datname LIKE 'qg\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    let host = hostname();
+    let mut dropped = Vec::new();
+    for (db, comment) in rows {
+        // The comment is written at creation: "querygate pid=<pid> host=<host>".
+        let Some(c) = comment else { continue };
+        let pid = c
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("pid="))
+            .and_then(|p| p.parse::<u32>().ok());
+        let on_this_host = c.split_whitespace().any(|w| w == format!("host={host}"));
+        if let (Some(pid), true) = (pid, on_this_host) {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            {
+                conn.execute(
+                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&db)).as_str(),
+                )
+                .await?;
+                dropped.push(format!(
+                    "dropped scratch database {db} left by querygate process {pid}"
+                ));
+            }
+        }
+    }
+    conn.close().await.ok();
+    Ok(dropped)
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+async fn create_database(
+    admin: &mut PgConnection,
+    name: &str,
+    template: Option<&str>,
+) -> Result<()> {
+    let mut sql = format!("CREATE DATABASE {}", ident(name));
+    if let Some(t) = template {
+        sql.push_str(&format!(" TEMPLATE {}", ident(t)));
+    }
+    admin
+        .execute(sql.as_str())
+        .await
+        .with_context(|| format!("cannot create scratch database {name}"))?;
+    let comment = format!("querygate pid={} host={}", std::process::id(), hostname());
+    admin
+        .execute(
+            format!(
+                "COMMENT ON DATABASE {} IS {}",
+                ident(name),
+                literal(&comment)
+            )
+            .as_str(),
+        )
+        .await
+        .with_context(|| format!("cannot label scratch database {name}"))?;
+    Ok(())
+}
+
+pub async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {
+    Ok(opts.connect().await.with_context(|| {
+        format!(
+            "cannot connect to database {}",
+            opts.get_database().unwrap_or("?")
+        )
+    })?)
+}
+
+/// Runs a whole SQL file (simple protocol, so several statements are fine). A PostgreSQL
+/// error is located in the file, at the position the server reports.
+pub async fn run_file(
+    conn: &mut PgConnection,
+    file: &SqlFile,
+    vars: Option<&BTreeMap<String, Value>>,
+) -> Result<Duration> {
+    let (sql, map) = match vars {
+        Some(v) => substitute(&file.text, v),
+        None => (file.text.clone(), substitute::OffsetMap::identity()),
+    };
+    let started = Instant::now();
+    match sqlx::raw_sql(&sql).execute(&mut *conn).await {
+        Ok(_) => Ok(started.elapsed()),
+        Err(e) => Err(sql_error(e, &file.path, &file.text, &sql, &map)),
+    }
+}
+
+/// PostgreSQL's description of `e` and the 1-based character position it reports, if `e` is
+/// an error the server sent.
+pub fn pg_error_parts(e: &sqlx::Error) -> Option<(String, Option<usize>)> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    let pg = db.try_downcast_ref::<PgDatabaseError>()?;
+    let pos = match pg.position() {
+        Some(PgErrorPosition::Original(chars)) => Some(chars),
+        _ => None,
+    };
+    Some((describe_pg_error(pg), pos))
+}
+
+/// Byte offset of 1-based character position `chars` in `text`.
+pub fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Turns an error from running a file into a located scenario error (a server error, placed
+/// where the server says), or an infrastructure error (anything else).
+pub fn sql_error(
+    e: sqlx::Error,
+    path: &std::path::Path,
+    original: &str,
+    sent: &str,
+    map: &substitute::OffsetMap,
+) -> Error {
+    match pg_error_parts(&e) {
+        Some((message, Some(chars))) => Error::Scenario(Located::at(
+            path,
+            original,
+            map.to_original(char_to_byte(sent, chars)),
+            message,
+        )),
+        Some((message, None)) => Error::Scenario(Located::file(path, message)),
+        None => {
+            Error::Infra(anyhow::Error::new(e).context(format!("while running {}", path.display())))
+        }
+    }
+}
+
+/// PostgreSQL's message with its SQLSTATE, detail and hint.
+pub fn describe_pg_error(pg: &PgDatabaseError) -> String {
+    let mut s = format!("PostgreSQL error {}: {}", pg.code(), pg.message());
+    if let Some(d) = pg.detail() {
+        s.push_str(&format!("\n  detail: {d}"));
+    }
+    if let Some(h) = pg.hint() {
+        s.push_str(&format!("\n  hint: {h}"));
+    }
+    if let Some(w) = pg.r#where() {
+        s.push_str(&format!("\n  where: {w}"));
+    }
+    s
+}
+
+pub fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,1 @@
+CREATE INDEX items_grp_idx ON items (grp);

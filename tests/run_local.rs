@@ -1,0 +1,214 @@
+//! The whole flow on the local backend: a real ephemeral PostgreSQL, the real binary.
+
+mod common;
+
+use common::*;
+
+/// The focus scenario end to end, at a small scale: the report has what DESIGN.md promises.
+#[test]
+fn focus_scenario_end_to_end() {
+    let dir = tmpdir();
+    let out = dir.path().join("focus.json");
+    let o = run(&[
+        "run",
+        "scenarios/focus_sessions.toml",
+        "--backend",
+        "local",
+        "--scale",
+        "20000",
+        "--rounds",
+        "6",
+        "--iterations",
+        "6",
+        "--warmup",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Claims may be refuted (exit 1); anything else is a failure.
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "exit {:?}\n{}",
+        o.status.code(),
+        stderr(&o)
+    );
+    let r = read_json(&out);
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["status"], "complete");
+    assert_eq!(r["environment"]["backend"], "local");
+    assert!(r["environment"]["server_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("PostgreSQL"));
+    assert_eq!(r["environment"]["settings"]["jit"], "off");
+    assert_eq!(
+        r["environment"]["settings"]["max_parallel_workers_per_gather"],
+        "0"
+    );
+    let s = &r["scenarios"][0];
+    assert_eq!(s["scale"], 20000);
+    assert_eq!(s["vars"]["users"], "200");
+    assert_eq!(s["run"]["rounds_completed"], 6);
+    assert!(s["migration"]["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(s["fingerprints"]["scenario"].as_str().unwrap().len(), 64);
+    let ops = s["operations"].as_array().unwrap();
+    let names: Vec<&str> = ops.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "get_active_session",
+            "list_sessions_paginated",
+            "delete_library",
+            "add_track",
+            "complete_session"
+        ]
+    );
+    for op in ops {
+        let sp = &op["speedup"];
+        let (lo, est, hi) = (
+            sp["low"].as_f64().unwrap(),
+            sp["estimate"].as_f64().unwrap(),
+            sp["high"].as_f64().unwrap(),
+        );
+        assert!(lo <= est && est <= hi && lo > 0.0, "{}: {sp}", op["name"]);
+        assert_eq!(sp["rounds"], 6);
+        for side in ["before", "after"] {
+            let sd = &op[side];
+            let counts: u64 = sd["round_count"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap())
+                .sum();
+            assert_eq!(
+                sd["latency"]["count"].as_u64().unwrap(),
+                counts,
+                "histogram holds every execution"
+            );
+            assert_eq!(sd["round_p50_us"].as_array().unwrap().len(), 6);
+            assert!(!sd["histogram_ns_v2z"].as_str().unwrap().is_empty());
+            let explain = sd["explain"].as_array().unwrap();
+            assert_eq!(explain.len(), sd["statements"].as_array().unwrap().len());
+            for st in explain {
+                assert!(
+                    st["plan"][0]["Plan"]["Node Type"].is_string(),
+                    "plan JSON kept"
+                );
+                assert!(!st["signature"].as_str().unwrap().is_empty());
+            }
+        }
+    }
+    let get = &ops[0];
+    assert!(get["before"]["explain"][0]["signature"]
+        .as_str()
+        .unwrap()
+        .contains("Seq Scan on focus_sessions"));
+    assert!(get["after"]["explain"][0]["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i == "idx_focus_sessions_user_active"));
+    assert_eq!(get["plan_changed"], true);
+    assert_eq!(get["same_result"], true);
+    // The estimate replaces an exact count: querygate must say the result changed.
+    let list = &ops[1];
+    assert_eq!(list["same_result"], false);
+    assert!(s["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["id"] == "results-differ" && w["operation"] == "list_sessions_paginated"));
+    // Every claim has a verdict and a reason.
+    for op in ops {
+        for c in op["claims"].as_array().unwrap() {
+            assert!(["holds", "refuted", "inconclusive"].contains(&c["verdict"].as_str().unwrap()));
+            assert!(!c["reason"].as_str().unwrap().is_empty());
+        }
+    }
+    // The table names every operation.
+    let table = stdout(&o);
+    for n in names {
+        assert!(table.contains(n), "table lacks {n}:\n{table}");
+    }
+}
+
+/// Claims decide the exit code, and verdicts follow the evidence.
+#[test]
+fn refuted_claim_exits_1_and_plan_claims_hold() {
+    let dir = tmpdir();
+    let out = dir.path().join("tiny.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/tiny.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).expect("stdout is the JSON report");
+    assert_eq!(r, read_json(&out), "stdout and the results file agree");
+    let ops = r["scenarios"][0]["operations"].as_array().unwrap();
+    let verdict = |op: usize, claim: &str| {
+        ops[op]["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["claim"] == claim)
+            .unwrap()["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(verdict(0, "uses index items_grp_idx"), "holds");
+    assert_eq!(verdict(0, "no seq scan on items"), "holds");
+    assert_eq!(verdict(0, "same result"), "holds");
+    assert_eq!(verdict(1, "same result"), "holds");
+    assert_eq!(verdict(2, "speedup >= 1000"), "refuted");
+    assert_eq!(r["exit_code"], 1);
+    assert!(r["failures"][0].as_str().unwrap().contains("impossible"));
+    // The rolled-back write really was rolled back: its sampled row returns the same on both sides.
+    assert_eq!(ops[1]["before"]["explain"][0]["rows_returned"], 1);
+}
+
+/// An SQL error in the seed script names the file, line and column, and exits 2.
+#[test]
+fn seed_sql_error_is_located() {
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/seed_error.toml",
+        "--backend",
+        "local",
+        "--out",
+        "/dev/null",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("seed_error.sql:3:13"), "{e}");
+    assert!(e.contains("relation \"itemz\" does not exist"), "{e}");
+}
+
+/// `check` validates without a server.
+#[test]
+fn check_accepts_good_files_and_locates_bad_ones() {
+    let o = run(&[
+        "check",
+        "scenarios/focus_sessions.toml",
+        "tests/data/scenarios/ok/tiny.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("5 operations"));
+    let dir = tmpdir();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\n[data]\nscale = 10\n[[operation]]\nname = \"q\"\nsql = \"SELECT $1\"\nparams = [\"random(5, 1)\"]\n").unwrap();
+    let o = run(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.toml:7:12") && e.contains("empty range"),
+        "{e}"
+    );
+}
