@@ -12,6 +12,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::analysis::scenario_report;
 use crate::config::{
+    CompareConfig,
     BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
     ReportConfig, RunConfig,
 };
@@ -32,6 +33,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
         Command::Run(c) => run_command(&c, config.quiet, out).await,
         Command::Explain(c) => explain_command(&c, config.quiet, out).await,
         Command::Report(c) => report_command(&c, out),
+        Command::Compare(c) => compare_command(&c, out),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&report::schema::results_schema())
                 .expect("schema serializes");
@@ -39,6 +41,45 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `querygate compare`: the gate, offline, from two results files.
+fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
+    let base = report::write::read_report(&c.base).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    check_fingerprints(&base, &c.base, &new, c.allow_mismatch)?;
+    apply_gate(&mut new, &base, &c.base);
+    emit(&new, Some(c.format), &c.outputs, out)?;
+    Ok(new.exit_code)
+}
+
+/// Refuses a baseline that measured other inputs, unless allowed (then it is noted).
+fn check_fingerprints(base: &Report, base_path: &Path, new: &Report, allow: bool) -> Result<()> {
+    let mismatches = crate::gate::fingerprint_mismatches(base, new);
+    if !mismatches.is_empty() && !allow {
+        return Err(Error::Usage(format!(
+            "the baseline {} measured different inputs:\n  {}\nA gate against it would compare different experiments. \
+             Re-create the baseline (--save-baseline … --overwrite-baseline), or pass --allow-fingerprint-mismatch",
+            base_path.display(),
+            mismatches.join("\n  ")
+        )));
+    }
+    Ok(())
+}
+
+/// Puts the gate's result into the report and folds it into the exit code.
+fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
+    let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
+    gate.notes.extend(crate::gate::fingerprint_mismatches(base, new).into_iter().map(|m| format!("allowed: {m}")));
+    for op in gate.operations.iter().filter(|o| o.verdict == report::Verdict::Regressed) {
+        for f in op.findings.iter().filter(|f| f.verdict == report::Verdict::Regressed) {
+            new.failures.push(format!("{}/{}: regression ({}): {}", op.scenario, op.operation, f.id, f.message));
+        }
+    }
+    if gate.verdict == report::Verdict::Regressed && new.exit_code == 0 {
+        new.exit_code = 1;
+    }
+    new.gate = Some(gate);
 }
 
 /// `querygate report`: re-render a results file. The exit code is the one the run decided.
@@ -198,6 +239,20 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    let baseline = match &c.baseline.compare_with {
+        Some(p) => Some(report::write::read_report(p).map_err(|e| Error::Usage(format!("--baseline: {e:#}")))?),
+        None => None,
+    };
+    if let Some(p) = &c.baseline.save_to {
+        if p.exists() && !c.baseline.overwrite {
+            return Err(Error::Usage(format!("--save-baseline: {} exists; baselines change only on request: add --overwrite-baseline", p.display())));
+        }
+    }
+    if let Some(base) = &baseline {
+        // Fingerprints are known before measuring: refuse early rather than after the run.
+        let planned = Report { scenarios: scenarios.iter().map(|s| scenario_report(&ScenarioRun::new(s.clone()))).collect(), ..empty_report() };
+        check_fingerprints(base, c.baseline.compare_with.as_deref().expect("baseline path"), &planned, c.baseline.allow_mismatch)?;
+    }
     let mut signals = Signals::new()?;
     let mut progress = Progress::new(quiet);
     let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
@@ -227,8 +282,9 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             for (k, s) in scenarios.iter().enumerate() {
                 runs.push(ScenarioRun::new(s.clone()));
                 let run = runs.last_mut().expect("just pushed");
+                let base = baseline.as_ref().and_then(|b| b.scenarios.iter().find(|x| x.name == s.name && x.scale == s.scale));
                 let r =
-                    run_scenario(&admin, owns, &names[k], run, Depth::Measure, &mut progress).await;
+                    run_scenario(&admin, owns, &names[k], run, Depth::Measure, base, &mut progress).await;
                 if let Err(e) = &r {
                     run.error = Some(format!("{e:#}"));
                 }
@@ -264,8 +320,19 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             last.error = Some(e.to_string());
         }
     }
-    let report = build_report(&runs, &env, started_at, t0, outcome.as_ref().err());
+    let mut report = build_report(&runs, &env, started_at, t0, outcome.as_ref().err());
+    if let (Some(base), Some(path)) = (&baseline, &c.baseline.compare_with) {
+        apply_gate(&mut report, base, path);
+    }
     report::write::write_report(&out_path, &report)?;
+    if let Some(p) = &c.baseline.save_to {
+        if report.status == RunStatus::Complete {
+            report::write::write_report(p, &report)?;
+            progress.step(&format!("baseline saved: {}", p.display()));
+        } else {
+            progress.step(&format!("warning: the run is incomplete; baseline {} not written", p.display()));
+        }
+    }
     emit(&report, Some(c.format), &c.outputs, out)?;
     progress.step(&format!("results: {}", out_path.display()));
     outcome.map(|()| report.exit_code)
@@ -297,7 +364,7 @@ async fn explain_command(c: &ExplainConfig, quiet: bool, out: &mut dyn Write) ->
     let names = Names::new(&run_tag(), 0);
     let mut run = ScenarioRun::new(s);
     let outcome = tokio::select! {
-        r = run_scenario(&admin, server.owns_server(), &names, &mut run, Depth::ExplainOnly, &mut progress) => r,
+        r = run_scenario(&admin, server.owns_server(), &names, &mut run, Depth::ExplainOnly, None, &mut progress) => r,
         sig = signals.recv() => Err(Error::Interrupted(sig)),
         _ = tokio::time::sleep(Duration::from_secs(c.timeout_s)) => Err(Error::RunTimeout(c.timeout_s)),
     };
@@ -390,7 +457,26 @@ fn build_report(
         exit_code,
         failures,
         warnings: vec![],
+        gate: None,
     }
+}
+
+/// A report with no content, for fingerprint checks before a run.
+fn empty_report() -> Report {
+    let env = Environment {
+        backend: String::new(),
+        backend_reason: String::new(),
+        server_address: String::new(),
+        image: None,
+        image_id: None,
+        bindir: None,
+        server_version: String::new(),
+        server_version_num: 0,
+        settings: Default::default(),
+        machine: machine(),
+        git_commit: None,
+    };
+    build_report(&[], &env, chrono::Utc::now(), Instant::now(), None)
 }
 
 async fn environment(server: &dyn Server) -> Result<Environment> {

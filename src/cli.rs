@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
+    Baseline, CompareConfig,
     BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
     ReportConfig, RunConfig,
 };
@@ -39,6 +40,8 @@ pub enum CliCommand {
     Explain(ExplainArgs),
     /// Render a results file as a table, JSON, Markdown, HTML or JUnit XML.
     Report(ReportArgs),
+    /// Compare two results files (baseline first): the regression gate, offline.
+    Compare(CompareArgs),
     /// Print the JSON Schema of results files.
     Schema,
 }
@@ -64,6 +67,21 @@ impl OutputArgs {
             junit: self.junit,
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The baseline results file.
+    pub base: PathBuf,
+    /// The new results file.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    /// Compare even when the scenario, schema or seed fingerprints differ.
+    #[arg(long)]
+    pub allow_fingerprint_mismatch: bool,
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +141,18 @@ pub struct RunArgs {
     /// Stop the whole run after this many seconds (exit code 3, partial results kept).
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
+    /// Compare with a baseline results file (the regression gate).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Save this run as a baseline (conventionally under results/baselines/).
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+    /// Let --save-baseline replace an existing file.
+    #[arg(long)]
+    pub overwrite_baseline: bool,
+    /// Compare with --baseline even when the scenario, schema or seed fingerprints differ.
+    #[arg(long)]
+    pub allow_fingerprint_mismatch: bool,
 }
 
 #[derive(Args, Debug)]
@@ -224,6 +254,12 @@ impl Cli {
                         warmup: a.warmup,
                     },
                     timeout_s: a.timeout,
+                    baseline: Baseline {
+                        compare_with: a.baseline,
+                        save_to: a.save_baseline,
+                        overwrite: a.overwrite_baseline,
+                        allow_mismatch: a.allow_fingerprint_mismatch,
+                    },
                 })
             }
             CliCommand::Check { scenarios } => Command::Check(CheckConfig { scenarios }),
@@ -233,6 +269,13 @@ impl Cli {
                 outputs: a.outputs.into_outputs(),
             }),
             CliCommand::Schema => Command::Schema,
+            CliCommand::Compare(a) => Command::Compare(CompareConfig {
+                base: a.base,
+                new: a.new,
+                format: a.format.into(),
+                outputs: a.outputs.into_outputs(),
+                allow_mismatch: a.allow_fingerprint_mismatch,
+            }),
             CliCommand::Explain(a) => {
                 let scale = match &a.scale {
                     Some(s) => Some(*parse_scales(s)?.first().expect("split yields one")),

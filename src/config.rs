@@ -16,6 +16,7 @@ pub enum Command {
     Check(CheckConfig),
     Explain(ExplainConfig),
     Report(ReportConfig),
+    Compare(CompareConfig),
     /// Print the JSON Schema of the results file.
     Schema,
 }
@@ -69,6 +70,29 @@ pub struct RunConfig {
     pub outputs: Outputs,
     pub overrides: Overrides,
     pub timeout_s: u64,
+    pub baseline: Baseline,
+}
+
+/// Baseline options of `run`.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// Compare with this results file.
+    pub compare_with: Option<PathBuf>,
+    /// Save this run as a baseline here (a complete run only).
+    pub save_to: Option<PathBuf>,
+    /// Replace an existing baseline file.
+    pub overwrite: bool,
+    /// Compare even when scenario, schema or seed fingerprints differ.
+    pub allow_mismatch: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompareConfig {
+    pub base: PathBuf,
+    pub new: PathBuf,
+    pub format: OutputFormat,
+    pub outputs: Outputs,
+    pub allow_mismatch: bool,
 }
 
 #[derive(Debug, Clone)]

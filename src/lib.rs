@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod gate;
 pub mod measure;
 pub mod pipeline;
 pub mod progress;

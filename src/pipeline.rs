@@ -35,7 +35,12 @@ pub struct ScenarioRun {
     pub scenario: Scenario,
     pub prepared: Option<Prepared>,
     pub plans: Vec<Option<OpPlans>>,
+    /// One entry per operation, then one for the calibration statement.
     pub samples: Vec<OpSamples>,
+    /// Operations re-measured to confirm a suspected regression (indices into operations) …
+    pub confirm_ops: Vec<usize>,
+    /// … and their fresh samples, in the same order, then the calibration's.
+    pub confirm_samples: Vec<OpSamples>,
     pub warnings: Vec<Warning>,
     pub error: Option<String>,
 }
@@ -47,11 +52,16 @@ impl ScenarioRun {
             prepared: None,
             plans: vec![],
             samples: vec![],
+            confirm_ops: vec![],
+            confirm_samples: vec![],
             warnings: vec![],
             error: None,
         }
     }
 }
+
+/// Name of the calibration statement's measurement.
+pub const CALIBRATION_NAME: &str = "_calibration";
 
 /// What to do after the EXPLAIN pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +78,7 @@ pub async fn run_scenario(
     names: &Names,
     run: &mut ScenarioRun,
     depth: Depth,
+    baseline: Option<&crate::report::ScenarioReport>,
     progress: &mut Progress,
 ) -> Result<()> {
     let scenario = run.scenario.clone();
@@ -110,6 +121,12 @@ pub async fn run_scenario(
             params,
         });
     }
+    let calibration = Measurable {
+        name: CALIBRATION_NAME.into(),
+        before: measure::calibration_side(&mut before).await?,
+        after: measure::calibration_side(&mut after).await?,
+        params: ParamSource::None,
+    };
 
     progress.step(&format!("{label}: warming up"));
     measure::warm_up([&mut before, &mut after], &ops, &scenario.run)
@@ -138,6 +155,7 @@ pub async fn run_scenario(
     }
 
     if depth == Depth::Measure {
+        ops.push(calibration);
         progress.start_rounds(&label, scenario.run.rounds);
         let total = scenario.run.rounds;
         let result = measure::rounds(
@@ -150,6 +168,33 @@ pub async fn run_scenario(
         .await;
         progress.finish();
         result.map_err(|e| measure_error(&scenario, e))?;
+
+        // Screen against the baseline; re-measure suspects on fresh rounds before the gate decides.
+        if let Some(base) = baseline {
+            let provisional = crate::analysis::scenario_report(run);
+            let suspects = crate::gate::suspects(base, &provisional);
+            if !suspects.is_empty() {
+                progress.step(&format!("{label}: possible latency regression in {}; confirming on fresh rounds", suspects.join(", ")));
+                run.confirm_ops = scenario.operations.iter().enumerate().filter(|(_, o)| suspects.contains(&o.name)).map(|(i, _)| i).collect();
+                let calibration = ops.pop().expect("calibration is last");
+                let mut subset: Vec<Measurable> = Vec::new();
+                for (i, op) in ops.into_iter().enumerate() {
+                    if run.confirm_ops.contains(&i) {
+                        subset.push(op);
+                    }
+                }
+                subset.push(calibration);
+                let mut confirm_run = scenario.run.clone();
+                confirm_run.seed = mix(scenario.run.seed, u64::MAX - 1, 0, 0xC0);
+                progress.start_rounds(&format!("{label} (confirmation)"), confirm_run.rounds);
+                let result = measure::rounds([&mut before, &mut after], &subset, &confirm_run, &mut run.confirm_samples, |done| {
+                    progress.round_done(done, total)
+                })
+                .await;
+                progress.finish();
+                result.map_err(|e| measure_error(&scenario, e))?;
+            }
+        }
     }
     before.close().await.ok();
     after.close().await.ok();

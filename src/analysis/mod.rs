@@ -22,7 +22,7 @@ pub const CONFIDENCE: f64 = 0.95;
 pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     let s = &run.scenario;
     let mut warnings = run.warnings.clone();
-    let mut operations = Vec::new();
+    let mut operations: Vec<OperationReport> = Vec::new();
     for (i, op) in s.operations.iter().enumerate() {
         let samples = run.samples.get(i);
         let plans = run.plans.get(i).and_then(Option::as_ref);
@@ -30,6 +30,18 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         operations.push(report);
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
+    let n = s.operations.len();
+    let calibration = run.samples.get(n).map(|c| Calibration {
+        sql: crate::measure::CALIBRATION_SQL.into(),
+        round_p50_us: calibration_rounds(c),
+        confirm_round_p50_us: run.confirm_samples.last().filter(|_| !run.confirm_ops.is_empty()).map(calibration_rounds).unwrap_or_default(),
+    });
+    for (k, &i) in run.confirm_ops.iter().enumerate() {
+        if let (Some(op), Some(c)) = (operations.get_mut(i), run.confirm_samples.get(k)) {
+            let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect();
+            op.confirmation = Some(Confirmation { before_round_p50_us: us(&c.before.round_p50_ns), after_round_p50_us: us(&c.after.round_p50_ns) });
+        }
+    }
     if rounds_completed > 0 && rounds_completed < 6 {
         warnings.push(Warning {
             id: "few-rounds".into(),
@@ -79,8 +91,14 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
                 .collect(),
         },
         operations,
+        calibration,
         warnings,
     }
+}
+
+/// The calibration's per-round value: the geometric mean of its two connections' medians.
+fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
+    c.before.round_p50_ns.iter().zip(&c.after.round_p50_ns).map(|(a, b)| ((*a as f64) * (*b as f64)).sqrt() / 1000.0).collect()
 }
 
 fn operation_report(
@@ -173,6 +191,8 @@ fn operation_report(
         plan_change,
         same_result,
         claims,
+        thresholds: op.thresholds,
+        confirmation: None,
     }
 }
 

@@ -40,8 +40,9 @@ pub fn hodges_lehmann(d: &[f64], confidence: f64) -> Option<Estimate> {
     };
     let alpha = 1.0 - confidence;
     let (k, achieved) = match signed_rank_critical(n, alpha / 2.0) {
-        // k = number of Walsh averages cut from each end.
-        Some((t, p)) => (t + 1, 1.0 - 2.0 * p),
+        // With t the critical value, the interval runs from the (t+1)-th smallest to the
+        // (t+1)-th largest Walsh average: 0-based indices t and m-1-t.
+        Some((t, p)) => (t, 1.0 - 2.0 * p),
         None => (0, 1.0 - 2.0 * 0.5f64.powi(n as i32)),
     };
     let k = k.min((m - 1) / 2);
@@ -219,6 +220,69 @@ mod tests {
     fn normal_quantile_is_accurate() {
         assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
         assert!((normal_quantile(0.025) + 1.959964).abs() < 1e-5);
-        assert!((signed_rank_critical(400, 0.025).unwrap().0 as f64 - 32_015.0).abs() < 40.0);
+        // Normal approximation: 40100 - 1.96 * 2313.7 - 0.5 = 35565.
+        assert!((signed_rank_critical(400, 0.025).unwrap().0 as f64 - 35_565.0).abs() < 5.0);
+    }
+}
+
+/// Two-sample Hodges–Lehmann shift (y − x) with its Mann–Whitney confidence interval:
+/// the median and the k-th smallest/largest of all n·m differences (Hollander & Wolfe §4.3;
+/// k from the normal approximation of U, which matches exact tables from n = m = 8 on).
+/// Used by the gate to compare a run's per-round values with a baseline's (unpaired samples).
+pub fn shift(x: &[f64], y: &[f64], confidence: f64) -> Option<Estimate> {
+    let x: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    let y: Vec<f64> = y.iter().copied().filter(|v| v.is_finite()).collect();
+    let (n, m) = (x.len(), y.len());
+    if n < 2 || m < 2 {
+        return None;
+    }
+    let mut d: Vec<f64> = Vec::with_capacity(n * m);
+    for a in &x {
+        for b in &y {
+            d.push(b - a);
+        }
+    }
+    d.sort_by(f64::total_cmp);
+    let nm = d.len();
+    let estimate = if nm % 2 == 1 { d[nm / 2] } else { (d[nm / 2 - 1] + d[nm / 2]) / 2.0 };
+    let (nf, mf) = (n as f64, m as f64);
+    let sd = (nf * mf * (nf + mf + 1.0) / 12.0).sqrt();
+    let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
+    let k = (nf * mf / 2.0 - z * sd).floor();
+    let (k, achieved) = if k < 1.0 {
+        (1usize, 1.0 - 2.0 / binomial(n + m, n))
+    } else {
+        (k as usize, confidence)
+    };
+    let k = k.min(nm / 2);
+    Some(Estimate { estimate, low: d[k - 1], high: d[nm - k], confidence: achieved })
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+#[cfg(test)]
+mod shift_tests {
+    use super::*;
+
+    #[test]
+    fn shift_matches_the_mann_whitney_table() {
+        // n = m = 10 at 95%: U critical value 23, so the interval is the 24th to 77th difference.
+        let x: Vec<f64> = (0..10).map(|i| i as f64).collect();
+        let y: Vec<f64> = (0..10).map(|i| i as f64 * 1.1 + 100.0).collect();
+        let mut d: Vec<f64> = x.iter().flat_map(|a| y.iter().map(move |b| b - a)).collect();
+        d.sort_by(f64::total_cmp);
+        let e = shift(&x, &y, 0.95).unwrap();
+        assert_eq!((e.low, e.high), (d[23], d[76]));
+        assert!(e.low > 90.0);
+    }
+
+    #[test]
+    fn identical_samples_have_zero_shift() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let e = shift(&x, &x, 0.95).unwrap();
+        assert_eq!(e.estimate, 0.0);
+        assert!(e.low < 0.0 && e.high > 0.0);
     }
 }

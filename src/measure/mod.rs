@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::postgres::PgConnection;
 
-pub use exec::{execute, prepare_side, ExecError, PreparedSide};
+pub use exec::{calibration_side, execute, prepare_side, ExecError, PreparedSide, CALIBRATION_SQL};
 pub use params::ParamSource;
 
 use crate::scenario::{RoundOrder, RunSettings, Side};

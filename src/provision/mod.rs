@@ -200,47 +200,62 @@ pub async fn start(
             Box::new(server)
         }
         BackendKind::Docker => {
-            progress.step(&format!("starting PostgreSQL in Docker ({})", cfg.image));
-            docker::probe(&cfg.image)
-                .await
-                .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
-            Box::new(
-                docker::DockerServer::start(
-                    &cfg.image,
-                    settings.clone(),
-                    "--backend docker".into(),
-                )
-                .await?,
-            )
+            let usable = match docker::probe(&cfg.image).await {
+                Err(docker::Unusable::ImageMissing { .. }) => {
+                    progress.step(&format!(
+                        "docker: image {} is not present locally: pulling it",
+                        cfg.image
+                    ));
+                    docker::pull(&cfg.image).await
+                }
+                found => found,
+            }
+            .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
+            let reason = format!("--backend docker: {usable}");
+            Box::new(docker::start_reported(&cfg.image, settings.clone(), reason, progress).await?)
         }
-        BackendKind::Auto => match docker::probe(&cfg.image).await {
-            Ok(()) => {
-                progress.step(&format!(
-                    "backend auto: Docker answers and image {} is present: using docker",
-                    cfg.image
-                ));
-                Box::new(
-                    docker::DockerServer::start(
-                        &cfg.image,
-                        settings.clone(),
-                        format!("auto: Docker answers and image {} is present", cfg.image),
+        // Docker when an engine answers and the image is present or can be pulled; else local.
+        // A docker start that fails after that is an error, not a silent switch of server.
+        BackendKind::Auto => {
+            let usable = match docker::probe(&cfg.image).await {
+                Err(docker::Unusable::ImageMissing { engine, .. }) => {
+                    progress.step(&format!(
+                        "backend auto: {engine} answers, but image {} is not present locally: trying to pull it",
+                        cfg.image
+                    ));
+                    docker::pull(&cfg.image).await
+                }
+                found => found,
+            };
+            match usable {
+                Ok(usable) => {
+                    let reason = format!("auto: docker, because {usable}");
+                    progress.step(&format!("backend {reason}"));
+                    Box::new(
+                        docker::start_reported(&cfg.image, settings.clone(), reason, progress)
+                            .await
+                            .map_err(|e| {
+                                anyhow::anyhow!(
+                                    "{e:#}\n(backend auto chose docker; --backend local runs on this machine's PostgreSQL binaries instead)"
+                                )
+                            })?,
                     )
-                    .await?,
-                )
+                }
+                Err(why) => {
+                    let reason = format!("auto: local, because docker is not usable: {why}");
+                    progress.step(&format!("backend {reason}"));
+                    local(reason).await.map_err(|e| {
+                        Error::Infra(anyhow::anyhow!(
+                            "no backend available.\n  docker: {why}\n  local: {e:#}\n\
+                             Start a Docker engine (and pull the image, or build it where no registry is reachable: \
+                             scripts/build-pg-image.sh {}), install PostgreSQL server binaries \
+                             (apt-get install postgresql), or pass --backend url --database-url URL",
+                            cfg.image
+                        ))
+                    })?
+                }
             }
-            Err(why) => {
-                let reason =
-                    format!("auto: docker not usable ({why}); using local server binaries");
-                progress.step(&format!("backend {reason}"));
-                local(reason).await.map_err(|e| {
-                    Error::Infra(anyhow::anyhow!(
-                        "no backend available.\n  docker: {why}\n  local: {e:#}\n\
-                         Start a Docker engine (and build or pull the image: scripts/build-pg-image.sh), \
-                         install PostgreSQL server binaries (apt-get install postgresql), or pass --backend url --database-url URL"
-                    ))
-                })?
-            }
-        },
+        }
     };
     Ok(server)
 }

@@ -1,14 +1,623 @@
-//! The markdown renderer (to be completed).
+//! Markdown for pull-request comments and `$GITHUB_STEP_SUMMARY`: the verdict line first, a
+//! table per scenario, everything else folded in `<details>`.
+//!
+//! The first half of this module is what every file renderer says the same way (the verdict
+//! line, "not measured", a speedup with its interval, whether a result difference was
+//! expected); `html` and `junit` use it too, so the three outputs never disagree.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::Report;
+use super::table::fmt_us;
+use super::{
+    ClaimReport, ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
+    SideReport, StatementReport, Verdict, Warning,
+};
+use crate::analysis::claims::describe_interval;
+
+// ---------------------------------------------------------------------------------------------
+// What the report says, worded once for every renderer.
+
+/// The overall state of a run, as the first line of every human-readable output shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+/// The verdict line: state and one sentence, e.g. `1 refuted claim (exit code 1)`.
+pub(crate) struct Headline {
+    pub state: State,
+    pub text: String,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub(crate) fn refuted_claims(report: &Report) -> usize {
+    report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.operations)
+        .flat_map(|o| &o.claims)
+        .filter(|c| c.verdict == ClaimVerdict::Refuted)
+        .count()
+}
+
+fn regressions(report: &Report) -> usize {
+    report.gate.as_ref().map_or(0, |g| {
+        g.operations
+            .iter()
+            .filter(|o| o.verdict == Verdict::Regressed)
+            .count()
+    })
+}
+
+pub(crate) fn headline(report: &Report) -> Headline {
+    let mut parts = Vec::new();
+    let refuted = refuted_claims(report);
+    if refuted > 0 {
+        parts.push(plural(refuted, "refuted claim", "refuted claims"));
+    }
+    let regressed = regressions(report);
+    if regressed > 0 {
+        parts.push(plural(
+            regressed,
+            "regression against the baseline",
+            "regressions against the baseline",
+        ));
+    }
+    let unexpected = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            s.operations
+                .iter()
+                .filter(|o| unexpected_difference(s, o))
+                .count()
+        })
+        .sum::<usize>();
+    if unexpected > 0 {
+        parts.push(plural(
+            unexpected,
+            "operation returns different rows",
+            "operations return different rows",
+        ));
+    }
+    let code = report.exit_code;
+    if report.status == RunStatus::Incomplete {
+        let so_far = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": so far {}", parts.join(", "))
+        };
+        return Headline {
+            state: State::Incomplete,
+            text: format!("incomplete{so_far} (exit code {code})"),
+        };
+    }
+    if code == 0 {
+        let text = if parts.is_empty() {
+            format!("pass (exit code {code})")
+        } else {
+            // Differences that did not decide the exit code are still worth the first line.
+            format!("pass, but {} (exit code {code})", parts.join(", "))
+        };
+        return Headline {
+            state: State::Pass,
+            text,
+        };
+    }
+    if parts.is_empty() {
+        parts.push(plural(report.failures.len().max(1), "failure", "failures"));
+    }
+    Headline {
+        state: State::Fail,
+        text: format!("{} (exit code {code})", parts.join(", ")),
+    }
+}
+
+/// A side was timed: its histogram holds at least one execution.
+pub(crate) fn measured(side: &SideReport) -> bool {
+    side.latency.count > 0
+}
+
+/// Where a latency would go, for a side that was not measured.
+pub(crate) const NOT_MEASURED: &str = "not measured";
+
+pub(crate) fn p50_text(side: &SideReport) -> String {
+    if measured(side) {
+        fmt_us(side.latency.p50_us)
+    } else {
+        NOT_MEASURED.into()
+    }
+}
+
+/// `5.7× (95% CI 5.4–6.0×)`, or `–` without enough paired rounds.
+pub(crate) fn speedup_text(op: &OperationReport) -> String {
+    op.speedup.as_ref().map_or("–".into(), describe_interval)
+}
+
+pub(crate) fn result_text(op: &OperationReport) -> &'static str {
+    match op.same_result {
+        Some(true) => "same",
+        Some(false) => "different",
+        None => "–",
+    }
+}
+
+/// The analysis warns `results-differ` exactly when an operation returns other rows after the
+/// change and the scenario did not say `expect_same_result = false`.
+pub(crate) fn unexpected_difference(s: &ScenarioReport, op: &OperationReport) -> bool {
+    op.same_result == Some(false)
+        && s.warnings
+            .iter()
+            .any(|w| w.id == "results-differ" && w.operation.as_deref() == Some(op.name.as_str()))
+}
+
+pub(crate) fn mark(v: ClaimVerdict) -> &'static str {
+    match v {
+        ClaimVerdict::Holds => "✓",
+        ClaimVerdict::Refuted => "✗",
+        ClaimVerdict::Inconclusive => "?",
+    }
+}
+
+pub(crate) fn claim_word(v: ClaimVerdict) -> &'static str {
+    match v {
+        ClaimVerdict::Holds => "holds",
+        ClaimVerdict::Refuted => "refuted",
+        ClaimVerdict::Inconclusive => "inconclusive",
+    }
+}
+
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Improved => "improved",
+        Verdict::Regressed => "regressed",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// The baseline comparison of one operation, when the run had a baseline.
+pub(crate) fn gate_of<'a>(
+    report: &'a Report,
+    s: &ScenarioReport,
+    op: &OperationReport,
+) -> Option<&'a OperationGate> {
+    report
+        .gate
+        .as_ref()?
+        .operations
+        .iter()
+        .find(|g| g.scenario == s.name && g.operation == op.name)
+}
+
+/// Warnings about one operation.
+pub(crate) fn op_warnings<'a>(
+    s: &'a ScenarioReport,
+    op: &'a OperationReport,
+) -> impl Iterator<Item = &'a Warning> {
+    s.warnings
+        .iter()
+        .filter(move |w| w.operation.as_deref() == Some(op.name.as_str()))
+}
+
+/// `PostgreSQL 17.2` from `SELECT version()`.
+pub(crate) fn short_server_version(report: &Report) -> String {
+    let v = &report.environment.server_version;
+    let mut words = v.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(name), Some(num)) => format!("{name} {}", num.trim_end_matches(',')),
+        _ => v.clone(),
+    }
+}
+
+/// `shared hit 4 + read 1 blocks, temp 0, rows 12, planning 0.050 ms, execution 0.123 ms`.
+pub(crate) fn statement_facts(st: &StatementReport) -> String {
+    let mut s = format!(
+        "shared hit {} + read {} blocks, temp {}, rows {}",
+        st.shared_hit_blocks, st.shared_read_blocks, st.temp_blocks, st.rows_returned
+    );
+    if st.rows_affected != st.rows_returned {
+        let _ = write!(s, ", {} affected", st.rows_affected);
+    }
+    let _ = write!(
+        s,
+        ", planning {:.3} ms, execution {:.3} ms",
+        st.planning_ms, st.execution_ms
+    );
+    if st.trigger_ms > 0.0 {
+        let _ = write!(s, ", triggers {:.3} ms", st.trigger_ms);
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown escaping.
+
+/// Text for a table cell or a paragraph: markdown punctuation backslash-escaped, HTML
+/// specials as entities (GitHub would otherwise read `<b>` in SQL as a tag), `|` escaped so
+/// it never splits a cell, and newlines as `<br>`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push_str("<br>"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // These start a list only at the start of a line, and escaped text starts a line
+            // only at its own start (a `<br>` does not start a block).
+            '-' | '+' if out.is_empty() && chars.peek().is_none_or(|n| n.is_whitespace()) => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')'
+                if !out.is_empty()
+                    && out.chars().all(|d| d.is_ascii_digit())
+                    && chars.peek().is_none_or(|n| n.is_whitespace()) =>
+            {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn code_block(w: &mut String, lang: &str, text: &str) {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    let _ = writeln!(w, "{fence}{lang}\n{}\n{fence}", text.trim_end());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The renderer.
 
 pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
-    writeln!(
-        w,
-        "querygate report: {} scenario(s), exit code {}",
-        report.scenarios.len(),
-        report.exit_code
-    )
+    w.write_all(to_string(report).as_bytes())
+}
+
+/// The whole document as a string (the markdown is assembled in memory, then written once).
+pub fn to_string(report: &Report) -> String {
+    let mut md = String::new();
+    let h = headline(report);
+    let icon = match h.state {
+        State::Pass => "✅",
+        State::Fail => "❌",
+        State::Incomplete => "⚠️",
+    };
+    let _ = writeln!(md, "## {icon} querygate: {}\n", escape(&h.text));
+    let ops: usize = report.scenarios.iter().map(|s| s.operations.len()).sum();
+    let _ = writeln!(
+        md,
+        "{} {} · {} · {} backend · {} in {} · {:.1} s\n",
+        escape(&report.tool.name),
+        escape(&report.tool.version),
+        escape(&short_server_version(report)),
+        escape(&report.environment.backend),
+        plural(ops, "operation", "operations"),
+        plural(report.scenarios.len(), "scenario", "scenarios"),
+        report.duration_ms / 1000.0
+    );
+    if let Some(e) = &report.error {
+        let _ = writeln!(md, "> **Error:** {}\n", escape(e));
+    }
+    if !report.failures.is_empty() {
+        for f in &report.failures {
+            let _ = writeln!(md, "- {}", escape(f));
+        }
+        md.push('\n');
+    }
+    if let Some(g) = &report.gate {
+        let _ = writeln!(
+            md,
+            "**Baseline** {} (measured {}): **{}**\n",
+            escape(&g.baseline),
+            escape(&g.baseline_started_at),
+            verdict_word(g.verdict)
+        );
+        for n in &g.notes {
+            let _ = writeln!(md, "- {}", escape(n));
+        }
+        if !g.notes.is_empty() {
+            md.push('\n');
+        }
+    }
+    for s in &report.scenarios {
+        scenario(&mut md, report, s);
+    }
+    for warn in &report.warnings {
+        let _ = writeln!(
+            md,
+            "> warning\\[{}\\]: {}",
+            escape(&warn.id),
+            escape(&warn.message)
+        );
+    }
+    if !report.warnings.is_empty() {
+        md.push('\n');
+    }
+    environment(&mut md, report);
+    md
+}
+
+fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
+    let incomplete = if s.status == RunStatus::Incomplete {
+        " — incomplete"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        md,
+        "### {} (scale {}){incomplete}\n",
+        escape(&s.name),
+        s.scale
+    );
+    if let Some(e) = &s.error {
+        let _ = writeln!(md, "> **Error:** {}\n", escape(e));
+    }
+    let with_gate = report.gate.is_some();
+    md.push_str(
+        "| operation | before p50 | after p50 | speedup (95% CI) | plan | result | claims |",
+    );
+    md.push_str(if with_gate { " baseline |\n" } else { "\n" });
+    md.push_str("|---|--:|--:|---|---|---|---|");
+    md.push_str(if with_gate { "---|\n" } else { "\n" });
+    for op in &s.operations {
+        let plan = if op.plan_changed {
+            format!("**changed:** {}", escape(&op.plan_change))
+        } else {
+            escape(&op.plan_change)
+        };
+        let result = match result_text(op) {
+            "different" if unexpected_difference(s, op) => "**different** ⚠️".to_string(),
+            r => r.to_string(),
+        };
+        let claims = if op.claims.is_empty() {
+            "–".to_string()
+        } else {
+            op.claims
+                .iter()
+                .map(|c| format!("{} {}", mark(c.verdict), escape(&c.parsed)))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let _ = write!(
+            md,
+            "| {} | {} | {} | {} | {plan} | {result} | {claims} |",
+            escape(&op.name),
+            escape(&p50_text(&op.before)),
+            escape(&p50_text(&op.after)),
+            escape(&speedup_text(op)),
+        );
+        if with_gate {
+            let g = gate_of(report, s, op).map_or("–", |g| verdict_word(g.verdict));
+            let _ = write!(md, " {g} |");
+        }
+        md.push('\n');
+    }
+    md.push('\n');
+    for warn in s.warnings.iter().filter(|w| w.operation.is_none()) {
+        let _ = writeln!(
+            md,
+            "> warning\\[{}\\]: {}",
+            escape(&warn.id),
+            escape(&warn.message)
+        );
+    }
+    if s.warnings.iter().any(|w| w.operation.is_none()) {
+        md.push('\n');
+    }
+    for op in &s.operations {
+        operation_details(md, report, s, op);
+    }
+}
+
+fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &OperationReport) {
+    // GitHub renders markdown inside <details> only with blank lines around it.
+    let _ = writeln!(
+        md,
+        "<details><summary>{}: details</summary>\n",
+        escape(&op.name)
+    );
+    if let Some(d) = &op.description {
+        let _ = writeln!(md, "{}\n", escape(d));
+    }
+    let _ = writeln!(md, "Mode: {}\n", escape(&op.mode));
+    md.push_str("| side | executions | p50 | p95 | p99 | max |\n|---|--:|--:|--:|--:|--:|\n");
+    for (name, side) in [("before", &op.before), ("after", &op.after)] {
+        if measured(side) {
+            let l = &side.latency;
+            let _ = writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} | {} |",
+                l.count,
+                fmt_us(l.p50_us),
+                fmt_us(l.p95_us),
+                fmt_us(l.p99_us),
+                fmt_us(l.max_us)
+            );
+        } else {
+            let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | |");
+        }
+    }
+    md.push('\n');
+    let p95 = op
+        .speedup_p95
+        .as_ref()
+        .map_or("–".into(), describe_interval);
+    let _ = writeln!(
+        md,
+        "Speedup p50: {} · p95: {}\n",
+        escape(&speedup_text(op)),
+        escape(&p95)
+    );
+    if !op.claims.is_empty() {
+        md.push_str("**Claims**\n\n");
+        for c in &op.claims {
+            claim_line(md, c);
+        }
+        md.push('\n');
+    }
+    if let Some(g) = gate_of(report, s, op) {
+        let _ = writeln!(md, "**Baseline:** {}\n", verdict_word(g.verdict));
+        for f in &g.findings {
+            let _ = writeln!(
+                md,
+                "- {} ({}): {}",
+                escape(&f.id),
+                verdict_word(f.verdict),
+                escape(&f.message)
+            );
+        }
+        if !g.findings.is_empty() {
+            md.push('\n');
+        }
+    }
+    let _ = writeln!(md, "**Plans** ({})\n", escape(&op.plan_change));
+    for (name, side) in [("before", &op.before), ("after", &op.after)] {
+        if side.explain.is_empty() {
+            let _ = writeln!(md, "*{name}:* not explained\n");
+            continue;
+        }
+        for (k, st) in side.explain.iter().enumerate() {
+            let n = if side.explain.len() > 1 {
+                format!(" statement {}", k + 1)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(md, "*{name}{n}:* {}\n", escape(&statement_facts(st)));
+            code_block(md, "sql", &st.sql);
+            if !st.params.is_empty() {
+                let _ = writeln!(md, "\nParameters: {}", escape(&st.params.join(", ")));
+            }
+            md.push('\n');
+            code_block(md, "text", &st.signature);
+            md.push('\n');
+        }
+        if let Some(c) = &side.result_checksum {
+            let _ = writeln!(md, "Result checksum {name}: {}\n", escape(c));
+        }
+    }
+    let warnings: Vec<&Warning> = op_warnings(s, op).collect();
+    if !warnings.is_empty() {
+        md.push_str("**Warnings**\n\n");
+        for warn in warnings {
+            let _ = writeln!(md, "- {}: {}", escape(&warn.id), escape(&warn.message));
+        }
+        md.push('\n');
+    }
+    md.push_str("</details>\n\n");
+}
+
+fn claim_line(md: &mut String, c: &ClaimReport) {
+    let _ = writeln!(
+        md,
+        "- {} **{}** {}: {}",
+        mark(c.verdict),
+        claim_word(c.verdict),
+        escape(&c.claim),
+        escape(&c.reason)
+    );
+}
+
+fn environment(md: &mut String, report: &Report) {
+    let e = &report.environment;
+    md.push_str("<details><summary>Environment</summary>\n\n| | |\n|---|---|\n");
+    let mut row = |k: &str, v: &str| {
+        let _ = writeln!(md, "| {k} | {} |", escape(v));
+    };
+    row(
+        "tool",
+        &format!("{} {}", report.tool.name, report.tool.version),
+    );
+    row("started", &report.started_at);
+    row("duration", &format!("{:.1} s", report.duration_ms / 1000.0));
+    row("backend", &format!("{} ({})", e.backend, e.backend_reason));
+    row("server", &e.server_version);
+    row("address", &e.server_address);
+    if let Some(i) = &e.image {
+        row("image", i);
+    }
+    if let Some(i) = &e.image_id {
+        row("image id", i);
+    }
+    if let Some(b) = &e.bindir {
+        row("bindir", b);
+    }
+    let m = &e.machine;
+    row(
+        "machine",
+        &format!(
+            "{} · {} {} · {} CPUs · {} MiB",
+            m.hostname, m.os, m.arch, m.cpus, m.memory_mib
+        ),
+    );
+    if let Some(c) = &e.git_commit {
+        row("git commit", c);
+    }
+    for (k, v) in &e.settings {
+        row(&format!("setting {}", escape(k)), v);
+    }
+    md.push('\n');
+    for s in &report.scenarios {
+        let r = &s.run;
+        let _ = writeln!(
+            md,
+            "**{}** (scale {}): {} of {} rounds × {} iterations, {} order, warm-up {}, seed {}; \
+             seeding {:.0} ms; migration {:.0} ms; file {}\n",
+            escape(&s.name),
+            s.scale,
+            r.rounds_completed,
+            r.rounds,
+            r.iterations,
+            escape(&r.order),
+            r.warmup,
+            r.seed,
+            s.seed_ms,
+            s.migration.duration_ms,
+            escape(&s.file)
+        );
+    }
+    md.push_str("</details>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_cells_whole_and_tags_inert() {
+        assert_eq!(escape("a | b"), "a \\| b");
+        assert_eq!(escape("x < 1 && y > 2"), "x &lt; 1 &amp;&amp; y &gt; 2");
+        assert_eq!(escape("a\nb"), "a<br>b");
+        assert_eq!(escape("*_`[x]"), "\\*\\_\\`\\[x\\]");
+        assert_eq!(escape("- item"), "\\- item");
+        assert_eq!(escape("1. x"), "1\\. x");
+        assert_eq!(escape("speedup >= 1.5"), "speedup &gt;= 1.5");
+        assert_eq!(escape("a-b"), "a-b");
+        assert_eq!(escape("1.41ms"), "1.41ms");
+        assert_eq!(escape("-0.5"), "-0.5");
+    }
+
+    #[test]
+    fn fences_outgrow_backticks_inside() {
+        let mut s = String::new();
+        code_block(&mut s, "sql", "SELECT '```'");
+        assert!(s.starts_with("````sql\n"), "{s}");
+    }
 }

@@ -32,6 +32,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Problems with the measurement itself, with advice.
     pub warnings: Vec<Warning>,
+    /// The comparison with a stored baseline, when one was given.
+    pub gate: Option<GateReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -101,7 +103,40 @@ pub struct ScenarioReport {
     pub seed_ms: f64,
     pub migration: MigrationReport,
     pub operations: Vec<OperationReport>,
+    /// A trivial statement (`SELECT 1`) measured in every round: latency divided by it
+    /// survives a change of machine better than latency alone.
+    pub calibration: Option<Calibration>,
     pub warnings: Vec<Warning>,
+}
+
+/// The calibration operation's per-round medians (µs), before and after connections.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Calibration {
+    pub sql: String,
+    pub round_p50_us: Vec<f64>,
+    /// Rounds of the confirmation stage (re-measurement of suspected regressions).
+    pub confirm_round_p50_us: Vec<f64>,
+}
+
+/// Gate thresholds in force for an operation (scenario `[gate]`, operation `gate = {…}`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Thresholds {
+    /// A latency or speedup change smaller than this fraction is noise (0.10 = 10%).
+    pub latency: f64,
+    /// Shared blocks may grow by this fraction …
+    pub buffers_relative: f64,
+    /// … and by at least this many blocks before the gate fails.
+    pub buffers_floor: u64,
+    /// Confidence of the screening interval.
+    pub screen_confidence: f64,
+    /// Confidence of the confirmation interval, on fresh rounds.
+    pub confirm_confidence: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { latency: 0.10, buffers_relative: 0.10, buffers_floor: 8, screen_confidence: 0.95, confirm_confidence: 0.995 }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -162,6 +197,16 @@ pub struct OperationReport {
     /// Both sides returned the same rows (order-insensitive).
     pub same_result: Option<bool>,
     pub claims: Vec<ClaimReport>,
+    pub thresholds: Thresholds,
+    /// Fresh rounds measured to confirm a suspected regression against the baseline.
+    pub confirmation: Option<Confirmation>,
+}
+
+/// Per-round medians (µs) of the confirmation stage.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Confirmation {
+    pub before_round_p50_us: Vec<f64>,
+    pub after_round_p50_us: Vec<f64>,
 }
 
 /// A ratio with its confidence interval.
@@ -279,5 +324,43 @@ pub enum Verdict {
 pub struct Warning {
     pub id: String,
     pub operation: Option<String>,
+    pub message: String,
+}
+
+/// The comparison of a run with a baseline.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GateReport {
+    /// The baseline file.
+    pub baseline: String,
+    /// When the baseline was measured.
+    pub baseline_started_at: String,
+    /// Overall: regressed if any operation regressed, else inconclusive, improved or pass.
+    pub verdict: Verdict,
+    pub operations: Vec<OperationGate>,
+    /// Scenarios or operations present on one side only, and refused comparisons.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OperationGate {
+    pub scenario: String,
+    pub operation: String,
+    pub verdict: Verdict,
+    /// Every signal that moved, one line each; empty when the operation passed.
+    pub findings: Vec<Finding>,
+}
+
+/// One signal the gate looked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    /// Stable id: plan-changed, result-changed, rows-changed, buffers-increased, temp-blocks,
+    /// latency-regressed, speedup-regressed, latency-suspected, latency-improved, speedup-improved.
+    pub id: String,
+    /// before or after, when the finding concerns one side.
+    pub side: Option<String>,
+    /// Index of the statement within the side, when it concerns one statement.
+    pub statement: Option<usize>,
+    /// What this finding does to the verdict.
+    pub verdict: Verdict,
     pub message: String,
 }

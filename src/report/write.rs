@@ -10,6 +10,10 @@ use super::{Report, SCHEMA_VERSION};
 
 /// Writes `bytes` to `path` atomically, creating parent directories.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // A device or pipe (/dev/stdout, /dev/null) cannot be replaced by a rename: write through.
+    if path.exists() && !path.is_file() {
+        return std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -43,7 +43,8 @@ impl Value {
     fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(v) => Some(*v),
-            Value::Float(v) if v.fract() == 0.0 => Some(*v as i64),
+            // Only whole numbers that fit: `as` would saturate 1e300 to i64::MAX silently.
+            Value::Float(v) if v.fract() == 0.0 && v.abs() < 9.2e18 => Some(*v as i64),
             _ => None,
         }
     }
@@ -142,7 +143,9 @@ fn draw(kind: RandomKind, lo: i64, hi: i64, param: f64, rng: &mut ChaCha8Rng) ->
         }
         RandomKind::Zipfian => {
             let zipf = Zipf::new(n, param).expect("validated zipfian parameters");
-            lo + zipf.sample(rng) as i64 - 1
+            // The draw is in [1, n]; n is rounded to f64, so clamp before adding.
+            let k = (zipf.sample(rng) as i64).saturating_sub(1).clamp(0, hi - lo);
+            lo + k
         }
     }
 }
@@ -184,6 +187,7 @@ pub fn compile(text: &str, vars: &BTreeMap<String, Value>) -> Result<Expr, ExprE
         s: text.as_bytes(),
         pos: 0,
         vars,
+        depth: 0,
     };
     let e = p.expr()?;
     p.skip_ws();
@@ -211,6 +215,37 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     vars: &'a BTreeMap<String, Value>,
+    /// Nesting of parentheses, calls and signs: bounded so that no input overflows the stack.
+    depth: usize,
+}
+
+/// Deeper nesting than any real generator needs; the parser recurses once per level.
+const MAX_DEPTH: usize = 64;
+
+/// The option closest to `word` when it is a likely misspelling (for "did you mean").
+pub(crate) fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    options
+        .into_iter()
+        .map(|o| (edit_distance(word, o), o))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 impl Parser<'_> {
@@ -226,6 +261,19 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr, ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ExprError::new(
+                self.pos,
+                format!("the expression is nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        let e = self.sum();
+        self.depth -= 1;
+        e
+    }
+
+    fn sum(&mut self) -> Result<Expr, ExprError> {
         let mut left = self.term()?;
         while let Some(c @ (b'+' | b'-')) = self.peek() {
             let at = self.pos;
@@ -251,7 +299,13 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             let at = self.pos;
             self.pos += 1;
-            return match self.unary()? {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(ExprError::new(at, "too many signs in a row"));
+            }
+            let inner = self.unary();
+            self.depth -= 1;
+            return match inner? {
                 Expr::Const(v) => negate(v)
                     .map(Expr::Const)
                     .ok_or_else(|| ExprError::new(at, "cannot negate this value")),
@@ -314,14 +368,23 @@ impl Parser<'_> {
                 Some(v) => Ok(Expr::Const(v.clone())),
                 None => {
                     let known: Vec<&str> = self.vars.keys().map(String::as_str).collect();
-                    Err(ExprError::new(
-                        start,
-                        format!("unknown variable `{name}` (known: {})", known.join(", ")),
-                    ))
+                    let mut m = format!("unknown variable `{name}` (known: {})", known.join(", "));
+                    if let Some(best) = closest(&name, known.iter().copied()) {
+                        m += &format!("; did you mean `{best}`?");
+                    }
+                    Err(ExprError::new(start, m))
                 }
             };
         }
-        Err(ExprError::new(start, format!("unexpected `{}`", c as char)))
+        // `start` is a character boundary: the parser only ever steps over whole characters.
+        let ch = std::str::from_utf8(&self.s[start..])
+            .ok()
+            .and_then(|t| t.chars().next())
+            .unwrap_or(c as char);
+        Err(ExprError::new(
+            start,
+            format!("unexpected `{ch}`: expected a number, a variable, a 'string' or a function call"),
+        ))
     }
 
     fn string(&mut self) -> Result<Expr, ExprError> {
@@ -456,15 +519,16 @@ impl Parser<'_> {
             }
         };
         let at = args.get(2).map(|a| a.0).unwrap_or(start);
+        // Written as `!(x > …)` so that NaN is refused too (a NaN gaussian would never end).
         match kind {
             RandomKind::Zipfian if !(1.001..=1000.0).contains(&param) => {
                 return Err(ExprError::new(at, format!("zipfian parameter must be in [1.001, 1000] (pgbench's range), found {param}")))
             }
-            RandomKind::Exponential if param <= 0.0 => {
-                return Err(ExprError::new(at, format!("exponential parameter must be greater than 0, found {param}")))
+            RandomKind::Exponential if !(param > 0.0 && param.is_finite()) => {
+                return Err(ExprError::new(at, format!("exponential parameter must be a number greater than 0, found {param}")))
             }
-            RandomKind::Gaussian if param < 2.0 => {
-                return Err(ExprError::new(at, format!("gaussian parameter must be at least 2.0 (pgbench's minimum), found {param}")))
+            RandomKind::Gaussian if !(param >= 2.0 && param.is_finite()) => {
+                return Err(ExprError::new(at, format!("gaussian parameter must be a number of at least 2.0 (pgbench's minimum), found {param}")))
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::expr::{self, Value};
@@ -27,6 +28,7 @@ struct RawScenario {
     migration: Option<RawMigration>,
     server: Option<RawServer>,
     run: Option<RawRun>,
+    gate: Option<RawGate>,
     #[serde(rename = "operation", default)]
     operations: Vec<Spanned<RawOperation>>,
 }
@@ -83,6 +85,18 @@ struct RawOperation {
     mode: Option<Spanned<String>>,
     claim: Option<Spanned<toml::Value>>,
     expect_same_result: Option<bool>,
+    gate: Option<RawGate>,
+}
+
+/// `[gate]` (scenario) or `gate = { … }` (operation): regression-gate thresholds.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    latency_threshold: Option<Spanned<toml::Value>>,
+    buffers_tolerance: Option<Spanned<toml::Value>>,
+    buffers_floor: Option<Spanned<i64>>,
+    screen_confidence: Option<Spanned<toml::Value>>,
+    confirm_confidence: Option<Spanned<toml::Value>>,
 }
 
 /// Reads and validates the scenario at `path`. `scale` overrides the file's `data.scale`.
@@ -100,16 +114,14 @@ pub fn parse(
     scale: Option<i64>,
     read: FileReader<'_>,
 ) -> Result<Scenario, Located> {
+    let raw: RawScenario = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let cx = Cx {
         path,
         text,
         dir: path.parent().unwrap_or(Path::new(".")),
         read,
+        doc: DeTable::parse(text).ok(),
     };
-    let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        Located::at(path, text, offset, e.message().trim_end().to_string())
-    })?;
 
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -151,14 +163,12 @@ pub fn parse(
                 match value.get_ref() {
                     toml::Value::Integer(i) => Ok(Value::Int(*i)),
                     toml::Value::Float(f) => Ok(Value::Float(*f)),
-                    toml::Value::String(s) => {
-                        expr::eval_const(s, &vars).map_err(|e| cx.expr_err(value.span(), e))
-                    }
+                    toml::Value::String(s) => expr::eval_const(s, &vars),
                     other => return Err(cx.err(
                         value.span(),
                         format!(
                             "variable `{key}` must be a number or an expression string, found {}",
-                            other.type_str()
+                            kind(other)
                         ),
                     )),
                 };
@@ -168,13 +178,27 @@ pub fn parse(
                     progressed = true;
                 }
                 Err(e) => {
-                    first_error.get_or_insert(e);
+                    first_error.get_or_insert((key, value.span(), e));
                     still.push((key, value));
                 }
             }
         }
         if !progressed {
-            return Err(first_error.expect("a pass without progress has an error"));
+            let (key, span, mut e) = first_error.expect("a pass without progress has an error");
+            // An unknown name that is itself a variable still waiting: they refer to each other.
+            let other = e
+                .message
+                .strip_prefix("unknown variable `")
+                .and_then(|m| m.split('`').next())
+                .filter(|o| still.iter().any(|(k, _)| k.as_str() == *o));
+            if let Some(other) = other {
+                let names: Vec<String> = still.iter().map(|(k, _)| format!("`{k}`")).collect();
+                e.message = format!(
+                    "variable `{key}` needs `{other}`, which cannot be computed first: the variables {} refer to each other in a cycle",
+                    names.join(", ")
+                );
+            }
+            return Err(cx.expr_err(&span, e));
         }
         pending = still;
     }
@@ -201,7 +225,7 @@ pub fn parse(
                     v.span(),
                     format!(
                         "setting `{k}` must be a string or number, found {}",
-                        other.type_str()
+                        kind(other)
                     ),
                 ))
             }
@@ -214,18 +238,23 @@ pub fn parse(
             path,
             text,
             text.len(),
-            "a scenario needs at least one [[operation]]",
+            "a scenario needs at least one [[operation]] (with a `name` and its `sql`)",
         ));
     }
+    let defaults = cx.thresholds(raw.gate.as_ref(), crate::report::Thresholds::default())?;
     let mut operations: Vec<Operation> = Vec::new();
     for op in raw.operations {
         let span = op.span();
-        let op = cx.operation(op.into_inner(), span, &vars)?;
+        let name_span = op.get_ref().name.span();
+        let op = cx.operation(op.into_inner(), span, &vars, defaults)?;
         if let Some(prev) = operations.iter().find(|o| o.name == op.name) {
-            let _ = prev;
+            let first = Located::at(path, text, prev.span.start, "").line;
             return Err(cx.err(
-                op.span.clone(),
-                format!("operation `{}` is defined twice", op.name),
+                name_span,
+                format!(
+                    "operation `{}` is defined twice (first at line {first}); operation names must be unique",
+                    op.name
+                ),
             ));
         }
         operations.push(op);
@@ -252,6 +281,9 @@ struct Cx<'a> {
     text: &'a str,
     dir: &'a Path,
     read: FileReader<'a>,
+    /// The document with a span for every value: serde gives the span of a whole value only,
+    /// this finds the items of a list and the keys of an inline table inside it.
+    doc: Option<Spanned<DeTable<'a>>>,
 }
 
 impl Cx<'_> {
@@ -259,52 +291,134 @@ impl Cx<'_> {
         Located::at(self.path, self.text, span.start, message)
     }
 
-    /// An expression error inside a TOML string: point into the string (past its opening quote).
-    fn expr_err(&self, span: Range<usize>, e: expr::ExprError) -> Located {
-        Located::at(self.path, self.text, span.start + 1 + e.offset, e.message)
+    /// An expression error inside the TOML string at `span`: point into the string (exact
+    /// when the string has no escapes).
+    fn expr_err(&self, span: &Range<usize>, e: expr::ExprError) -> Located {
+        Located::at(
+            self.path,
+            self.text,
+            self.string_start(span) + e.offset,
+            e.message,
+        )
     }
 
-    fn read_file(&self, rel: &str, span: Range<usize>) -> Result<SqlFile, Located> {
+    /// Where the text of the string value at `span` starts: past its opening quote(s) and, for
+    /// a multi-line string, past the newline TOML trims after them.
+    fn string_start(&self, span: &Range<usize>) -> usize {
+        let rest = self.text.get(span.start..).unwrap_or("");
+        let mut at = span.start;
+        if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+            at += 3;
+            let after = self.text.get(at..).unwrap_or("");
+            if after.starts_with("\r\n") {
+                at += 2;
+            } else if after.starts_with('\n') {
+                at += 1;
+            }
+        } else if rest.starts_with('"') || rest.starts_with('\'') {
+            at += 1;
+        }
+        at
+    }
+
+    /// The value whose span is `span`, found in the spanned document.
+    fn node(&self, span: &Range<usize>) -> Option<&DeValue<'_>> {
+        fn find<'d, 'i>(
+            v: &'d Spanned<DeValue<'i>>,
+            span: &Range<usize>,
+        ) -> Option<&'d DeValue<'i>> {
+            if v.span() == *span {
+                return Some(v.get_ref());
+            }
+            match v.get_ref() {
+                DeValue::Array(a) => a.iter().find_map(|x| find(x, span)),
+                DeValue::Table(t) => t.iter().find_map(|(_, x)| find(x, span)),
+                _ => None,
+            }
+        }
+        let doc = self.doc.as_ref()?;
+        doc.get_ref().iter().find_map(|(_, v)| find(v, span))
+    }
+
+    /// The spans of the items of the list at `span` (empty when unknown).
+    fn items(&self, span: &Range<usize>) -> Vec<Range<usize>> {
+        match self.node(span) {
+            Some(DeValue::Array(a)) => a.iter().map(|x| x.span()).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// The spans of key `key` and of its value in the inline table at `span`.
+    fn entry(&self, span: &Range<usize>, key: &str) -> Option<(Range<usize>, Range<usize>)> {
+        match self.node(span) {
+            Some(DeValue::Table(t)) => t
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == key)
+                .map(|(k, v)| (k.span(), v.span())),
+            _ => None,
+        }
+    }
+
+    /// An unknown key `k` in the inline table `what` at `span`, which takes `expected` keys.
+    fn unknown_key(&self, span: &Range<usize>, what: &str, k: &str, expected: &[&str]) -> Located {
+        let at = self.entry(span, k).map_or(span.clone(), |(key, _)| key);
+        let list: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
+        let mut m = format!("unknown key `{k}` in `{what}`, expected {}", list.join(" or "));
+        if let Some(best) = expr::closest(k, expected.iter().copied()) {
+            m += &format!("; did you mean `{best}`?");
+        }
+        self.err(at, m)
+    }
+
+    /// The strings of list `a` (at `span`) with the span of each; `bad` words the error for
+    /// an item of another type (given its type).
+    fn strings<'v>(
+        &self,
+        a: &'v [toml::Value],
+        span: &Range<usize>,
+        bad: &dyn Fn(&str) -> String,
+    ) -> Result<Vec<(&'v str, Range<usize>)>, Located> {
+        let spans = self.items(span);
+        a.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let at = spans.get(i).cloned().unwrap_or_else(|| span.clone());
+                match x.as_str() {
+                    Some(s) => Ok((s, at)),
+                    None => Err(self.err(at, bad(&kind(x)))),
+                }
+            })
+            .collect()
+    }
+
+    fn read_file(&self, rel: &str, span: Range<usize>, key: &str) -> Result<SqlFile, Located> {
         let path = self.dir.join(rel);
-        let text = (self.read)(&path)
-            .map_err(|e| self.err(span, format!("cannot read `{}`: {e}", path.display())))?;
+        let what = match key {
+            "data.schema" => "schema file",
+            "data.seed" => "seed script",
+            _ => "migration file",
+        };
+        let text = (self.read)(&path).map_err(|e| {
+            self.err(
+                span,
+                format!("cannot read the {what} `{}`: {e}", path.display()),
+            )
+        })?;
         Ok(SqlFile { path, text })
     }
 
     /// A file name or a list of file names.
     fn files(&self, v: &Spanned<toml::Value>, key: &str) -> Result<Vec<SqlFile>, Located> {
-        let names: Vec<String> = match v.get_ref() {
-            toml::Value::String(s) => vec![s.clone()],
-            toml::Value::Array(a) => a
-                .iter()
-                .map(|x| x.as_str().map(str::to_string))
-                .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    self.err(
-                        v.span(),
-                        format!("`{key}` must be a file name or a list of file names"),
-                    )
-                })?,
-            other => {
-                return Err(self.err(
-                    v.span(),
-                    format!(
-                        "`{key}` must be a file name or a list of file names, found {}",
-                        other.type_str()
-                    ),
-                ))
-            }
-        };
         let span = v.span();
+        let bad = |found: &str| format!("`{key}` must be a file name or a list of file names, found {found}");
+        let names = match v.get_ref() {
+            toml::Value::String(s) => vec![(s.as_str(), span.clone())],
+            toml::Value::Array(a) => self.strings(a, &span, &bad)?,
+            other => return Err(self.err(span, bad(&kind(other)))),
+        };
         names
-            .iter()
-            .map(|n| {
-                // Point at the file's own string when it can be found inside the value.
-                let at = self.text[span.clone()]
-                    .find(n.as_str())
-                    .map_or(span.clone(), |i| span.start + i - 1..span.end);
-                self.read_file(n, at)
-            })
+            .into_iter()
+            .map(|(n, at)| self.read_file(n, at, key))
             .collect()
     }
 
@@ -433,7 +547,7 @@ impl Cx<'_> {
                     v.span(),
                     format!(
                         "`{key}` must be a migration version number, found {}",
-                        other.type_str()
+                        kind(other)
                     ),
                 )),
             }
@@ -516,68 +630,75 @@ impl Cx<'_> {
         transaction: Option<bool>,
     ) -> Result<SideSql, Located> {
         let span = v.span();
-        let bad = || {
-            self.err(span.clone(), format!("`{key}` must be an SQL string, a list of SQL strings, or a table {{ statements = [...], transaction = true }}"))
+        let bad = |found: &str| {
+            format!("`{key}` must be an SQL string, a list of SQL strings, or a table {{ statements = [...], transaction = true }}, found {found}")
         };
-        let (list, tx): (Vec<&str>, Option<bool>) = match v.get_ref() {
-            toml::Value::String(s) => (vec![s.as_str()], None),
-            toml::Value::Array(a) => (
-                a.iter()
-                    .map(|x| x.as_str().ok_or_else(bad))
-                    .collect::<Result<_, _>>()?,
-                None,
-            ),
+        let (list, tx): (Vec<(&str, Range<usize>)>, Option<bool>) = match v.get_ref() {
+            toml::Value::String(s) => (vec![(s.as_str(), span.clone())], None),
+            toml::Value::Array(a) => (self.strings(a, &span, &bad)?, None),
             toml::Value::Table(t) => {
                 if let Some(k) = t.keys().find(|k| *k != "statements" && *k != "transaction") {
-                    return Err(self.err(
-                        span.clone(),
-                        format!(
-                            "unknown key `{k}` in `{key}`, expected `statements` or `transaction`"
-                        ),
-                    ));
+                    return Err(self.unknown_key(&span, key, k, &["statements", "transaction"]));
                 }
-                let stmts = t
-                    .get("statements")
-                    .and_then(|s| s.as_array())
-                    .ok_or_else(bad)?;
                 let tx = match t.get("transaction") {
                     None => None,
                     Some(toml::Value::Boolean(b)) => Some(*b),
-                    Some(_) => {
+                    Some(other) => {
+                        let at = self.entry(&span, "transaction").map_or(span.clone(), |e| e.1);
                         return Err(self.err(
-                            span.clone(),
-                            format!("`{key}.transaction` must be true or false"),
+                            at,
+                            format!(
+                                "`{key}.transaction` must be true or false, found {}",
+                                kind(other)
+                            ),
+                        ));
+                    }
+                };
+                let list = match (t.get("statements"), self.entry(&span, "statements")) {
+                    (Some(toml::Value::Array(a)), at) => {
+                        let at = at.map_or(span.clone(), |e| e.1);
+                        self.strings(a, &at, &|found| {
+                            format!("`{key}.statements` must be a list of SQL strings, found {found}")
+                        })?
+                    }
+                    (Some(other), at) => {
+                        return Err(self.err(
+                            at.map_or(span.clone(), |e| e.1),
+                            format!(
+                                "`{key}.statements` must be a list of SQL strings, found {}",
+                                kind(other)
+                            ),
+                        ))
+                    }
+                    (None, _) => {
+                        return Err(self.err(
+                            span,
+                            format!("`{key}` as a table needs `statements = [\"…\", …]`"),
                         ))
                     }
                 };
-                (
-                    stmts
-                        .iter()
-                        .map(|x| x.as_str().ok_or_else(bad))
-                        .collect::<Result<_, _>>()?,
-                    tx,
-                )
+                (list, tx)
             }
-            _ => return Err(bad()),
+            other => return Err(self.err(span, bad(&kind(other)))),
         };
         if list.is_empty() {
             return Err(self.err(span, format!("`{key}` has no statements")));
         }
         let mut statements = Vec::new();
-        for sql in list {
-            if sql.trim().is_empty() {
-                return Err(self.err(span, format!("`{key}` has an empty statement")));
+        for (sql, at) in list {
+            let body = sql
+                .trim()
+                .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+            if body.is_empty() {
+                return Err(self.err(at, format!("`{key}` has an empty statement")));
             }
-            // Locate this statement's own string inside the value when we can.
-            let probe: String = sql.lines().next().unwrap_or("").chars().take(40).collect();
-            let at = self
-                .text
-                .get(span.clone())
-                .and_then(|t| t.find(probe.as_str()))
-                .map_or(span.clone(), |i| span.start + i..span.start + i + sql.len());
+            // The span starts one byte before the statement's text, so that `span.start + 1 +
+            // offset` is where a server error position points (exact without escapes).
+            let lead = sql.len() - sql.trim_start().len();
+            let start = self.string_start(&at) + lead;
             statements.push(Statement {
-                sql: sql.trim().trim_end_matches(';').to_string(),
-                span: at,
+                sql: body.to_string(),
+                span: start.saturating_sub(1)..at.end.max(start),
                 placeholders: max_placeholder(sql),
             });
         }
@@ -587,11 +708,49 @@ impl Cx<'_> {
         })
     }
 
+    /// Applies a `gate` table over `base`, checking every value's range.
+    fn thresholds(&self, raw: Option<&RawGate>, base: crate::report::Thresholds) -> Result<crate::report::Thresholds, Located> {
+        let mut t = base;
+        let Some(g) = raw else { return Ok(t) };
+        let num = |v: &Option<Spanned<toml::Value>>, key: &str, lo: f64, hi: f64| -> Result<Option<f64>, Located> {
+            let Some(v) = v else { return Ok(None) };
+            let x = match v.get_ref() {
+                toml::Value::Float(f) => *f,
+                toml::Value::Integer(i) => *i as f64,
+                other => return Err(self.err(v.span(), format!("`gate.{key}` must be a number, found {}", other.type_str()))),
+            };
+            if !(lo..=hi).contains(&x) {
+                return Err(self.err(v.span(), format!("`gate.{key}` must be between {lo} and {hi}, found {x}")));
+            }
+            Ok(Some(x))
+        };
+        if let Some(x) = num(&g.latency_threshold, "latency_threshold", 0.0, 10.0)? {
+            t.latency = x;
+        }
+        if let Some(x) = num(&g.buffers_tolerance, "buffers_tolerance", 0.0, 100.0)? {
+            t.buffers_relative = x;
+        }
+        if let Some(x) = num(&g.screen_confidence, "screen_confidence", 0.5, 0.9999)? {
+            t.screen_confidence = x;
+        }
+        if let Some(x) = num(&g.confirm_confidence, "confirm_confidence", 0.5, 0.9999)? {
+            t.confirm_confidence = x;
+        }
+        if let Some(f) = &g.buffers_floor {
+            if *f.get_ref() < 0 {
+                return Err(self.err(f.span(), "`gate.buffers_floor` must not be negative"));
+            }
+            t.buffers_floor = *f.get_ref() as u64;
+        }
+        Ok(t)
+    }
+
     fn operation(
         &self,
         raw: RawOperation,
         span: Range<usize>,
         vars: &BTreeMap<String, Value>,
+        gate: crate::report::Thresholds,
     ) -> Result<Operation, Located> {
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty()
@@ -638,67 +797,93 @@ impl Cx<'_> {
             .max()
             .unwrap_or(0);
 
+        let mut param_spans = vec![];
         let params = match &raw.params {
             None => Params::None,
-            Some(p) => match p.get_ref() {
-                toml::Value::Array(items) => {
-                    let mut exprs = Vec::new();
-                    let mut cursor = p.span().start;
-                    for item in items {
-                        let Some(text) = item.as_str() else {
-                            return Err(self.err(p.span(), "each entry of `params` must be a generator expression string such as \"random(1, :users)\""));
-                        };
-                        let at = self.text[cursor..p.span().end].find(text).map_or(p.span().start, |i| cursor + i - 1);
-                        cursor = at + text.len();
-                        exprs.push(expr::compile(text, vars).map_err(|e| self.expr_err(at..at + text.len(), e))?);
+            Some(p) => {
+                let span = p.span();
+                match p.get_ref() {
+                    toml::Value::Array(items) => {
+                        let texts = self.strings(items, &span, &|found| {
+                            format!("each entry of `params` must be a generator expression string such as \"random(1, :users)\", found {found}")
+                        })?;
+                        let mut exprs = Vec::new();
+                        for (text, at) in texts {
+                            exprs.push(expr::compile(text, vars).map_err(|e| self.expr_err(&at, e))?);
+                            param_spans.push(at);
+                        }
+                        Params::Generated(exprs)
                     }
-                    Params::Generated(exprs)
+                    toml::Value::Table(t) => {
+                        if let Some(k) = t.keys().find(|k| *k != "sample") {
+                            let mut e = self.unknown_key(&span, "params", k, &["sample"]);
+                            e.message += " (`sample` is a query whose rows supply the parameters)";
+                            return Err(e);
+                        }
+                        let at = self.entry(&span, "sample").map_or(span.clone(), |e| e.1);
+                        match t.get("sample").and_then(|s| s.as_str()) {
+                            Some(sql) if !sql.trim().is_empty() => Params::Sample {
+                                sql: sql.trim().trim_end_matches(';').to_string(),
+                                span: at,
+                            },
+                            _ => return Err(self.err(at, "`params.sample` must be a non-empty SQL query")),
+                        }
+                    }
+                    other => return Err(self.err(span, format!("`params` must be a list of generator expressions or {{ sample = \"SELECT …\" }}, found {}", kind(other)))),
                 }
-                toml::Value::Table(t) => {
-                    if let Some(k) = t.keys().find(|k| *k != "sample") {
-                        return Err(self.err(p.span(), format!("unknown key `{k}` in `params`, expected `sample` (a query whose rows supply the parameters)")));
-                    }
-                    match t.get("sample").and_then(|s| s.as_str()) {
-                        Some(sql) if !sql.trim().is_empty() => Params::Sample { sql: sql.trim().trim_end_matches(';').to_string(), span: p.span() },
-                        _ => return Err(self.err(p.span(), "`params.sample` must be a non-empty SQL query")),
-                    }
-                }
-                other => return Err(self.err(p.span(), format!("`params` must be a list of generator expressions or {{ sample = \"SELECT …\" }}, found {}", other.type_str()))),
-            },
+            }
         };
+        // Where the highest placeholder is used, to name it in errors.
+        let statements = || {
+            let (b, a) = (&before.statements, &after.statements);
+            let side = if raw.sql.is_some() { "sql" } else if b.iter().any(|s| s.placeholders == used) { "before" } else { "after" };
+            (side, b.iter().chain(a).find(|s| s.placeholders == used))
+        };
+        let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
         match &params {
-            Params::Generated(exprs) if exprs.len() != used => {
+            Params::Generated(exprs) if exprs.len() > used => {
+                let at = param_spans[used].clone();
+                let uses = if used == 0 { "has no placeholders ($1, $2, …)".to_string() } else { format!("uses placeholders up to ${used}") };
+                return Err(self.err(
+                    at,
+                    format!("operation `{name}`: `params` has {} but its SQL {uses}: this entry would be ${}, which no statement uses", plural(exprs.len(), "entry", "entries"), used + 1),
+                ));
+            }
+            Params::Generated(exprs) if exprs.len() < used => {
                 let p = raw.params.as_ref().expect("params present");
+                let (side, _) = statements();
                 return Err(self.err(
                     p.span(),
-                    format!("operation `{name}`: `params` gives {} value(s) but its statements use {} placeholder(s) ($1..${used})", exprs.len(), used),
+                    format!("operation `{name}`: `params` has {} but its SQL (`{side}`) uses placeholders up to ${used}: give one generator per placeholder", plural(exprs.len(), "entry", "entries")),
                 ));
             }
             Params::None if used > 0 => {
-                return Err(self.err(span, format!("operation `{name}`: its statements use placeholders up to ${used} but it has no `params`")));
+                // Point at the placeholder itself when it is written plainly in the string.
+                let (_, st) = statements();
+                let at = st.map_or(span.start, |st| {
+                    let mark = format!("${used}");
+                    self.text
+                        .get(st.span.clone())
+                        .and_then(|t| {
+                            t.match_indices(&mark)
+                                .find(|(i, _)| !t[i + mark.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                        })
+                        .map_or(st.span.start + 1, |(i, _)| st.span.start + i)
+                });
+                return Err(self.err(at..at, format!("operation `{name}`: its SQL uses placeholder ${used} but the operation has no `params`: add `params = [\"random(1, 100)\"]` (one generator per placeholder) or `params = {{ sample = \"SELECT …\" }}`")));
             }
             _ => {}
         }
 
         let mut claims = Vec::new();
         if let Some(c) = &raw.claim {
-            let texts: Vec<&str> = match c.get_ref() {
-                toml::Value::String(s) => vec![s.as_str()],
-                toml::Value::Array(a) => a
-                    .iter()
-                    .map(|x| x.as_str())
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| {
-                        self.err(c.span(), "`claim` must be a string or a list of strings")
-                    })?,
-                _ => {
-                    return Err(self.err(c.span(), "`claim` must be a string or a list of strings"))
-                }
+            let bad = |found: &str| format!("`claim` must be a string or a list of strings, found {found}");
+            let texts = match c.get_ref() {
+                toml::Value::String(s) => vec![(s.as_str(), c.span())],
+                toml::Value::Array(a) => self.strings(a, &c.span(), &bad)?,
+                other => return Err(self.err(c.span(), bad(&kind(other)))),
             };
-            for text in texts {
-                let at = self.text[c.span()].find(text).map_or(c.span(), |i| {
-                    c.span().start + i - 1..c.span().start + i + text.len()
-                });
+            for (text, at) in texts {
                 let claim = claim::parse(text).map_err(|e| self.err(at.clone(), e))?;
                 claims.push(LocatedClaim {
                     claim,
@@ -726,7 +911,123 @@ impl Cx<'_> {
             params,
             claims,
             expect_same_result: raw.expect_same_result,
+            thresholds: self.thresholds(raw.gate.as_ref(), gate)?,
             span,
         })
+    }
+}
+
+/// A TOML syntax or shape error, in the words of scenario files ("key", "table", "list") rather
+/// than serde's ("field", "map", "sequence"), naming the key and suggesting a misspelt one.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Located {
+    let span = e.span().unwrap_or(0..0);
+    let raw = e.message().trim_end();
+    let mut offset = span.start;
+    let message = if let Some(rest) = raw.strip_prefix("unknown field `") {
+        // "unknown field `x`, expected one of `a`, `b`" / "…, expected `a`" / "…, there are no fields"
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let options: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut m = format!("unknown key `{key}`");
+        if options.is_empty() {
+            m += ": this table takes no keys";
+        } else {
+            let list: Vec<String> = options.iter().map(|o| format!("`{o}`")).collect();
+            m += &format!(", expected one of {}", list.join(", "));
+            if let Some(best) = expr::closest(key, options.iter().copied()) {
+                m += &format!("; did you mean `{best}`?");
+            }
+        }
+        m
+    } else if let Some(rest) = raw.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest);
+        let at = text.get(span.clone()).unwrap_or("");
+        if span.start == 0 && (span.is_empty() || span.end == text.len()) {
+            // Missing at the top level: point at the first line that is not a comment.
+            offset = first_content(text);
+            match key {
+                "name" => "missing key `name`: a scenario needs a name, e.g. `name = \"orders\"` at the top of the file".to_string(),
+                "data" => "missing table `[data]`: a scenario needs one, with its `schema`, `seed` and `scale` (each optional)".to_string(),
+                _ => format!("missing key `{key}`"),
+            }
+        } else if at.trim_start().starts_with("[[operation]]") {
+            format!("this [[operation]] has no `{key}`: add `{key} = \"…\"`")
+        } else {
+            format!("missing key `{key}` in this table")
+        }
+    } else if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        // "invalid type: string \"10\", expected i64"
+        let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "?"));
+        let expected = match expected {
+            "i64" | "u64" | "i32" | "u32" | "usize" => "an integer",
+            "a boolean" => "true or false",
+            "a sequence" => "a list",
+            e if e.starts_with("struct ") || e == "a map" => "a table",
+            e => e,
+        };
+        let found = match found {
+            "sequence" => "a list".to_string(),
+            "map" => "a table".to_string(),
+            f => match f.split_once(' ') {
+                Some(("floating", v)) => format!("the number {}", v.trim_start_matches("point ").trim_matches('`')),
+                Some(("integer", v)) => format!("the integer {}", v.trim_matches('`')),
+                Some(("boolean", v)) => v.trim_matches('`').to_string(),
+                Some(("string", v)) => format!("the string {v}"),
+                _ => f.to_string(),
+            },
+        };
+        match key_before(text, span.start) {
+            Some(key) => format!("`{key}` must be {expected}, found {found}"),
+            None => format!("expected {expected}, found {found}"),
+        }
+    } else if raw == "duplicate key" {
+        let key: String = text
+            .get(span.clone())
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| !matches!(c, '=' | ']' | '\n'))
+            .collect();
+        format!("duplicate key `{}`: it is already set in this table", key.trim())
+    } else {
+        raw.to_string()
+    };
+    Located::at(path, text, offset, message)
+}
+
+/// The key of the `key = value` whose value starts at `offset`, if written plainly.
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let before = text.get(..offset)?.trim_end().strip_suffix('=')?.trim_end();
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .last()
+        .map_or(before.len(), |(i, _)| i);
+    Some(&before[start..]).filter(|k| !k.is_empty())
+}
+
+/// The offset of the first line that is neither blank nor a comment.
+fn first_content(text: &str) -> usize {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if !t.is_empty() && !t.starts_with('#') {
+            return at + (line.len() - t.len());
+        }
+        at += line.len();
+    }
+    0
+}
+
+/// A value's type for messages, with the value when it is short: "the integer 5", "a list".
+fn kind(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) if s.chars().count() <= 40 => format!("the string {s:?}"),
+        toml::Value::String(_) => "a string".into(),
+        toml::Value::Integer(i) => format!("the integer {i}"),
+        toml::Value::Float(f) => format!("the number {f}"),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => format!("the date {d}"),
+        toml::Value::Array(_) => "a list".into(),
+        toml::Value::Table(_) => "a table".into(),
     }
 }

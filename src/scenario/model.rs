@@ -136,5 +136,7 @@ pub struct Operation {
     /// `Some(false)`: a difference is expected and reported as information.
     /// `None`: a difference is reported as a warning.
     pub expect_same_result: Option<bool>,
+    /// Gate thresholds: the scenario's `[gate]`, overridden by the operation's `gate`.
+    pub thresholds: crate::report::Thresholds,
     pub span: Range<usize>,
 }

@@ -70,3 +70,104 @@ pub fn leftover_postgres(pid: u32) -> Vec<String> {
     }
     found
 }
+
+// ---- Docker (tests/docker.rs) ---------------------------------------------------------------
+
+/// The image the docker tests run: the official one where a registry is reachable, else the
+/// one scripts/build-pg-image.sh builds from Debian packages.
+pub const DOCKER_IMAGE: &str = "postgres:17";
+
+/// Fails the calling test (never skips it) unless a Docker engine answers; builds `image` with
+/// `scripts/build-pg-image.sh` when it is absent (idempotent, cached, serialised by the script).
+pub fn require_docker(image: &str) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CHECKED: Mutex<Option<HashMap<String, Result<(), String>>>> = Mutex::new(None);
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    let result = checked
+        .get_or_insert_with(HashMap::new)
+        .entry(image.to_string())
+        .or_insert_with(|| check_docker(image))
+        .clone();
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+fn check_docker(image: &str) -> Result<(), String> {
+    let engine = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .map_err(|e| {
+            format!(
+                "the docker tests need the docker CLI and a Docker engine, and never skip: cannot run `docker`: {e}"
+            )
+        })?;
+    if !engine.status.success() {
+        return Err(format!(
+            "the docker tests need a Docker engine, and never skip: `docker version` failed: {}",
+            String::from_utf8_lossy(&engine.stderr).trim()
+        ));
+    }
+    let present = Command::new("docker")
+        .args(["image", "inspect", image])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if present.status.success() {
+        return Ok(());
+    }
+    eprintln!("image {image} is absent: building it with scripts/build-pg-image.sh {image}");
+    let built = Command::new(root().join("scripts/build-pg-image.sh"))
+        .arg(image)
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run scripts/build-pg-image.sh: {e}"))?;
+    if !built.status.success() {
+        return Err(format!(
+            "image {image} is absent and scripts/build-pg-image.sh {image} failed:\n{}",
+            String::from_utf8_lossy(&built.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Ids of the containers (any state) labelled as started by querygate process `pid`.
+pub fn containers_of(pid: u32) -> Vec<String> {
+    let o = Command::new("docker")
+        .args(["ps", "-a", "-q", "--no-trunc", "--filter"])
+        .arg(format!("label=querygate.pid={pid}"))
+        .output()
+        .expect("docker ps runs");
+    assert!(
+        o.status.success(),
+        "docker ps failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts that querygate process `pid` left no container; removes any it did leave (so that a
+/// failing test does not leak), then fails with `what`.
+pub fn assert_no_container_left(pid: u32, what: &str) {
+    let left = containers_of(pid);
+    if left.is_empty() {
+        return;
+    }
+    let _ = Command::new("docker")
+        .args(["rm", "-f", "-v"])
+        .args(&left)
+        .output();
+    panic!("{what}: querygate process {pid} left containers behind: {left:?}");
+}
+
+/// The id (sha256:…) of a local image.
+pub fn image_id(image: &str) -> String {
+    let o = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .expect("docker image inspect runs");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Validates the regression gate with real runs (not timed tests):
+#   A/A:        a no-op migration, N runs against a baseline → false-alarm rate (goal < 1%)
+#   latency:    a trigger that slows the write by ~25%, M runs → detection rate (goal ≥ 95%)
+#   plan:       the index of a query dropped, K runs → detection rate (must be 100%)
+# Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [TRIGGER_LOOPS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
+cargo build --release -q
+qg=$PWD/target/release/querygate
+work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"
+run() { # run KIND N: run N times with migration KIND against the baseline, results in $work/KIND-i.json
+    local kind=$1 n=$2
+    for i in $(seq 1 "$n"); do
+        "$qg" run "$work/gate.toml" --backend local --baseline "$work/base.json" --out "$work/$kind-$i.json" --format json -q >/dev/null || true
+    done
+}
+cp scripts/validation/noop.sql "$work/migration.sql"
+"$qg" run "$work/gate.toml" --backend local --save-baseline "$work/base.json" --out "$work/base-run.json" -q >/dev/null
+run aa "$n_aa"
+sed "s/@LOOPS@/$loops/" scripts/validation/slow_trigger.sql.in > "$work/migration.sql"
+run latency "$m_lat"
+cp scripts/validation/drop_index.sql "$work/migration.sql"
+run plan "$k_plan"
+
+python3 - "$work" "$n_aa" "$m_lat" "$k_plan" <<'PY'
+import glob, json, sys
+work = sys.argv[1]
+def load(kind):
+    out = []
+    for f in sorted(glob.glob(f"{work}/{kind}-*.json")):
+        r = json.load(open(f))
+        out.append(r)
+    return out
+def verdicts(reports, op):
+    vs = []
+    for r in reports:
+        g = r.get("gate") or {}
+        for o in g.get("operations", []):
+            if o["operation"] == op:
+                vs.append((o["verdict"], [f["id"] for f in o["findings"]]))
+    return vs
+aa = load("aa")
+decisions = [v for r in aa for o in (r.get("gate") or {}).get("operations", []) for v in [o["verdict"]]]
+false = sum(1 for v in decisions if v == "regressed")
+suspected = sum(1 for r in aa for o in (r.get("gate") or {}).get("operations", []) for f in o["findings"] if f["id"] == "latency-suspected")
+print(f"A/A: {len(aa)} runs, {len(decisions)} gate decisions, {false} false alarms ({100*false/max(1,len(decisions)):.1f}%), {suspected} screened-then-cleared")
+lat = load("latency")
+v = verdicts(lat, "write")
+hit = sum(1 for x in v if x[0] == "regressed")
+slow = [1/o["speedup"]["estimate"] for r in lat for s in r["scenarios"] for o in s["operations"] if o["name"] == "write" and o["speedup"]]
+slow_txt = f"measured after/before {min(slow):.2f}–{max(slow):.2f}×" if slow else ""
+print(f"latency (+~25% on write): {len(v)} runs, detected {hit} ({100*hit/max(1,len(v)):.0f}%); {slow_txt}")
+plan = load("plan")
+v = verdicts(plan, "lookup")
+hit = sum(1 for x in v if x[0] == "regressed" and "plan-changed" in x[1])
+print(f"plan (index dropped): {len(v)} runs, plan-changed caught {hit} ({100*hit/max(1,len(v)):.0f}%)")
+PY

@@ -1,0 +1,1 @@
+CREATE INDEX a_id ON a (id);
