@@ -12,9 +12,8 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::analysis::scenario_report;
 use crate::config::{
-    CompareConfig,
-    BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
-    ReportConfig, RunConfig,
+    BackendConfig, CheckConfig, Command, CompareConfig, Config, ExplainConfig, OutputFormat,
+    Outputs, Overrides, ReportConfig, RunConfig,
 };
 use crate::error::{Error, Located, Result};
 use crate::pipeline::{run_scenario, Depth, ScenarioRun};
@@ -70,10 +69,25 @@ fn check_fingerprints(base: &Report, base_path: &Path, new: &Report, allow: bool
 /// Puts the gate's result into the report and folds it into the exit code.
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
-    gate.notes.extend(crate::gate::fingerprint_mismatches(base, new).into_iter().map(|m| format!("allowed: {m}")));
-    for op in gate.operations.iter().filter(|o| o.verdict == report::Verdict::Regressed) {
-        for f in op.findings.iter().filter(|f| f.verdict == report::Verdict::Regressed) {
-            new.failures.push(format!("{}/{}: regression ({}): {}", op.scenario, op.operation, f.id, f.message));
+    gate.notes.extend(
+        crate::gate::fingerprint_mismatches(base, new)
+            .into_iter()
+            .map(|m| format!("allowed: {m}")),
+    );
+    for op in gate
+        .operations
+        .iter()
+        .filter(|o| o.verdict == report::Verdict::Regressed)
+    {
+        for f in op
+            .findings
+            .iter()
+            .filter(|f| f.verdict == report::Verdict::Regressed)
+        {
+            new.failures.push(format!(
+                "{}/{}: regression ({}): {}",
+                op.scenario, op.operation, f.id, f.message
+            ));
         }
     }
     if gate.verdict == report::Verdict::Regressed && new.exit_code == 0 {
@@ -240,7 +254,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     let t0 = Instant::now();
     let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
     let baseline = match &c.baseline.compare_with {
-        Some(p) => Some(report::write::read_report(p).map_err(|e| Error::Usage(format!("--baseline: {e:#}")))?),
+        Some(p) => Some(
+            report::write::read_report(p)
+                .map_err(|e| Error::Usage(format!("--baseline: {e:#}")))?,
+        ),
         None => None,
     };
     if let Some(p) = &c.baseline.save_to {
@@ -250,12 +267,24 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     }
     if let Some(base) = &baseline {
         // Fingerprints are known before measuring: refuse early rather than after the run.
-        let planned = Report { scenarios: scenarios.iter().map(|s| scenario_report(&ScenarioRun::new(s.clone()))).collect(), ..empty_report() };
-        check_fingerprints(base, c.baseline.compare_with.as_deref().expect("baseline path"), &planned, c.baseline.allow_mismatch)?;
+        let planned = Report {
+            scenarios: scenarios
+                .iter()
+                .map(|s| scenario_report(&ScenarioRun::new(s.clone())))
+                .collect(),
+            ..empty_report()
+        };
+        check_fingerprints(
+            base,
+            c.baseline.compare_with.as_deref().expect("baseline path"),
+            &planned,
+            c.baseline.allow_mismatch,
+        )?;
     }
     let mut signals = Signals::new()?;
     let mut progress = Progress::new(quiet);
     let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
+    pin_to_server(&*server, &mut progress);
     let out_path = c.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "results/run-{}.json",
@@ -281,10 +310,29 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
         let work = async {
             for (k, s) in scenarios.iter().enumerate() {
                 runs.push(ScenarioRun::new(s.clone()));
+                let pinned = server.pinned_cpu().is_some();
+                runs.last_mut()
+                    .expect("just pushed")
+                    .scenario
+                    .run
+                    .reconnect
+                    .get_or_insert(!pinned);
                 let run = runs.last_mut().expect("just pushed");
-                let base = baseline.as_ref().and_then(|b| b.scenarios.iter().find(|x| x.name == s.name && x.scale == s.scale));
-                let r =
-                    run_scenario(&admin, owns, &names[k], run, Depth::Measure, base, &mut progress).await;
+                let base = baseline.as_ref().and_then(|b| {
+                    b.scenarios
+                        .iter()
+                        .find(|x| x.name == s.name && x.scale == s.scale)
+                });
+                let r = run_scenario(
+                    &admin,
+                    owns,
+                    &names[k],
+                    run,
+                    Depth::Measure,
+                    base,
+                    &mut progress,
+                )
+                .await;
                 if let Err(e) = &r {
                     run.error = Some(format!("{e:#}"));
                 }
@@ -330,7 +378,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             report::write::write_report(p, &report)?;
             progress.step(&format!("baseline saved: {}", p.display()));
         } else {
-            progress.step(&format!("warning: the run is incomplete; baseline {} not written", p.display()));
+            progress.step(&format!(
+                "warning: the run is incomplete; baseline {} not written",
+                p.display()
+            ));
         }
     }
     emit(&report, Some(c.format), &c.outputs, out)?;
@@ -404,6 +455,21 @@ async fn explain_command(c: &ExplainConfig, quiet: bool, out: &mut dyn Write) ->
     Ok(0)
 }
 
+/// Runs the measuring thread on the CPU the server is pinned to (a current-thread runtime:
+/// every measured execution is driven from this thread).
+fn pin_to_server(server: &dyn Server, progress: &mut Progress) {
+    if let Some(cpu) = server.pinned_cpu() {
+        match provision::pin_current_thread(cpu) {
+            Ok(()) => progress.step(&format!(
+                "server and measuring thread pinned to CPU {cpu} (--no-pin to disable)"
+            )),
+            Err(e) => progress.step(&format!(
+                "warning: cannot pin the measuring thread to CPU {cpu}: {e}"
+            )),
+        }
+    }
+}
+
 /// A short unique tag for scratch database names: `<pid>_<random>`.
 fn run_tag() -> String {
     format!("{}_{:04x}", std::process::id(), rand::random::<u16>())
@@ -470,6 +536,7 @@ fn empty_report() -> Report {
         image: None,
         image_id: None,
         bindir: None,
+        pinned_cpu: None,
         server_version: String::new(),
         server_version_num: 0,
         settings: Default::default(),
@@ -493,11 +560,13 @@ async fn environment(server: &dyn Server) -> Result<Environment> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let rows = sqlx::query("SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name")
-        .bind(&names)
-        .fetch_all(&mut conn)
-        .await
-        .context("cannot read server settings")?;
+    let rows = sqlx::query(
+        "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY($1) ORDER BY name",
+    )
+    .bind(&names)
+    .fetch_all(&mut conn)
+    .await
+    .context("cannot read server settings")?;
     conn.close().await.ok();
     let info = server.info();
     Ok(Environment {
@@ -507,6 +576,7 @@ async fn environment(server: &dyn Server) -> Result<Environment> {
         image: info.image.clone(),
         image_id: info.image_id.clone(),
         bindir: info.bindir.clone(),
+        pinned_cpu: server.pinned_cpu(),
         server_version: version,
         server_version_num: num.parse().unwrap_or(0),
         settings: rows

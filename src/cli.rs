@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
-    Baseline, CompareConfig,
-    BackendConfig, CheckConfig, Command, Config, ExplainConfig, OutputFormat, Outputs, Overrides,
-    ReportConfig, RunConfig,
+    BackendConfig, Baseline, CheckConfig, Command, CompareConfig, Config, ExplainConfig,
+    OutputFormat, Outputs, Overrides, ReportConfig, RunConfig,
 };
 use crate::error::Error;
 use crate::provision::BackendKind;
@@ -109,6 +108,10 @@ pub struct ServerArgs {
     /// Directory with initdb/postgres for --backend local (default: pg_config, PATH, /usr/lib/postgresql/*/bin).
     #[arg(long, env = "QUERYGATE_PG_BINDIR")]
     pub pg_bindir: Option<PathBuf>,
+    /// Do not pin the local server and the measuring thread to one CPU (pinning removes the
+    /// bias of where the scheduler places each server process; see docs/method.md).
+    #[arg(long)]
+    pub no_pin: bool,
 }
 
 #[derive(Args, Debug)]
@@ -218,6 +221,7 @@ fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
         database_url: a.database_url,
         image: a.image,
         pg_bindir: a.pg_bindir,
+        pin: !a.no_pin,
     })
 }
 

@@ -42,6 +42,8 @@ pub struct BackendConfig {
     pub database_url: Option<String>,
     pub image: String,
     pub pg_bindir: Option<PathBuf>,
+    /// Pin a local server and the measuring thread to one CPU.
+    pub pin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -92,8 +92,8 @@ pub async fn run_scenario(
     .await?;
     run.prepared = Some(prepared);
 
-    let connect = |db: &str| {
-        let opts = admin
+    let options = |db: &str| {
+        admin
             .clone()
             .database(db)
             .options([(
@@ -101,11 +101,17 @@ pub async fn run_scenario(
                 scenario.run.statement_timeout_ms.to_string(),
             )])
             .application_name("querygate")
-            .statement_cache_capacity(1024);
-        async move { seed::connect(&opts).await }
+            .statement_cache_capacity(1024)
     };
-    let mut before = connect(&names.before).await?;
-    let mut after = connect(&names.after).await?;
+    let side_options = [options(&names.before), options(&names.after)];
+    let reconnect = run
+        .scenario
+        .run
+        .reconnect
+        .unwrap_or(true)
+        .then(|| side_options.clone());
+    let mut before = seed::connect(&side_options[0]).await?;
+    let mut after = seed::connect(&side_options[1]).await?;
 
     check_claim_names(&scenario, &mut before, &mut after).await?;
 
@@ -160,6 +166,7 @@ pub async fn run_scenario(
         let total = scenario.run.rounds;
         let result = measure::rounds(
             [&mut before, &mut after],
+            reconnect.as_ref(),
             &ops,
             &scenario.run,
             &mut run.samples,
@@ -174,8 +181,17 @@ pub async fn run_scenario(
             let provisional = crate::analysis::scenario_report(run);
             let suspects = crate::gate::suspects(base, &provisional);
             if !suspects.is_empty() {
-                progress.step(&format!("{label}: possible latency regression in {}; confirming on fresh rounds", suspects.join(", ")));
-                run.confirm_ops = scenario.operations.iter().enumerate().filter(|(_, o)| suspects.contains(&o.name)).map(|(i, _)| i).collect();
+                progress.step(&format!(
+                    "{label}: possible latency regression in {}; confirming on fresh rounds",
+                    suspects.join(", ")
+                ));
+                run.confirm_ops = scenario
+                    .operations
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| suspects.contains(&o.name))
+                    .map(|(i, _)| i)
+                    .collect();
                 let calibration = ops.pop().expect("calibration is last");
                 let mut subset: Vec<Measurable> = Vec::new();
                 for (i, op) in ops.into_iter().enumerate() {
@@ -187,9 +203,14 @@ pub async fn run_scenario(
                 let mut confirm_run = scenario.run.clone();
                 confirm_run.seed = mix(scenario.run.seed, u64::MAX - 1, 0, 0xC0);
                 progress.start_rounds(&format!("{label} (confirmation)"), confirm_run.rounds);
-                let result = measure::rounds([&mut before, &mut after], &subset, &confirm_run, &mut run.confirm_samples, |done| {
-                    progress.round_done(done, total)
-                })
+                let result = measure::rounds(
+                    [&mut before, &mut after],
+                    reconnect.as_ref(),
+                    &subset,
+                    &confirm_run,
+                    &mut run.confirm_samples,
+                    |done| progress.round_done(done, total),
+                )
                 .await;
                 progress.finish();
                 result.map_err(|e| measure_error(&scenario, e))?;

@@ -198,6 +198,27 @@ fn check_claim(text: &str) {
     }
 }
 
+/// The small text helpers that run on user SQL: placeholders, seed variables, error offsets.
+fn check_sql(sql: &str, offset: usize) {
+    let _ = scenario::max_placeholder(sql);
+    let vars = expr_vars();
+    let (out, map) = querygate::seed::substitute(sql, &vars);
+    for i in [0, offset % (out.len() + 1), out.len()] {
+        let o = map.to_original(i);
+        assert!(
+            o <= sql.len(),
+            "offset {i} of {out:?} maps to {o}, past {sql:?}"
+        );
+    }
+    let _ = querygate::seed::char_to_byte(sql, offset % (sql.chars().count() + 2));
+    let path = Path::new("seed.sql");
+    assert_located(
+        path,
+        sql,
+        &Located::at(path, sql, offset % (sql.len() + 2), "x"),
+    );
+}
+
 fn check_report(text: &str) {
     match querygate::report::write::parse_report(text) {
         Ok(r) => {
@@ -206,7 +227,10 @@ fn check_report(text: &str) {
         Err(e) => {
             let _ = format!("{e:#}");
             // A syntax error says where: a line and column inside the text.
-            if let Some(j) = e.chain().find_map(|c| c.downcast_ref::<serde_json::Error>()) {
+            if let Some(j) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<serde_json::Error>())
+            {
                 if j.line() > 0 {
                     let lines: Vec<&str> = text.split('\n').collect();
                     assert!(j.line() <= lines.len(), "{j} ({} lines)", lines.len());
@@ -237,12 +261,62 @@ enum Mutation {
 fn fragment() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "é", "€", "😀", "\u{301}", "\u{200b}", "\u{feff}", "\u{10ffff}", "\r", "\r\n", "\t",
-            "\0", "\"", "'", "\\", "\\u00e9", "\\U0001F600", "\\n", "\"\"\"", "'''", "[", "]",
-            "[[", "]]", "{", "}", "=", ",", ".", "#", "\n", "$", "$1", "$9", "$$", "$0", ":",
-            "::", ":scale", "-", "--", "/*", "(", ")", "random(", "1e400", "-9223372036854775808",
-            "9223372036854775807", "nan", "inf", "true", "[[operation]]\n", "\nname = \"x\"\n",
-            "params = [", "sql = \"", "before = \"", "after = \"",
+            "é",
+            "€",
+            "😀",
+            "\u{301}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{10ffff}",
+            "\r",
+            "\r\n",
+            "\t",
+            "\0",
+            "\"",
+            "'",
+            "\\",
+            "\\u00e9",
+            "\\U0001F600",
+            "\\n",
+            "\"\"\"",
+            "'''",
+            "[",
+            "]",
+            "[[",
+            "]]",
+            "{",
+            "}",
+            "=",
+            ",",
+            ".",
+            "#",
+            "\n",
+            "$",
+            "$1",
+            "$9",
+            "$$",
+            "$0",
+            ":",
+            "::",
+            ":scale",
+            "-",
+            "--",
+            "/*",
+            "(",
+            ")",
+            "random(",
+            "1e400",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "nan",
+            "inf",
+            "true",
+            "[[operation]]\n",
+            "\nname = \"x\"\n",
+            "params = [",
+            "sql = \"",
+            "before = \"",
+            "after = \"",
         ])
         .prop_map(str::to_string),
         "\\PC{1,8}",
@@ -253,10 +327,31 @@ fn fragment() -> impl Strategy<Value = String> {
 fn number_text() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "0", "-1", "1", "2", "1.5", "0.5", "1e3", "1e400", "-0", "+1", "1_000", "0x10",
-            "0o7", "0b1", "nan", "inf", "-inf", "1.001", "1000", "1000.5",
-            "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-            "18446744073709551615", "1e-320",
+            "0",
+            "-1",
+            "1",
+            "2",
+            "1.5",
+            "0.5",
+            "1e3",
+            "1e400",
+            "-0",
+            "+1",
+            "1_000",
+            "0x10",
+            "0o7",
+            "0b1",
+            "nan",
+            "inf",
+            "-inf",
+            "1.001",
+            "1000",
+            "1000.5",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "18446744073709551615",
+            "1e-320",
         ])
         .prop_map(str::to_string),
         any::<i64>().prop_map(|i| i.to_string()),
@@ -320,18 +415,91 @@ fn mutate(text: &str, mutations: &[Mutation]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Scenario documents from the grammar
 
-fn expr_text() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![
-        number_text(),
-        prop::sample::select(vec![
-            ":scale", "scale", ":users", "users", ":nope", "nope", ":", "::x", "big", ":small",
-            "half", "huge", "inf", "nan", "word", "nothing", "null", "true", "false", "'x'",
-            "'it''s'", "'é😀'", "'", "''", "_", "x1",
+/// A bound of a generator: mostly integers that compile, near the edges of i64 too.
+fn bound_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (-5i64..1000).prop_map(|i| i.to_string()),
+        2 => prop::sample::select(vec![
+            ":scale", "users", "big", ":small", "big - 1", "small + 1", "-9223372036854775807",
+            "9223372036854775807", "0", "1", "2", "1e5", "1e18", "9.3e18", "-big", "zero",
+            "scale / 3", "(1 + 2) * 3", "huge", "half", "nan", "word",
         ])
         .prop_map(str::to_string),
-        "\\PC{0,4}",
+        1 => any::<i64>().prop_map(|i| i.to_string()),
+    ]
+}
+
+/// The third argument of a generator: inside and outside pgbench's ranges, NaN and infinities.
+fn param_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "1.001",
+            "1.5",
+            "2",
+            "2.5",
+            "3",
+            "1000",
+            "1000.5",
+            "1",
+            "0.5",
+            "0",
+            "-1",
+            "nan",
+            "inf",
+            "-inf",
+            "inf - inf",
+            "0 * inf",
+            "huge",
+            "huge * huge",
+            "1e-320",
+            "5e-324",
+            "1e308",
+            "half",
+            "word",
+            "nothing",
+            ":users",
+        ])
+        .prop_map(str::to_string),
+        (0.0f64..2000.0).prop_map(|f| f.to_string()),
+    ]
+}
+
+/// A generator call, mostly with the right number of arguments.
+fn call_text() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "random",
+            "random_zipfian",
+            "random_exponential",
+            "random_gaussian",
+        ]),
+        bound_text(),
+        bound_text(),
+        param_text(),
+        prop::sample::select(vec![0u8, 0, 0, 0, 1, 2]),
+    )
+        .prop_map(|(f, lo, hi, p, arity)| match (f, arity) {
+            ("random", 0) => format!("{f}({lo}, {hi})"),
+            (_, 0) => format!("{f}({lo}, {hi}, {p})"),
+            ("random", 1) => format!("{f}({lo}, {hi}, {p})"),
+            (_, 1) => format!("{f}({lo}, {hi})"),
+            _ => format!("{f}({lo})"),
+        })
+}
+
+fn expr_text() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        3 => number_text(),
+        3 => prop::sample::select(vec![
+            ":scale", "scale", ":users", "users", ":nope", "nope", ":", "::x", "big", ":small",
+            "half", "huge", "inf", "nan", "word", "nothing", "null", "true", "false", "'x'",
+            "'it''s'", "'é😀'", "'", "''", "_", "x1", "usres",
+        ])
+        .prop_map(str::to_string),
+        4 => call_text(),
+        1 => "\\PC{0,4}",
     ];
-    leaf.prop_recursive(4, 24, 4, |inner| {
+    let tree = leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             (
                 inner.clone(),
@@ -356,7 +524,15 @@ fn expr_text() -> impl Strategy<Value = String> {
             )
                 .prop_map(|(f, args, close)| format!("{f}({}{close}", args.join(", "))),
         ]
-    })
+    });
+    // Deep nesting: the parser recurses, so depth must be bounded, not the stack.
+    let deep = (
+        prop::sample::select(vec!["(", "-", "random(1, ", "- (", "-("]),
+        1usize..200_000,
+        prop::sample::select(vec!["1", "1)", ""]),
+    )
+        .prop_map(|(open, n, core)| format!("{}{core}", open.repeat(n)));
+    prop_oneof![30 => tree, 1 => deep]
 }
 
 fn claim_text() -> impl Strategy<Value = String> {
@@ -396,11 +572,40 @@ fn claim_text() -> impl Strategy<Value = String> {
 
 fn toml_string(s: &str) -> impl Strategy<Value = String> {
     let s = s.to_string();
-    prop::sample::select(vec![0u8, 1, 2, 3]).prop_map(move |style| match style {
-        0 => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
-        1 if !s.contains('\'') && !s.contains('\n') => format!("'{s}'"),
-        2 if !s.contains("\"\"\"") => format!("\"\"\"\n{}\"\"\"", s.replace('\\', "\\\\")),
-        _ => format!("\"{}\"", s.escape_unicode()),
+    prop::sample::select(vec![0u8, 0, 0, 1, 2, 3]).prop_map(move |style| match style {
+        1 if !s.contains('\'') && !s.contains('\n') && !s.contains('\r') => format!("'{s}'"),
+        2 if !s.contains("\"\"\"") && !s.ends_with('"') => {
+            format!("\"\"\"\n{}\"\"\"", s.replace('\\', "\\\\"))
+        }
+        3 => {
+            // Every character escaped the TOML way.
+            let body: String = s
+                .chars()
+                .map(|c| {
+                    if (c as u32) < 0x10000 {
+                        format!("\\u{:04X}", c as u32)
+                    } else {
+                        format!("\\U{:08X}", c as u32)
+                    }
+                })
+                .collect();
+            format!("\"{body}\"")
+        }
+        _ => {
+            let body: String = s
+                .chars()
+                .map(|c| match c {
+                    '"' => "\\\"".to_string(),
+                    '\\' => "\\\\".to_string(),
+                    '\n' => "\\n".to_string(),
+                    '\r' => "\\r".to_string(),
+                    '\t' => "\\t".to_string(),
+                    c if c.is_control() => format!("\\u{:04X}", c as u32),
+                    c => c.to_string(),
+                })
+                .collect();
+            format!("\"{body}\"")
+        }
     })
 }
 
@@ -418,35 +623,65 @@ fn sql_text() -> impl Strategy<Value = String> {
             "SELECT \"$\", $2::int",
             "SELECT /* $3 */ 1",
             "SELECT $99999999999999999999999",
+            "SELECT $100000000",
             "SELECT é, $1",
+            "\n  SELECT $1\n",
             "",
             "  ",
             ";",
+            " ; ;",
+            "SELECT 1;",
         ])
         .prop_map(str::to_string),
         "[ -~é$]{0,40}",
     ]
 }
 
+fn string_value<S: Strategy<Value = String> + 'static>(s: S) -> BoxedStrategy<String> {
+    s.prop_flat_map(|t| toml_string(&t)).boxed()
+}
+
+fn list_of(item: BoxedStrategy<String>, max: usize) -> BoxedStrategy<String> {
+    prop::collection::vec(item, 0..max)
+        .prop_map(|v| format!("[{}]", v.join(", ")))
+        .boxed()
+}
+
+/// Any TOML value: for keys given the wrong type.
 fn value_text() -> BoxedStrategy<String> {
     let scalar = prop_oneof![
         number_text(),
         prop::sample::select(vec!["true", "false", "1979-05-27T07:32:00Z", "[]", "{}"])
             .prop_map(str::to_string),
-        expr_text().prop_flat_map(|e| toml_string(&e)),
-        claim_text().prop_flat_map(|c| toml_string(&c)),
-        sql_text().prop_flat_map(|s| toml_string(&s)),
-        prop::sample::select(vec![
-            "tiny_schema.sql", "../ok/tiny_schema.sql", "missing.sql", "migrations", "", ".",
-            "/", "read", "rollback", "commit", "random", "abba", "0001", "1", "2", "3",
-        ])
-        .prop_flat_map(toml_string),
+        string_value(expr_text()),
+        string_value(claim_text()),
+        string_value(sql_text()),
+        string_value(
+            prop::sample::select(vec![
+                "tiny_schema.sql",
+                "../ok/tiny_schema.sql",
+                "missing.sql",
+                "migrations",
+                "",
+                ".",
+                "/",
+                "read",
+                "rollback",
+                "commit",
+                "random",
+                "abba",
+                "0001",
+                "1",
+                "2",
+                "3",
+            ])
+            .prop_map(str::to_string)
+        ),
     ];
     scalar
         .prop_recursive(3, 16, 5, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..5)
-                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                list_of(inner.clone(), 5),
                 prop::collection::vec(
                     (
                         prop::sample::select(vec![
@@ -455,64 +690,249 @@ fn value_text() -> BoxedStrategy<String> {
                             "transaction",
                             "users",
                             "limit",
-                            "work_mem",
                             "a",
                         ]),
                         inner
                     ),
                     0..4
                 )
-                .prop_map(|kv| {
-                    let body: Vec<String> = kv.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                    format!("{{ {} }}", body.join(", "))
-                }),
+                .prop_map(|kv| inline_table(&kv)),
             ]
         })
         .boxed()
 }
 
-const KEYS: &[&str] = &[
-    "name", "description", "schema", "seed", "scale", "vars", "up", "dir", "before", "after",
-    "settings", "warmup", "rounds", "iterations", "round_budget_ms", "order",
-    "statement_timeout_ms", "sql", "transaction", "params", "mode", "claim",
-    "expect_same_result", "gate", "latency_threshold", "nmae", "data.scale", "\"quoted key\"",
-];
-
-fn line_text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        2 => prop::sample::select(vec![
-            "[data]", "[migration]", "[server]", "[run]", "[gate]", "[[operation]]", "[operation]",
-            "[data.vars]", "[server.settings]", "[[data]]", "[nope]", "", "# comment",
-        ])
-        .prop_map(str::to_string),
-        8 => (prop::sample::select(KEYS.to_vec()), value_text())
-            .prop_map(|(k, v)| format!("{k} = {v}")),
-        1 => "\\PC{0,30}",
-    ]
+/// `{ k = v, … }`, each key once.
+fn inline_table(kv: &[(impl AsRef<str>, String)]) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let body: Vec<String> = kv
+        .iter()
+        .filter(|(k, _)| seen.insert(k.as_ref().to_string()))
+        .map(|(k, v)| format!("{} = {v}", k.as_ref()))
+        .collect();
+    format!("{{ {} }}", body.join(", "))
 }
 
-/// A document that mostly has the shape of a scenario, so that parsing gets past the TOML and
-/// into validation.
+/// A value of the type `key` takes, most of the time, so that validation is reached.
+fn value_for(key: &'static str) -> BoxedStrategy<String> {
+    let files = || {
+        let one = string_value(
+            prop::sample::select(vec![
+                "tiny_schema.sql",
+                "missing.sql",
+                "",
+                "../ok/tiny_schema.sql",
+                "é.sql",
+            ])
+            .prop_map(str::to_string),
+        );
+        prop_oneof![one.clone(), list_of(one, 3)].boxed()
+    };
+    let sql = || {
+        let one = string_value(sql_text());
+        let tx = prop_oneof![
+            Just("true".to_string()),
+            Just("false".to_string()),
+            value_text()
+        ];
+        prop_oneof![
+            3 => one.clone(),
+            2 => list_of(one.clone(), 3),
+            1 => (list_of(one, 3), prop::option::of(tx), any::<bool>()).prop_map(|(l, t, sw)| {
+                let mut kv = vec![("statements", l)];
+                if let Some(t) = t {
+                    kv.push(("transaction", t));
+                }
+                if sw {
+                    kv.reverse();
+                }
+                inline_table(&kv)
+            }),
+        ]
+        .boxed()
+    };
+    let typed: BoxedStrategy<String> = match key {
+        "name" => string_value(prop_oneof![
+            12 => prop::sample::select(vec!["q", "q2", "get_user", "a-b_c"]).prop_map(str::to_string),
+            1 => prop::sample::select(vec!["", "bad name", "é", " "]).prop_map(str::to_string),
+        ]),
+        "description" => string_value("\\PC{0,20}"),
+        "schema" | "seed" | "up" => files(),
+        "scale"
+        | "warmup"
+        | "rounds"
+        | "iterations"
+        | "round_budget_ms"
+        | "seed_"
+        | "statement_timeout_ms" => prop_oneof![
+            8 => prop_oneof![
+                20 => 2i64..20,
+                1 => prop::sample::select(vec![0i64, 1, -1, 100_000, 100_001, 3_600_001]),
+            ]
+            .prop_map(|i| i.to_string()),
+            1 => number_text(),
+        ]
+        .boxed(),
+        "vars" => prop::collection::vec(
+            (
+                prop_oneof![
+                    20 => prop::sample::select(vec!["users", "groups", "a", "b"]),
+                    1 => prop::sample::select(vec!["scale", "seed"]),
+                ],
+                prop_oneof![
+                    number_text(),
+                    expr_text().prop_flat_map(|e| toml_string(&e))
+                ],
+            ),
+            0..4,
+        )
+        .prop_map(|kv| inline_table(&kv))
+        .boxed(),
+        "dir" => string_value(
+            prop::sample::select(vec!["migrations", "missing", "", ".", "../ok"])
+                .prop_map(str::to_string),
+        ),
+        "before_version" | "after_version" => prop_oneof![
+            prop::sample::select(vec!["1", "2", "3", "\"0001\"", "\"0002\"", "\"x\"", "-1"])
+                .prop_map(str::to_string),
+            number_text(),
+        ]
+        .boxed(),
+        "settings" => prop::collection::vec(
+            (
+                prop::sample::select(vec!["work_mem", "jit", "random_page_cost"]),
+                value_text(),
+            ),
+            0..3,
+        )
+        .prop_map(|kv| inline_table(&kv))
+        .boxed(),
+        "order" => string_value(
+            prop::sample::select(vec![
+                "random", "abba", "random", "abba", "random", "ABBA", "",
+            ])
+            .prop_map(str::to_string),
+        ),
+        "mode" => string_value(
+            prop::sample::select(vec!["read", "rollback", "commit", "write"])
+                .prop_map(str::to_string),
+        ),
+        "sql" | "before" | "after" => sql(),
+        "transaction" | "expect_same_result" => prop::sample::select(vec!["true", "false"])
+            .prop_map(str::to_string)
+            .boxed(),
+        "params" => prop_oneof![
+            4 => list_of(string_value(expr_text()), 4),
+            1 => string_value(sql_text()).prop_map(|q| format!("{{ sample = {q} }}")),
+        ]
+        .boxed(),
+        "claim" => prop_oneof![
+            string_value(claim_text()),
+            list_of(string_value(claim_text()), 4),
+        ]
+        .boxed(),
+        _ => value_text(),
+    };
+    prop_oneof![40 => typed, 1 => value_text()].boxed()
+}
+
+/// Lines of one table: keys it takes (now and then a wrong one), each once.
+fn table_lines(keys: &'static [&'static str]) -> BoxedStrategy<String> {
+    let key = prop_oneof![
+        60 => prop::sample::select(keys.to_vec()),
+        1 => prop::sample::select(vec!["nmae", "parms", "round", "x", "\"quoted\"", "a.b"]),
+    ];
+    prop::collection::vec(key, 0..keys.len().min(7) + 1)
+        .prop_flat_map(|ks| {
+            let mut seen = std::collections::BTreeSet::new();
+            let ks: Vec<&'static str> = ks.into_iter().filter(|k| seen.insert(*k)).collect();
+            ks.into_iter()
+                .map(|k| {
+                    // Some keys are spelt differently from the value they take.
+                    let v = match k {
+                        "before" | "after" if keys.contains(&"dir") => {
+                            value_for(if k == "before" {
+                                "before_version"
+                            } else {
+                                "after_version"
+                            })
+                        }
+                        "seed" if keys.contains(&"warmup") => value_for("seed_"),
+                        k => value_for(k),
+                    };
+                    v.prop_map(move |v| format!("{k} = {v}"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .prop_map(|lines| lines.join("\n"))
+        .boxed()
+}
+
+/// A document with the shape of a scenario, so that parsing gets past the TOML and into
+/// validation; now and then with a line of garbage.
 fn scenario_text() -> impl Strategy<Value = String> {
-    let op = (
-        prop::sample::select(vec!["q", "q2", "get_user", "", "bad name", "é"]),
-        prop::collection::vec(line_text(), 0..6),
-    )
-        .prop_map(|(n, lines)| format!("[[operation]]\nname = \"{n}\"\n{}", lines.join("\n")));
+    const TOP: &[&str] = &["description"];
+    const DATA: &[&str] = &["schema", "seed", "scale", "vars"];
+    const RUN: &[&str] = &[
+        "warmup",
+        "rounds",
+        "iterations",
+        "round_budget_ms",
+        "seed",
+        "order",
+        "statement_timeout_ms",
+    ];
+    const MIGRATION: &[&str] = &["up", "dir", "before", "after"];
+    const SERVER: &[&str] = &["settings"];
+    const OP: &[&str] = &[
+        "description",
+        "transaction",
+        "params",
+        "params",
+        "params",
+        "mode",
+        "claim",
+        "claim",
+        "expect_same_result",
+    ];
+    let name = || {
+        prop::option::weighted(
+            0.97,
+            value_for("name").prop_map(|n| format!("name = {n}\n")),
+        )
+    };
+    let line = |k: &'static str| value_for(k).prop_map(move |v| format!("{k} = {v}\n"));
+    let statements = prop_oneof![
+        12 => line("sql"),
+        6 => (line("before"), line("after")).prop_map(|(b, a)| b + &a),
+        1 => line("before"),
+        1 => (line("sql"), line("after")).prop_map(|(b, a)| b + &a),
+        1 => Just(String::new()),
+    ];
+    let op = (name(), statements, table_lines(OP))
+        .prop_map(|(n, st, l)| format!("[[operation]]\n{}{st}{l}", n.unwrap_or_default()));
     (
-        prop::collection::vec(line_text(), 0..4),
-        prop::collection::vec(line_text(), 0..4),
-        prop::collection::vec(op, 0..4),
-        prop::collection::vec(line_text(), 0..3),
+        (name(), table_lines(TOP)).prop_map(|(n, l)| format!("{}{l}", n.unwrap_or_default())),
+        prop::option::weighted(0.95, table_lines(DATA)),
+        prop::option::of(table_lines(RUN)),
+        prop::option::weighted(0.3, table_lines(MIGRATION)),
+        prop::option::weighted(0.2, table_lines(SERVER)),
+        prop_oneof![20 => prop::collection::vec(op.clone(), 1..4), 1 => prop::collection::vec(op, 0..1)],
+        prop::option::weighted(0.05, "\\PC{0,30}"),
     )
-        .prop_map(|(top, data, ops, tail)| {
-            format!(
-                "name = \"fuzz\"\n{}\n[data]\n{}\n{}\n{}\n",
-                top.join("\n"),
-                data.join("\n"),
-                ops.join("\n"),
-                tail.join("\n")
-            )
+        .prop_map(|(top, data, run, migration, server, ops, garbage)| {
+            let mut doc = format!("{top}\n");
+            for (header, body) in [("data", data), ("run", run), ("migration", migration), ("server", server)] {
+                if let Some(body) = body {
+                    doc += &format!("[{header}]\n{body}\n");
+                }
+            }
+            doc += &ops.join("\n");
+            doc.push('\n');
+            if let Some(g) = garbage {
+                doc += &g;
+            }
+            doc
         })
 }
 
@@ -576,9 +996,26 @@ fn json_leaf() -> impl Strategy<Value = serde_json::Value> {
         prop::sample::select(vec![0i64, 1, -1, 2, 255, 256, 65535, 4294967296])
             .prop_map(|i| json!(i)),
         prop::sample::select(vec![
-            "", "complete", "incomplete", "holds", "refuted", "inconclusive", "pass",
-            "regressed", "improved", "read", "rollback", "commit", "p50", "p95", "random",
-            "abba", "HISTFAAAAB", "!!!not base64", "é😀", "NaN",
+            "",
+            "complete",
+            "incomplete",
+            "holds",
+            "refuted",
+            "inconclusive",
+            "pass",
+            "regressed",
+            "improved",
+            "read",
+            "rollback",
+            "commit",
+            "p50",
+            "p95",
+            "random",
+            "abba",
+            "HISTFAAAAB",
+            "!!!not base64",
+            "é😀",
+            "NaN",
         ])
         .prop_map(|s| J::String(s.to_string())),
         "\\PC{0,12}".prop_map(J::String),
@@ -591,10 +1028,7 @@ fn json_value(keys: Vec<String>) -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
             prop::collection::vec(
-                (
-                    prop_oneof![prop::sample::select(keys), "\\PC{0,6}"],
-                    inner
-                ),
+                (prop_oneof![prop::sample::select(keys), "\\PC{0,6}"], inner),
                 0..8
             )
             .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
@@ -743,6 +1177,14 @@ proptest! {
     }
 
     #[test]
+    fn sql_helpers(
+        sql in prop_oneof![2 => sql_text(), 1 => "\\PC{0,60}", 1 => "[-$:'\"/*a-z0-9 \n;é]{0,60}"],
+        offset in any::<usize>(),
+    ) {
+        check_sql(&sql, offset);
+    }
+
+    #[test]
     fn report_random_json(
         v in json_value(report_keys()),
         version in prop::option::of(prop::sample::select(vec![1u64, 0, 2])),
@@ -826,4 +1268,45 @@ fn the_real_scenarios_load() {
         let s = scenario::parse(path, text, None, &reader).expect("a real scenario");
         exercise(path, &s);
     }
+}
+
+/// How far the generators get: `cargo test --release --test fuzz_inputs -- --ignored --nocapture`
+/// prints, per scenario generator, how often parsing succeeds and the commonest errors. Most
+/// inputs should get past the TOML syntax, or the fuzzing only tests the TOML crate.
+#[test]
+#[ignore]
+fn generator_reach() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    fn tally(name: &str, mut next: impl FnMut() -> String) {
+        let path = Path::new(SCENARIO_PATH);
+        let reader = |_: &Path| Ok("SELECT 1;".to_string());
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let n = 5000;
+        for _ in 0..n {
+            let text = next();
+            let key = match scenario::parse(path, &text, None, &reader) {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.message.chars().take(38).collect(),
+            };
+            *seen.entry(key).or_default() += 1;
+        }
+        let mut v: Vec<_> = seen.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1));
+        println!("{name}: {} kinds of outcome in {n}", v.len());
+        for (k, c) in v.iter().take(25) {
+            println!("  {c:5}  {k}");
+        }
+    }
+    let mut runner = TestRunner::deterministic();
+    let s = scenario_text();
+    tally("scenario_random_toml", || {
+        s.new_tree(&mut runner).unwrap().current()
+    });
+    let texts = seed_texts();
+    let m = (0usize..4, prop::collection::vec(mutation(), 1..8));
+    tally("scenario_mutations", || {
+        let (which, ms) = m.new_tree(&mut runner).unwrap().current();
+        mutate(&texts[which], &ms)
+    });
 }

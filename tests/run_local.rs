@@ -179,7 +179,14 @@ fn refuted_claim_exits_1_and_plan_claims_hold() {
 fn seed_sql_error_is_located() {
     let dir = tmpdir();
     let out = dir.path().join("r.json");
-    let o = run(&["run", "tests/data/scenarios/err/seed_error.toml", "--backend", "local", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/seed_error.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("seed_error.sql:3:13"), "{e}");

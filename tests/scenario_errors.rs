@@ -72,14 +72,20 @@ fn check_location(path: &Path, err: &querygate::error::Located) -> Result<(), St
     }
     let lines: Vec<&str> = text.split('\n').collect();
     if err.line < 2 || err.line > lines.len() {
-        return Err(format!("line {} is the opening comment or outside the file", err.line));
+        return Err(format!(
+            "line {} is the opening comment or outside the file",
+            err.line
+        ));
     }
     let line = lines[err.line - 1];
     if err.column < 1 || err.column > line.chars().count() + 1 {
         return Err(format!("column {} outside line {}", err.column, err.line));
     }
     if err.source_line.as_deref() != Some(line.trim_end_matches('\r')) {
-        return Err(format!("source line {:?} is not line {}", err.source_line, err.line));
+        return Err(format!(
+            "source line {:?} is not line {}",
+            err.source_line, err.line
+        ));
     }
     Ok(())
 }

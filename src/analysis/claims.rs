@@ -27,8 +27,9 @@ fn fmt_x(v: f64) -> String {
 /// Renders an interval the way Kalibera & Jones recommend: "5.7× (95% CI 5.4–6.0×)".
 pub fn describe_interval(i: &Interval) -> String {
     format!(
-        "{} (95% CI {}–{})",
+        "{} ({:.0}% CI {}–{})",
         fmt_x(i.estimate),
+        i.confidence * 100.0,
         fmt_x(i.low).trim_end_matches('×'),
         fmt_x(i.high)
     )

@@ -34,12 +34,20 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     let calibration = run.samples.get(n).map(|c| Calibration {
         sql: crate::measure::CALIBRATION_SQL.into(),
         round_p50_us: calibration_rounds(c),
-        confirm_round_p50_us: run.confirm_samples.last().filter(|_| !run.confirm_ops.is_empty()).map(calibration_rounds).unwrap_or_default(),
+        confirm_round_p50_us: run
+            .confirm_samples
+            .last()
+            .filter(|_| !run.confirm_ops.is_empty())
+            .map(calibration_rounds)
+            .unwrap_or_default(),
     });
     for (k, &i) in run.confirm_ops.iter().enumerate() {
         if let (Some(op), Some(c)) = (operations.get_mut(i), run.confirm_samples.get(k)) {
             let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect();
-            op.confirmation = Some(Confirmation { before_round_p50_us: us(&c.before.round_p50_ns), after_round_p50_us: us(&c.after.round_p50_ns) });
+            op.confirmation = Some(Confirmation {
+                before_round_p50_us: us(&c.before.round_p50_ns),
+                after_round_p50_us: us(&c.after.round_p50_ns),
+            });
         }
     }
     if rounds_completed > 0 && rounds_completed < 6 {
@@ -75,6 +83,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             seed: s.run.seed,
             order: format!("{:?}", s.run.order).to_lowercase(),
             statement_timeout_ms: s.run.statement_timeout_ms,
+            reconnect: s.run.reconnect.unwrap_or(true),
             rounds_completed,
             confidence: CONFIDENCE,
         },
@@ -98,7 +107,12 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
 
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
 fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
-    c.before.round_p50_ns.iter().zip(&c.after.round_p50_ns).map(|(a, b)| ((*a as f64) * (*b as f64)).sqrt() / 1000.0).collect()
+    c.before
+        .round_p50_ns
+        .iter()
+        .zip(&c.after.round_p50_ns)
+        .map(|(a, b)| ((*a as f64) * (*b as f64)).sqrt() / 1000.0)
+        .collect()
 }
 
 fn operation_report(
@@ -190,6 +204,7 @@ fn operation_report(
         plan_changed,
         plan_change,
         same_result,
+        expect_same_result: op.expect_same_result,
         claims,
         thresholds: op.thresholds,
         confirmation: None,

@@ -244,7 +244,11 @@ pub fn shift(x: &[f64], y: &[f64], confidence: f64) -> Option<Estimate> {
     }
     d.sort_by(f64::total_cmp);
     let nm = d.len();
-    let estimate = if nm % 2 == 1 { d[nm / 2] } else { (d[nm / 2 - 1] + d[nm / 2]) / 2.0 };
+    let estimate = if nm % 2 == 1 {
+        d[nm / 2]
+    } else {
+        (d[nm / 2 - 1] + d[nm / 2]) / 2.0
+    };
     let (nf, mf) = (n as f64, m as f64);
     let sd = (nf * mf * (nf + mf + 1.0) / 12.0).sqrt();
     let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
@@ -255,7 +259,12 @@ pub fn shift(x: &[f64], y: &[f64], confidence: f64) -> Option<Estimate> {
         (k as usize, confidence)
     };
     let k = k.min(nm / 2);
-    Some(Estimate { estimate, low: d[k - 1], high: d[nm - k], confidence: achieved })
+    Some(Estimate {
+        estimate,
+        low: d[k - 1],
+        high: d[nm - k],
+        confidence: achieved,
+    })
 }
 
 fn binomial(n: usize, k: usize) -> f64 {
@@ -271,7 +280,10 @@ mod shift_tests {
         // n = m = 10 at 95%: U critical value 23, so the interval is the 24th to 77th difference.
         let x: Vec<f64> = (0..10).map(|i| i as f64).collect();
         let y: Vec<f64> = (0..10).map(|i| i as f64 * 1.1 + 100.0).collect();
-        let mut d: Vec<f64> = x.iter().flat_map(|a| y.iter().map(move |b| b - a)).collect();
+        let mut d: Vec<f64> = x
+            .iter()
+            .flat_map(|a| y.iter().map(move |b| b - a))
+            .collect();
         d.sort_by(f64::total_cmp);
         let e = shift(&x, &y, 0.95).unwrap();
         assert_eq!((e.low, e.high), (d[23], d[76]));

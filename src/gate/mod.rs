@@ -12,7 +12,10 @@
 //! interval (99.5 %) on *fresh* rounds does too. Screened but unconfirmed is a pass, noted.
 
 use crate::analysis::stats;
-use crate::report::{Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport, StatementReport, Thresholds, Verdict};
+use crate::report::{
+    Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport, StatementReport,
+    Thresholds, Verdict,
+};
 
 /// Compares every scenario and operation of `new` with `base`.
 pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
@@ -20,32 +23,56 @@ pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
     let mut notes = Vec::new();
     for s in &new.scenarios {
         let Some(b) = find_scenario(base, s) else {
-            notes.push(format!("scenario `{}` at scale {} is not in the baseline", s.name, s.scale));
+            notes.push(format!(
+                "scenario `{}` at scale {} is not in the baseline",
+                s.name, s.scale
+            ));
             continue;
         };
         for op in &s.operations {
             match b.operations.iter().find(|o| o.name == op.name) {
                 Some(bop) => operations.push(gate_operation(b, bop, s, op)),
-                None => notes.push(format!("{}/{}: new operation, not in the baseline", s.name, op.name)),
+                None => notes.push(format!(
+                    "{}/{}: new operation, not in the baseline",
+                    s.name, op.name
+                )),
             }
         }
         for bop in &b.operations {
             if !s.operations.iter().any(|o| o.name == bop.name) {
-                notes.push(format!("{}/{}: in the baseline, not measured in this run", s.name, bop.name));
+                notes.push(format!(
+                    "{}/{}: in the baseline, not measured in this run",
+                    s.name, bop.name
+                ));
             }
         }
     }
     for b in &base.scenarios {
-        if !new.scenarios.iter().any(|s| s.name == b.name && s.scale == b.scale) {
-            notes.push(format!("scenario `{}` at scale {} is in the baseline, not in this run", b.name, b.scale));
+        if !new
+            .scenarios
+            .iter()
+            .any(|s| s.name == b.name && s.scale == b.scale)
+        {
+            notes.push(format!(
+                "scenario `{}` at scale {} is in the baseline, not in this run",
+                b.name, b.scale
+            ));
         }
     }
     let verdict = overall(operations.iter().map(|o| o.verdict));
-    GateReport { baseline: base_path.to_string(), baseline_started_at: base.started_at.clone(), verdict, operations, notes }
+    GateReport {
+        baseline: base_path.to_string(),
+        baseline_started_at: base.started_at.clone(),
+        verdict,
+        operations,
+        notes,
+    }
 }
 
 pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a ScenarioReport> {
-    base.scenarios.iter().find(|b| b.name == s.name && b.scale == s.scale)
+    base.scenarios
+        .iter()
+        .find(|b| b.name == s.name && b.scale == s.scale)
 }
 
 /// Fingerprint differences that make a comparison meaningless: other scenario, schema or seed.
@@ -53,14 +80,25 @@ pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a Sce
 pub fn fingerprint_mismatches(base: &Report, new: &Report) -> Vec<String> {
     let mut out = Vec::new();
     for s in &new.scenarios {
-        let Some(b) = find_scenario(base, s) else { continue };
+        let Some(b) = find_scenario(base, s) else {
+            continue;
+        };
         for (what, x, y) in [
-            ("scenario file", &b.fingerprints.scenario, &s.fingerprints.scenario),
+            (
+                "scenario file",
+                &b.fingerprints.scenario,
+                &s.fingerprints.scenario,
+            ),
             ("schema", &b.fingerprints.schema, &s.fingerprints.schema),
             ("seed", &b.fingerprints.seed, &s.fingerprints.seed),
         ] {
             if x != y {
-                out.push(format!("{}: the {what} differs from the baseline's ({}… vs {}…)", s.name, &x[..x.len().min(12)], &y[..y.len().min(12)]));
+                out.push(format!(
+                    "{}: the {what} differs from the baseline's ({}… vs {}…)",
+                    s.name,
+                    &x[..x.len().min(12)],
+                    &y[..y.len().min(12)]
+                ));
             }
         }
     }
@@ -89,18 +127,40 @@ pub fn suspects(base: &ScenarioReport, new: &ScenarioReport) -> Vec<String> {
             base.operations
                 .iter()
                 .find(|b| b.name == op.name)
-                .is_some_and(|b| latency_signals(base, b, new, op, Stage::Screen).iter().any(|f| f.verdict == Verdict::Regressed))
+                .is_some_and(|b| {
+                    latency_signals(base, b, new, op, Stage::Screen)
+                        .iter()
+                        .any(|f| f.verdict == Verdict::Regressed)
+                })
         })
         .map(|op| op.name.clone())
         .collect()
 }
 
-fn gate_operation(bs: &ScenarioReport, b: &OperationReport, ns: &ScenarioReport, n: &OperationReport) -> OperationGate {
+fn gate_operation(
+    bs: &ScenarioReport,
+    b: &OperationReport,
+    ns: &ScenarioReport,
+    n: &OperationReport,
+) -> OperationGate {
     let t = n.thresholds;
     let mut findings = Vec::new();
-    for (side, bside, nside) in [("before", &b.before, &n.before), ("after", &b.after, &n.after)] {
+    for (side, bside, nside) in [
+        ("before", &b.before, &n.before),
+        ("after", &b.after, &n.after),
+    ] {
         if bside.explain.len() != nside.explain.len() {
-            findings.push(finding("statements-changed", Some(side), None, Verdict::Regressed, format!("{side}: {} statements in the baseline, {} now", bside.explain.len(), nside.explain.len())));
+            findings.push(finding(
+                "statements-changed",
+                Some(side),
+                None,
+                Verdict::Regressed,
+                format!(
+                    "{side}: {} statements in the baseline, {} now",
+                    bside.explain.len(),
+                    nside.explain.len()
+                ),
+            ));
         }
         for (i, (x, y)) in bside.explain.iter().zip(&nside.explain).enumerate() {
             findings.extend(statement_findings(side, i, x, y, &t));
@@ -111,9 +171,16 @@ fn gate_operation(bs: &ScenarioReport, b: &OperationReport, ns: &ScenarioReport,
         if n.confirmation.is_some() {
             let confirmed = latency_signals(bs, b, ns, n, Stage::Confirm);
             if confirmed.iter().any(|f| f.verdict == Verdict::Regressed) {
-                findings.extend(confirmed.into_iter().filter(|f| f.verdict == Verdict::Regressed));
+                findings.extend(
+                    confirmed
+                        .into_iter()
+                        .filter(|f| f.verdict == Verdict::Regressed),
+                );
             } else {
-                for f in screened.into_iter().filter(|f| f.verdict == Verdict::Regressed) {
+                for f in screened
+                    .into_iter()
+                    .filter(|f| f.verdict == Verdict::Regressed)
+                {
                     findings.push(Finding {
                         id: "latency-suspected".into(),
                         verdict: Verdict::Pass,
@@ -123,7 +190,10 @@ fn gate_operation(bs: &ScenarioReport, b: &OperationReport, ns: &ScenarioReport,
                 }
             }
         } else {
-            for f in screened.into_iter().filter(|f| f.verdict == Verdict::Regressed) {
+            for f in screened
+                .into_iter()
+                .filter(|f| f.verdict == Verdict::Regressed)
+            {
                 findings.push(Finding {
                     id: "latency-suspected".into(),
                     verdict: Verdict::Inconclusive,
@@ -136,47 +206,123 @@ fn gate_operation(bs: &ScenarioReport, b: &OperationReport, ns: &ScenarioReport,
         findings.extend(screened);
     }
     let verdict = overall(findings.iter().map(|f| f.verdict));
-    OperationGate { scenario: ns.name.clone(), operation: n.name.clone(), verdict, findings }
+    OperationGate {
+        scenario: ns.name.clone(),
+        operation: n.name.clone(),
+        verdict,
+        findings,
+    }
 }
 
-fn finding(id: &str, side: Option<&str>, statement: Option<usize>, verdict: Verdict, message: String) -> Finding {
-    Finding { id: id.into(), side: side.map(str::to_string), statement, verdict, message }
+fn finding(
+    id: &str,
+    side: Option<&str>,
+    statement: Option<usize>,
+    verdict: Verdict,
+    message: String,
+) -> Finding {
+    Finding {
+        id: id.into(),
+        side: side.map(str::to_string),
+        statement,
+        verdict,
+        message,
+    }
 }
 
 /// The deterministic signals of one statement.
-pub fn statement_findings(side: &str, i: usize, x: &StatementReport, y: &StatementReport, t: &Thresholds) -> Vec<Finding> {
+pub fn statement_findings(
+    side: &str,
+    i: usize,
+    x: &StatementReport,
+    y: &StatementReport,
+    t: &Thresholds,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let at = format!("{side} statement {}", i + 1);
     if x.signature != y.signature {
-        let lost: Vec<&String> = x.indexes.iter().filter(|ix| !y.indexes.contains(ix)).collect();
-        let gained: Vec<&String> = y.indexes.iter().filter(|ix| !x.indexes.contains(ix)).collect();
-        let mut msg = format!("{at}: plan changed\n    was: {}\n    now: {}", x.signature, y.signature);
+        let lost: Vec<&String> = x
+            .indexes
+            .iter()
+            .filter(|ix| !y.indexes.contains(ix))
+            .collect();
+        let gained: Vec<&String> = y
+            .indexes
+            .iter()
+            .filter(|ix| !x.indexes.contains(ix))
+            .collect();
+        let mut msg = format!(
+            "{at}: plan changed\n    was: {}\n    now: {}",
+            x.signature, y.signature
+        );
         if !lost.is_empty() {
             msg.push_str(&format!("\n    no longer reads index {}", join(&lost)));
         }
         if !gained.is_empty() {
             msg.push_str(&format!("\n    now reads index {}", join(&gained)));
         }
-        out.push(finding("plan-changed", Some(side), Some(i), Verdict::Regressed, msg));
+        out.push(finding(
+            "plan-changed",
+            Some(side),
+            Some(i),
+            Verdict::Regressed,
+            msg,
+        ));
     }
     if x.checksum != y.checksum {
-        out.push(finding("result-changed", Some(side), Some(i), Verdict::Regressed, format!("{at}: result changed: {} rows → {} rows (checksum {} → {})", x.rows_returned, y.rows_returned, x.checksum, y.checksum)));
+        out.push(finding(
+            "result-changed",
+            Some(side),
+            Some(i),
+            Verdict::Regressed,
+            format!(
+                "{at}: result changed: {} rows → {} rows (checksum {} → {})",
+                x.rows_returned, y.rows_returned, x.checksum, y.checksum
+            ),
+        ));
     } else if x.rows_affected != y.rows_affected {
-        out.push(finding("rows-changed", Some(side), Some(i), Verdict::Regressed, format!("{at}: rows affected {} → {}", x.rows_affected, y.rows_affected)));
+        out.push(finding(
+            "rows-changed",
+            Some(side),
+            Some(i),
+            Verdict::Regressed,
+            format!(
+                "{at}: rows affected {} → {}",
+                x.rows_affected, y.rows_affected
+            ),
+        ));
     }
-    let (bx, by) = (x.shared_hit_blocks + x.shared_read_blocks, y.shared_hit_blocks + y.shared_read_blocks);
-    if by as f64 > bx as f64 * (1.0 + t.buffers_relative) && by.saturating_sub(bx) > t.buffers_floor {
+    let (bx, by) = (
+        x.shared_hit_blocks + x.shared_read_blocks,
+        y.shared_hit_blocks + y.shared_read_blocks,
+    );
+    if by as f64 > bx as f64 * (1.0 + t.buffers_relative) && by.saturating_sub(bx) > t.buffers_floor
+    {
         out.push(finding(
             "buffers-increased",
             Some(side),
             Some(i),
             Verdict::Regressed,
-            format!("{at}: shared blocks {bx} → {by} (+{:.0}%, tolerance {:.0}% and {} blocks)", (by as f64 / bx.max(1) as f64 - 1.0) * 100.0, t.buffers_relative * 100.0, t.buffers_floor),
+            format!(
+                "{at}: shared blocks {bx} → {by} (+{:.0}%, tolerance {:.0}% and {} blocks)",
+                (by as f64 / bx.max(1) as f64 - 1.0) * 100.0,
+                t.buffers_relative * 100.0,
+                t.buffers_floor
+            ),
         ));
     }
     let (tx, ty) = (x.temp_blocks, y.temp_blocks);
-    if (tx == 0 && ty > 0) || (ty as f64 > tx as f64 * (1.0 + t.buffers_relative) && ty.saturating_sub(tx) > t.buffers_floor) {
-        out.push(finding("temp-blocks", Some(side), Some(i), Verdict::Regressed, format!("{at}: temp blocks {tx} → {ty} (spilling to disk)")));
+    if (tx == 0 && ty > 0)
+        || (ty as f64 > tx as f64 * (1.0 + t.buffers_relative)
+            && ty.saturating_sub(tx) > t.buffers_floor)
+    {
+        out.push(finding(
+            "temp-blocks",
+            Some(side),
+            Some(i),
+            Verdict::Regressed,
+            format!("{at}: temp blocks {tx} → {ty} (spilling to disk)"),
+        ));
     }
     out
 }
@@ -192,41 +338,109 @@ enum Stage {
 }
 
 /// Latency signals: the speedup, and each side's calibrated latency, against the baseline.
-fn latency_signals(bs: &ScenarioReport, b: &OperationReport, ns: &ScenarioReport, n: &OperationReport, stage: Stage) -> Vec<Finding> {
+fn latency_signals(
+    bs: &ScenarioReport,
+    b: &OperationReport,
+    ns: &ScenarioReport,
+    n: &OperationReport,
+    stage: Stage,
+) -> Vec<Finding> {
     let t = n.thresholds;
     let (conf, label) = match stage {
         Stage::Screen => (t.screen_confidence, "screen"),
         Stage::Confirm => (t.confirm_confidence, "confirm"),
     };
     let margin = (1.0 + t.latency).ln();
-    let (n_before, n_after, n_calib): (&[f64], &[f64], Option<&[f64]>) = match (stage, &n.confirmation) {
-        (Stage::Confirm, Some(c)) => (&c.before_round_p50_us, &c.after_round_p50_us, ns.calibration.as_ref().map(|c| c.confirm_round_p50_us.as_slice())),
-        _ => (&n.before.round_p50_us, &n.after.round_p50_us, ns.calibration.as_ref().map(|c| c.round_p50_us.as_slice())),
-    };
+    let (n_before, n_after, n_calib): (&[f64], &[f64], Option<&[f64]>) =
+        match (stage, &n.confirmation) {
+            (Stage::Confirm, Some(c)) => (
+                &c.before_round_p50_us,
+                &c.after_round_p50_us,
+                ns.calibration
+                    .as_ref()
+                    .map(|c| c.confirm_round_p50_us.as_slice()),
+            ),
+            _ => (
+                &n.before.round_p50_us,
+                &n.after.round_p50_us,
+                ns.calibration.as_ref().map(|c| c.round_p50_us.as_slice()),
+            ),
+        };
     let mut out = Vec::new();
 
     // The speedup: ln(before/after) per round; a lower value now is a regression of the change.
-    let d = |before: &[f64], after: &[f64]| -> Vec<f64> { before.iter().zip(after).filter(|(x, y)| **x > 0.0 && **y > 0.0).map(|(x, y)| (x / y).ln()).collect() };
-    if let Some(e) = stats::shift(&d(&b.before.round_p50_us, &b.after.round_p50_us), &d(n_before, n_after), conf) {
-        let (was, now) = (b.speedup.map_or(f64::NAN, |s| s.estimate), speedup_of(n_before, n_after));
-        let msg = |what: &str| format!("speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{}), {label} threshold {:.0}%)", pct(e.estimate), conf * 100.0, pct(e.low), pct(e.high), t.latency * 100.0);
+    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
+        before
+            .iter()
+            .zip(after)
+            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
+            .map(|(x, y)| (x / y).ln())
+            .collect()
+    };
+    if let Some(e) = stats::shift(
+        &d(&b.before.round_p50_us, &b.after.round_p50_us),
+        &d(n_before, n_after),
+        conf,
+    ) {
+        let (was, now) = (
+            b.speedup.map_or(f64::NAN, |s| s.estimate),
+            speedup_of(n_before, n_after),
+        );
+        let msg = |what: &str| {
+            format!("speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{}), {label} threshold {:.0}%)", pct(e.estimate), conf * 100.0, pct(e.low), pct(e.high), t.latency * 100.0)
+        };
         if e.high < -margin {
-            out.push(finding("speedup-regressed", None, None, Verdict::Regressed, msg("the change gains less than it did")));
+            out.push(finding(
+                "speedup-regressed",
+                None,
+                None,
+                Verdict::Regressed,
+                msg("the change gains less than it did"),
+            ));
         } else if e.low > margin {
-            out.push(finding("speedup-improved", None, None, Verdict::Improved, msg("the change gains more than it did")));
+            out.push(finding(
+                "speedup-improved",
+                None,
+                None,
+                Verdict::Improved,
+                msg("the change gains more than it did"),
+            ));
         }
     }
 
     // Each side's latency in units of the calibration statement of the same rounds.
     if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
-        for (side, bx, ny) in [("before", &b.before.round_p50_us, n_before), ("after", &b.after.round_p50_us, n_after)] {
-            let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> { xs.iter().zip(cs).filter(|(x, c)| **x > 0.0 && **c > 0.0).map(|(x, c)| (x / c).ln()).collect() };
-            let Some(e) = stats::shift(&norm(bx, &bc.round_p50_us), &norm(ny, nc), conf) else { continue };
+        for (side, bx, ny) in [
+            ("before", &b.before.round_p50_us, n_before),
+            ("after", &b.after.round_p50_us, n_after),
+        ] {
+            let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
+                xs.iter()
+                    .zip(cs)
+                    .filter(|(x, c)| **x > 0.0 && **c > 0.0)
+                    .map(|(x, c)| (x / c).ln())
+                    .collect()
+            };
+            let Some(e) = stats::shift(&norm(bx, &bc.round_p50_us), &norm(ny, nc), conf) else {
+                continue;
+            };
             let msg = format!("{side}: latency relative to calibration {} ({:.1}% CI {}…{}), {label} threshold {:.0}%", pct(e.estimate), conf * 100.0, pct(e.low), pct(e.high), t.latency * 100.0);
             if e.low > margin {
-                out.push(finding("latency-regressed", Some(side), None, Verdict::Regressed, msg));
+                out.push(finding(
+                    "latency-regressed",
+                    Some(side),
+                    None,
+                    Verdict::Regressed,
+                    msg,
+                ));
             } else if e.high < -margin {
-                out.push(finding("latency-improved", Some(side), None, Verdict::Improved, msg));
+                out.push(finding(
+                    "latency-improved",
+                    Some(side),
+                    None,
+                    Verdict::Improved,
+                    msg,
+                ));
             }
         }
     }

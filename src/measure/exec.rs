@@ -102,8 +102,17 @@ pub async fn prepare_side(
 
 /// The calibration statement, `SELECT 1`: the cost of a round trip on this connection.
 pub async fn calibration_side(conn: &mut PgConnection) -> Result<PreparedSide> {
-    conn.prepare(CALIBRATION_SQL).await.map_err(|e| Error::Infra(e.into()))?;
-    Ok(PreparedSide { statements: vec![PreparedStatement { sql: CALIBRATION_SQL.into(), kinds: vec![] }], transaction: false, rollback: false })
+    conn.prepare(CALIBRATION_SQL)
+        .await
+        .map_err(|e| Error::Infra(e.into()))?;
+    Ok(PreparedSide {
+        statements: vec![PreparedStatement {
+            sql: CALIBRATION_SQL.into(),
+            kinds: vec![],
+        }],
+        transaction: false,
+        rollback: false,
+    })
 }
 
 pub const CALIBRATION_SQL: &str = "SELECT 1";

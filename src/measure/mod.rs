@@ -15,12 +15,17 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 
 pub use exec::{calibration_side, execute, prepare_side, ExecError, PreparedSide, CALIBRATION_SQL};
 pub use params::ParamSource;
 
 use crate::scenario::{RoundOrder, RunSettings, Side};
+
+/// Unrecorded executions per operation and side after reconnecting: prepares the statements
+/// and warms the new server process's catalog caches.
+const RECONNECT_WARMUP: u64 = 3;
 
 /// Latency samples of one side of one operation.
 #[derive(Debug, Clone)]
@@ -166,8 +171,16 @@ pub async fn warm_up(
 
 /// Runs the rounds, appending to `out` (one entry per operation) as it goes, so that an
 /// interrupted run keeps every completed round. `on_round` is called after each round.
+///
+/// With `reconnect` (`run.reconnect`, the default), both sides get fresh connections — new
+/// server processes — at the start of every round after the first, followed by a short
+/// unrecorded warm-up. A server process keeps its CPU placement and caches for its lifetime; on
+/// a small machine that alone made one side of an A/A run up to 2× slower for a whole run.
+/// Reconnecting turns that persistent bias into round-to-round noise, which the paired
+/// statistics and their intervals account for.
 pub async fn rounds(
     conns: [&mut PgConnection; 2],
+    reconnect: Option<&[PgConnectOptions; 2]>,
     ops: &[Measurable],
     run: &RunSettings,
     out: &mut Vec<OpSamples>,
@@ -176,8 +189,50 @@ pub async fn rounds(
     let [before, after] = conns;
     out.resize_with(ops.len(), OpSamples::default);
     let mut round_hist = [new_histogram(), new_histogram()];
+    let mut scratch = new_histogram();
     let budget = Duration::from_millis(run.round_budget_ms);
     for round in 0..run.rounds {
+        if let (Some(opts), true) = (reconnect, round > 0) {
+            for (side, conn, o) in [
+                (Side::Before, &mut *before, &opts[0]),
+                (Side::After, &mut *after, &opts[1]),
+            ] {
+                let fresh = o.connect().await.map_err(|error| MeasureError {
+                    operation: "(reconnecting between rounds)".into(),
+                    side,
+                    error: ExecError {
+                        statement: 0,
+                        error,
+                    },
+                })?;
+                let old = std::mem::replace(conn, fresh);
+                let _ = old.close().await;
+            }
+            for (i, op) in ops.iter().enumerate() {
+                let mut rng = ChaCha8Rng::seed_from_u64(mix(run.seed, round, i as u64, 0x5A));
+                for (side, conn, prepared) in [
+                    (Side::Before, &mut *before, &op.before),
+                    (Side::After, &mut *after, &op.after),
+                ] {
+                    run_side(
+                        conn,
+                        prepared,
+                        &op.params,
+                        &mut rng.clone(),
+                        RECONNECT_WARMUP,
+                        Some(budget),
+                        &mut scratch,
+                    )
+                    .await
+                    .map_err(|error| MeasureError {
+                        operation: op.name.clone(),
+                        side,
+                        error,
+                    })?;
+                }
+                let _ = rng.random::<u32>();
+            }
+        }
         for (i, op) in ops.iter().enumerate() {
             let first = first_side(run.order, run.seed, round, i);
             let seed = mix(run.seed, round, i as u64, 0x11);

@@ -81,6 +81,7 @@ pub struct LocalServer {
     port: u16,
     socket_dir: PathBuf,
     info: BackendInfo,
+    pinned_cpu: Option<usize>,
 }
 
 impl LocalServer {
@@ -90,13 +91,25 @@ impl LocalServer {
         settings: BTreeMap<String, String>,
         reason: String,
     ) -> Result<Self> {
-        tokio::task::spawn_blocking(move || Self::start_blocking(bindir, settings, reason)).await?
+        Self::start_pinned(bindir, settings, reason, None).await
+    }
+
+    /// As [`LocalServer::start`], with the server's processes pinned to `cpu`.
+    pub async fn start_pinned(
+        bindir: PathBuf,
+        settings: BTreeMap<String, String>,
+        reason: String,
+        cpu: Option<usize>,
+    ) -> Result<Self> {
+        tokio::task::spawn_blocking(move || Self::start_blocking(bindir, settings, reason, cpu))
+            .await?
     }
 
     fn start_blocking(
         bindir: PathBuf,
         settings: BTreeMap<String, String>,
         reason: String,
+        cpu: Option<usize>,
     ) -> Result<Self> {
         let user = server_user()?;
         let dir = tempfile::Builder::new()
@@ -164,6 +177,17 @@ impl LocalServer {
             // Own process group: a Ctrl-C in the terminal reaches querygate, which then stops
             // the server in order, instead of the server dying under a running measurement.
             cmd.process_group(0);
+            if let Some(cpu) = cpu {
+                let mut set = nix::sched::CpuSet::new();
+                set.set(cpu)?;
+                // SAFETY: sched_setaffinity is async-signal-safe; nothing else runs in the child.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        nix::sched::sched_setaffinity(Pid::from_raw(0), &set)
+                            .map_err(std::io::Error::from)
+                    });
+                }
+            }
             let mut child = cmd
                 .spawn()
                 .with_context(|| format!("cannot start {}", bindir.join("postgres").display()))?;
@@ -183,6 +207,7 @@ impl LocalServer {
                         child: Some(child),
                         port,
                         info,
+                        pinned_cpu: cpu,
                     });
                 }
                 Err(e) => {
@@ -279,6 +304,10 @@ impl Server for LocalServer {
 
     fn owns_server(&self) -> bool {
         true
+    }
+
+    fn pinned_cpu(&self) -> Option<usize> {
+        self.pinned_cpu
     }
 
     fn shutdown(mut self: Box<Self>) -> BoxFuture<'static, Result<()>> {

@@ -54,6 +54,29 @@ pub trait Server: Send + Sync {
     fn owns_server(&self) -> bool;
     /// Stops and removes what the backend started. Idempotent with `Drop`.
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, anyhow::Result<()>>;
+    /// The CPU the server's processes are pinned to, when querygate pinned them.
+    fn pinned_cpu(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// The CPU to pin a local server and querygate's measuring thread to: the last one this
+/// process may run on. Client and server on one CPU remove the run-long bias of where the
+/// scheduler happens to place each server process (measured: A/A speedups 0.85–1.69× unpinned,
+/// 0.99–1.18× pinned, same machine and load).
+pub fn pick_cpu() -> Option<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    (0..nix::sched::CpuSet::count())
+        .rev()
+        .find(|c| set.is_set(*c).unwrap_or(false))
+}
+
+/// Pins the calling thread to `cpu`.
+pub fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
 }
 
 /// Server settings pinned for repeatable numbers (DESIGN.md "Provisioning backends").
@@ -177,7 +200,9 @@ pub async fn start(
             progress_line(&line);
         }
         let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
-        let server = local::LocalServer::start(bindir, settings.clone(), reason).await?;
+        let cpu = if cfg.pin { pick_cpu() } else { None };
+        let server =
+            local::LocalServer::start_pinned(bindir, settings.clone(), reason, cpu).await?;
         Ok::<Box<dyn Server>, anyhow::Error>(Box::new(server))
     };
     let server: Box<dyn Server> = match cfg.kind {

@@ -85,11 +85,11 @@ pub fn to_string(report: &Report) -> String {
         State::Incomplete => "incomplete",
     };
     let names: Vec<&str> = report.scenarios.iter().map(|s| s.name.as_str()).collect();
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>querygate: {} — {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+         <title>querygate: {} — {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
         esc(&head.text),
         esc(&names.join(", "))
     );
@@ -116,9 +116,9 @@ pub fn to_string(report: &Report) -> String {
     }
     h.push_str("</header>\n<main>\n");
     if let Some(e) = &report.error {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"error\"><strong>Run incomplete:</strong><pre>{}</pre></div>\n",
+            "<div class=\"error\"><strong>Run incomplete:</strong><pre>{}</pre></div>",
             esc(e)
         );
     }
@@ -130,9 +130,9 @@ pub fn to_string(report: &Report) -> String {
         h.push_str("</ul>\n");
     }
     if let Some(g) = &report.gate {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p class=\"gate\">Baseline <code>{}</code> (measured {}): <span class=\"v-{}\">{}</span></p>\n",
+            "<p class=\"gate\">Baseline <code>{}</code> (measured {}): <span class=\"v-{}\">{}</span></p>",
             esc(&g.baseline),
             esc(&g.baseline_started_at),
             verdict_word(g.verdict),
@@ -147,9 +147,9 @@ pub fn to_string(report: &Report) -> String {
         }
     }
     for warn in &report.warnings {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p class=\"warning\">warning[{}]: {}</p>\n",
+            "<p class=\"warning\">warning[{}]: {}</p>",
             esc(&warn.id),
             esc(&warn.message)
         );
@@ -159,10 +159,10 @@ pub fn to_string(report: &Report) -> String {
         scenario(&mut h, report, si, s, open);
     }
     environment(&mut h, report);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "</main>\n<footer>{} {} · results schema_version {} · plan JSON blocks paste into PEV2 \
-         (explain.dalibo.com)</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
+         (explain.dalibo.com)</footer>\n<script>{JS}</script>\n</body>\n</html>",
         esc(&report.tool.name),
         esc(&report.tool.version),
         report.schema_version
@@ -171,9 +171,9 @@ pub fn to_string(report: &Report) -> String {
 }
 
 fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open: bool) {
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<section class=\"scenario\" id=\"scenario-{}-{}\">\n<h2>{} <small>scale {}{}</small></h2>\n",
+        "<section class=\"scenario\" id=\"scenario-{}-{}\">\n<h2>{} <small>scale {}{}</small></h2>",
         si + 1,
         slug(&s.name),
         esc(&s.name),
@@ -185,11 +185,11 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
         }
     );
     if let Some(d) = &s.description {
-        let _ = write!(h, "<p class=\"desc\">{}</p>\n", esc(d));
+        let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"meta\">{} of {} rounds × {} iterations ({} order), migration {:.0} ms, seeding {:.0} ms</p>\n",
+        "<p class=\"meta\">{} of {} rounds × {} iterations ({} order), migration {:.0} ms, seeding {:.0} ms</p>",
         s.run.rounds_completed,
         s.run.rounds,
         s.run.iterations,
@@ -198,17 +198,17 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
         s.seed_ms
     );
     if let Some(e) = &s.error {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"error\"><strong>Error:</strong><pre>{}</pre></div>\n",
+            "<div class=\"error\"><strong>Error:</strong><pre>{}</pre></div>",
             esc(e)
         );
     }
     summary_table(h, report, si, s);
     for warn in s.warnings.iter().filter(|w| w.operation.is_none()) {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p class=\"warning\">warning[{}]: {}</p>\n",
+            "<p class=\"warning\">warning[{}]: {}</p>",
             esc(&warn.id),
             esc(&warn.message)
         );
@@ -233,7 +233,7 @@ fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport)
     for (oi, op) in s.operations.iter().enumerate() {
         let _ = write!(
             h,
-            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"sp\">{}</td>",
             op_anchor(si, oi, op),
             esc(&op.name),
             side_p50_cell(&op.before),
@@ -242,7 +242,7 @@ fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport)
         );
         let _ = write!(
             h,
-            "<td{}>{}</td><td>{}</td><td>{}</td>",
+            "<td{}>{}</td><td>{}</td><td class=\"claims\">{}</td>",
             if op.plan_changed {
                 " class=\"chg\""
             } else {
@@ -298,7 +298,7 @@ fn claims_marks(op: &OperationReport) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("<br>")
+        .join(" ")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -340,11 +340,11 @@ fn operation(
     }
     h.push_str("</summary>\n<div class=\"body\">\n");
     if let Some(d) = &op.description {
-        let _ = write!(h, "<p class=\"desc\">{}</p>\n", esc(d));
+        let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · result {}</p>\n",
+        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · result {}</p>",
         esc(&op.mode),
         esc(&speedup_text(op)),
         esc(&op
@@ -362,9 +362,9 @@ fn operation(
             "<h4>Claims</h4>\n<table class=\"claims\"><thead><tr><th>verdict</th><th>claim</th><th>reason</th></tr></thead><tbody>\n",
         );
         for c in &op.claims {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<tr><td class=\"c-{0}\">{1} {0}</td><td>{2}</td><td>{3}</td></tr>\n",
+                "<tr><td class=\"c-{0}\">{1} {0}</td><td>{2}</td><td>{3}</td></tr>",
                 claim_word(c.verdict),
                 mark(c.verdict),
                 esc(&c.claim),
@@ -374,7 +374,7 @@ fn operation(
         h.push_str("</tbody></table>\n");
     }
     if let Some(g) = gate_of(report, s, op) {
-        let _ = write!(h, "<h4>Baseline: {}</h4>\n", verdict_html(g.verdict));
+        let _ = writeln!(h, "<h4>Baseline: {}</h4>", verdict_html(g.verdict));
         if !g.findings.is_empty() {
             h.push_str("<ul class=\"findings\">");
             for f in &g.findings {
@@ -389,9 +389,9 @@ fn operation(
             h.push_str("</ul>\n");
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h4>Plans <small>{}</small></h4>\n<div class=\"plans\">\n",
+        "<h4>Plans <small>{}</small></h4>\n<div class=\"plans\">",
         esc(&op.plan_change)
     );
     let both = !op.before.explain.is_empty() && !op.after.explain.is_empty();
@@ -400,9 +400,9 @@ fn operation(
     h.push_str("</div>\n");
     let warnings: Vec<_> = op_warnings(s, op).collect();
     for warn in warnings {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p class=\"warning\">warning[{}]: {}</p>\n",
+            "<p class=\"warning\">warning[{}]: {}</p>",
             esc(&warn.id),
             esc(&warn.message)
         );
@@ -428,9 +428,9 @@ fn latency_table(h: &mut String, op: &OperationReport) {
             }
             h.push_str("</tr>\n");
         } else {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<tr><th class=\"{name}\">{name}</th><td colspan=\"7\" class=\"muted\">{NOT_MEASURED}</td></tr>\n"
+                "<tr><th class=\"{name}\">{name}</th><td colspan=\"7\" class=\"muted\">{NOT_MEASURED}</td></tr>"
             );
         }
     }
@@ -529,9 +529,9 @@ fn percentile_label(x: f64) -> String {
 fn percentile_svg(h: &mut String, op: &OperationReport) {
     let curves = [("before", curve(&op.before)), ("after", curve(&op.after))];
     if curves.iter().all(|(_, c)| c.is_none()) {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"nochart\">latency distribution: {NOT_MEASURED}</div>\n"
+            "<div class=\"nochart\">latency distribution: {NOT_MEASURED}</div>"
         );
         return;
     }
@@ -567,24 +567,24 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
         p50_text(&op.before),
         p50_text(&op.after)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<svg class=\"chart\" viewBox=\"0 0 {W} {HT}\" role=\"img\" aria-label=\"{0}\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><title>{0}</title>\n",
+         xmlns=\"http://www.w3.org/2000/svg\"><title>{0}</title>",
         esc(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<rect class=\"plot\" x=\"{ML}\" y=\"{MT}\" width=\"{}\" height=\"{}\"/>\n",
+        "<rect class=\"plot\" x=\"{ML}\" y=\"{MT}\" width=\"{}\" height=\"{}\"/>",
         W - ML - MR,
         HT - MT - MB
     );
     for t in &ticks {
         let y = py(*t);
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<line class=\"grid\" x1=\"{ML}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-             <text class=\"yl\" x=\"{}\" y=\"{:.1}\">{}</text>\n",
+             <text class=\"yl\" x=\"{}\" y=\"{:.1}\">{}</text>",
             W - MR,
             ML - 6.0,
             y + 4.0,
@@ -595,20 +595,20 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
     xs.extend((1..=x_max as usize).map(|k| k as f64));
     for x in xs {
         let xp = px(x);
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<line class=\"grid{}\" x1=\"{xp:.1}\" x2=\"{xp:.1}\" y1=\"{MT}\" y2=\"{}\"/>\
-             <text class=\"xl\" x=\"{xp:.1}\" y=\"{}\">{}</text>\n",
+             <text class=\"xl\" x=\"{xp:.1}\" y=\"{}\">{}</text>",
             if x > 0.0 && x < 1.0 { " p50" } else { "" },
             HT - MB,
             HT - MB + 14.0,
             percentile_label(x)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<text class=\"axis\" x=\"{}\" y=\"{}\">percentile (log scale of 1/(1−q))</text>\n\
-         <text class=\"axis\" transform=\"translate(12 {}) rotate(-90)\">latency (log)</text>\n",
+         <text class=\"axis\" transform=\"translate(12 {}) rotate(-90)\">latency (log)</text>",
         ML + (W - ML - MR) / 2.0,
         HT - 6.0,
         MT + (HT - MT - MB) / 2.0
@@ -628,12 +628,15 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
                 fmt_us(side.latency.max_us),
                 side.latency.count
             ),
+            None if measured(side) => {
+                format!("{name}: histogram_ns_v2z is not a readable histogram")
+            }
             None => format!("{name}: {NOT_MEASURED}"),
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<line class=\"{name}\" x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\"/>\
-             <text class=\"legend\" x=\"{}\" y=\"{}\">{}</text>\n",
+             <text class=\"legend\" x=\"{}\" y=\"{}\">{}</text>",
             ML + 8.0,
             ML + 30.0,
             ML + 36.0,
@@ -646,9 +649,9 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
                 .iter()
                 .map(|(x, v)| format!("{:.1},{:.1}", px(*x), py(*v)))
                 .collect();
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<polyline class=\"{name}\" points=\"{}\"><title>{}</title></polyline>\n",
+                "<polyline class=\"{name}\" points=\"{}\"><title>{}</title></polyline>",
                 pts.join(" "),
                 esc(&legend)
             );
@@ -694,11 +697,11 @@ fn label_paths(side: &SideReport) -> HashMap<String, usize> {
 }
 
 fn plan_side(h: &mut String, name: &str, side: &SideReport, other: &SideReport, mark: bool) {
-    let _ = write!(h, "<div class=\"side\"><h5 class=\"{name}\">{name}</h5>\n");
+    let _ = writeln!(h, "<div class=\"side\"><h5 class=\"{name}\">{name}</h5>");
     if side.explain.is_empty() {
-        let _ = write!(h, "<p class=\"muted\">not explained</p>\n");
+        let _ = writeln!(h, "<p class=\"muted\">not explained</p>");
         for sql in &side.statements {
-            let _ = write!(h, "<pre class=\"sql\">{}</pre>\n", esc(sql));
+            let _ = writeln!(h, "<pre class=\"sql\">{}</pre>", esc(sql));
         }
         h.push_str("</div>\n");
         return;
@@ -710,17 +713,17 @@ fn plan_side(h: &mut String, name: &str, side: &SideReport, other: &SideReport, 
     };
     for (k, st) in side.explain.iter().enumerate() {
         if side.explain.len() > 1 {
-            let _ = write!(h, "<h6>statement {}</h6>\n", k + 1);
+            let _ = writeln!(h, "<h6>statement {}</h6>", k + 1);
         }
-        let _ = write!(h, "<pre class=\"sql\">{}</pre>\n", esc(&st.sql));
+        let _ = writeln!(h, "<pre class=\"sql\">{}</pre>", esc(&st.sql));
         if !st.params.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<p class=\"meta\">parameters: {}</p>\n",
+                "<p class=\"meta\">parameters: {}</p>",
                 esc(&st.params.join(", "))
             );
         }
-        let _ = write!(h, "<p class=\"meta\">{}</p>\n", esc(&statement_facts(st)));
+        let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&statement_facts(st)));
         match root(&st.plan) {
             Some(r) => {
                 h.push_str("<ul class=\"tree\">");
@@ -730,15 +733,15 @@ fn plan_side(h: &mut String, name: &str, side: &SideReport, other: &SideReport, 
             None => h.push_str("<p class=\"muted\">no plan</p>\n"),
         }
         let json = serde_json::to_string_pretty(&st.plan).unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<details class=\"json\"><summary>copy plan JSON (for PEV2)</summary>\
-             <button type=\"button\" class=\"copy\">copy</button><pre>{}</pre></details>\n",
+             <button type=\"button\" class=\"copy\">copy</button><pre>{}</pre></details>",
             esc(&json)
         );
     }
     if let Some(c) = &side.result_checksum {
-        let _ = write!(h, "<p class=\"meta\">result checksum {}</p>\n", esc(c));
+        let _ = writeln!(h, "<p class=\"meta\">result checksum {}</p>", esc(c));
     }
     h.push_str("</div>\n");
 }
@@ -944,6 +947,8 @@ table.kv td{word-break:break-all}
 .error pre{background:transparent;padding:0}
 .warning{background:#fff8c5;border-left:4px solid #d4a72c;padding:4px 8px;margin:6px 0}
 td.chg{background:var(--chgbg)}
+td.claims span{display:inline-block;margin-right:10px}
+td.sp{white-space:nowrap}
 .c-holds{color:var(--good)}.c-refuted{color:var(--bad);font-weight:600}.c-inconclusive{color:var(--chg)}
 .v-pass{color:var(--good)}.v-improved{color:var(--good);font-weight:600}.v-regressed{color:var(--bad);font-weight:600}.v-inconclusive{color:var(--chg)}
 details.op{border:1px solid var(--line);border-radius:6px;margin:8px 0}

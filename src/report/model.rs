@@ -63,6 +63,9 @@ pub struct Environment {
     pub image_id: Option<String>,
     /// Server binaries directory, for the local backend.
     pub bindir: Option<String>,
+    /// The CPU the server and the measuring thread were pinned to (local backend).
+    #[serde(default)]
+    pub pinned_cpu: Option<usize>,
     /// `SELECT version()`.
     pub server_version: String,
     /// `server_version_num`, e.g. 150018.
@@ -135,7 +138,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { latency: 0.10, buffers_relative: 0.10, buffers_floor: 8, screen_confidence: 0.95, confirm_confidence: 0.995 }
+        Thresholds {
+            latency: 0.10,
+            buffers_relative: 0.10,
+            buffers_floor: 8,
+            screen_confidence: 0.95,
+            confirm_confidence: 0.995,
+        }
     }
 }
 
@@ -158,6 +167,9 @@ pub struct RunInfo {
     /// random or abba.
     pub order: String,
     pub statement_timeout_ms: u64,
+    /// Fresh connections for both sides at every round (see docs/method.md).
+    #[serde(default)]
+    pub reconnect: bool,
     /// Rounds actually completed (fewer than `rounds` when interrupted).
     pub rounds_completed: u64,
     /// Confidence level of every interval in this scenario.
@@ -196,6 +208,10 @@ pub struct OperationReport {
     pub plan_change: String,
     /// Both sides returned the same rows (order-insensitive).
     pub same_result: Option<bool>,
+    /// The scenario's `expect_same_result`: true (a difference refutes), false (a difference
+    /// is intended), absent (a difference is a warning).
+    #[serde(default)]
+    pub expect_same_result: Option<bool>,
     pub claims: Vec<ClaimReport>,
     pub thresholds: Thresholds,
     /// Fresh rounds measured to confirm a suspected regression against the baseline.

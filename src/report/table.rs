@@ -137,6 +137,30 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
             writeln!(w, "  error: {e}")?;
         }
     }
+    if let Some(g) = &report.gate {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "gate against {} (measured {}): {}",
+            g.baseline,
+            g.baseline_started_at,
+            format!("{:?}", g.verdict).to_uppercase()
+        )?;
+        for op in &g.operations {
+            let interesting: Vec<_> = op.findings.iter().collect();
+            if interesting.is_empty() {
+                writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
+                continue;
+            }
+            writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
+            for f in interesting {
+                writeln!(w, "    [{}] {}", f.id, f.message.replace('\n', "\n      "))?;
+            }
+        }
+        for n in &g.notes {
+            writeln!(w, "  note: {n}")?;
+        }
+    }
     for warn in &report.warnings {
         writeln!(w, "warning[{}]: {}", warn.id, warn.message)?;
     }

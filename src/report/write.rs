@@ -12,7 +12,8 @@ use super::{Report, SCHEMA_VERSION};
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // A device or pipe (/dev/stdout, /dev/null) cannot be replaced by a rename: write through.
     if path.exists() && !path.is_file() {
-        return std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()));
+        return std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()));
     }
     let dir = path
         .parent()
@@ -26,6 +27,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)?;
+    // tempfile creates 0600; results are ordinary files others read (CI artifacts, reviewers).
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;

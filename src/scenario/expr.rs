@@ -144,7 +144,9 @@ fn draw(kind: RandomKind, lo: i64, hi: i64, param: f64, rng: &mut ChaCha8Rng) ->
         RandomKind::Zipfian => {
             let zipf = Zipf::new(n, param).expect("validated zipfian parameters");
             // The draw is in [1, n]; n is rounded to f64, so clamp before adding.
-            let k = (zipf.sample(rng) as i64).saturating_sub(1).clamp(0, hi - lo);
+            let k = (zipf.sample(rng) as i64)
+                .saturating_sub(1)
+                .clamp(0, hi - lo);
             lo + k
         }
     }
@@ -223,7 +225,10 @@ struct Parser<'a> {
 const MAX_DEPTH: usize = 64;
 
 /// The option closest to `word` when it is a likely misspelling (for "did you mean").
-pub(crate) fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    options: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
     options
         .into_iter()
@@ -383,7 +388,9 @@ impl Parser<'_> {
             .unwrap_or(c as char);
         Err(ExprError::new(
             start,
-            format!("unexpected `{ch}`: expected a number, a variable, a 'string' or a function call"),
+            format!(
+                "unexpected `{ch}`: expected a number, a variable, a 'string' or a function call"
+            ),
         ))
     }
 

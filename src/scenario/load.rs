@@ -70,6 +70,7 @@ struct RawRun {
     seed: Option<Spanned<i64>>,
     order: Option<Spanned<String>>,
     statement_timeout_ms: Option<Spanned<i64>>,
+    reconnect: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -159,19 +160,20 @@ pub fn parse(
         let mut first_error = None;
         let mut still = Vec::new();
         for (key, value) in pending {
-            let v =
-                match value.get_ref() {
-                    toml::Value::Integer(i) => Ok(Value::Int(*i)),
-                    toml::Value::Float(f) => Ok(Value::Float(*f)),
-                    toml::Value::String(s) => expr::eval_const(s, &vars),
-                    other => return Err(cx.err(
+            let v = match value.get_ref() {
+                toml::Value::Integer(i) => Ok(Value::Int(*i)),
+                toml::Value::Float(f) => Ok(Value::Float(*f)),
+                toml::Value::String(s) => expr::eval_const(s, &vars),
+                other => {
+                    return Err(cx.err(
                         value.span(),
                         format!(
                             "variable `{key}` must be a number or an expression string, found {}",
                             kind(other)
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             match v {
                 Ok(v) => {
                     vars.insert(key.clone(), v);
@@ -363,7 +365,10 @@ impl Cx<'_> {
     fn unknown_key(&self, span: &Range<usize>, what: &str, k: &str, expected: &[&str]) -> Located {
         let at = self.entry(span, k).map_or(span.clone(), |(key, _)| key);
         let list: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
-        let mut m = format!("unknown key `{k}` in `{what}`, expected {}", list.join(" or "));
+        let mut m = format!(
+            "unknown key `{k}` in `{what}`, expected {}",
+            list.join(" or ")
+        );
         if let Some(best) = expr::closest(k, expected.iter().copied()) {
             m += &format!("; did you mean `{best}`?");
         }
@@ -410,7 +415,9 @@ impl Cx<'_> {
     /// A file name or a list of file names.
     fn files(&self, v: &Spanned<toml::Value>, key: &str) -> Result<Vec<SqlFile>, Located> {
         let span = v.span();
-        let bad = |found: &str| format!("`{key}` must be a file name or a list of file names, found {found}");
+        let bad = |found: &str| {
+            format!("`{key}` must be a file name or a list of file names, found {found}")
+        };
         let names = match v.get_ref() {
             toml::Value::String(s) => vec![(s.as_str(), span.clone())],
             toml::Value::Array(a) => self.strings(a, &span, &bad)?,
@@ -431,6 +438,7 @@ impl Cx<'_> {
             seed: 42,
             order: RoundOrder::Random,
             statement_timeout_ms: 30_000,
+            reconnect: None,
         };
         let Some(raw) = raw else { return Ok(run) };
         let get = |v: &Option<Spanned<i64>>,
@@ -472,6 +480,9 @@ impl Cx<'_> {
             86_400_000,
         )? {
             run.statement_timeout_ms = v;
+        }
+        if let Some(r) = raw.reconnect {
+            run.reconnect = Some(r);
         }
         if let Some(o) = &raw.order {
             run.order = match o.get_ref().as_str() {
@@ -644,7 +655,9 @@ impl Cx<'_> {
                     None => None,
                     Some(toml::Value::Boolean(b)) => Some(*b),
                     Some(other) => {
-                        let at = self.entry(&span, "transaction").map_or(span.clone(), |e| e.1);
+                        let at = self
+                            .entry(&span, "transaction")
+                            .map_or(span.clone(), |e| e.1);
                         return Err(self.err(
                             at,
                             format!(
@@ -658,7 +671,9 @@ impl Cx<'_> {
                     (Some(toml::Value::Array(a)), at) => {
                         let at = at.map_or(span.clone(), |e| e.1);
                         self.strings(a, &at, &|found| {
-                            format!("`{key}.statements` must be a list of SQL strings, found {found}")
+                            format!(
+                                "`{key}.statements` must be a list of SQL strings, found {found}"
+                            )
                         })?
                     }
                     (Some(other), at) => {
@@ -709,18 +724,34 @@ impl Cx<'_> {
     }
 
     /// Applies a `gate` table over `base`, checking every value's range.
-    fn thresholds(&self, raw: Option<&RawGate>, base: crate::report::Thresholds) -> Result<crate::report::Thresholds, Located> {
+    fn thresholds(
+        &self,
+        raw: Option<&RawGate>,
+        base: crate::report::Thresholds,
+    ) -> Result<crate::report::Thresholds, Located> {
         let mut t = base;
         let Some(g) = raw else { return Ok(t) };
-        let num = |v: &Option<Spanned<toml::Value>>, key: &str, lo: f64, hi: f64| -> Result<Option<f64>, Located> {
+        let num = |v: &Option<Spanned<toml::Value>>,
+                   key: &str,
+                   lo: f64,
+                   hi: f64|
+         -> Result<Option<f64>, Located> {
             let Some(v) = v else { return Ok(None) };
             let x = match v.get_ref() {
                 toml::Value::Float(f) => *f,
                 toml::Value::Integer(i) => *i as f64,
-                other => return Err(self.err(v.span(), format!("`gate.{key}` must be a number, found {}", other.type_str()))),
+                other => {
+                    return Err(self.err(
+                        v.span(),
+                        format!("`gate.{key}` must be a number, found {}", other.type_str()),
+                    ))
+                }
             };
             if !(lo..=hi).contains(&x) {
-                return Err(self.err(v.span(), format!("`gate.{key}` must be between {lo} and {hi}, found {x}")));
+                return Err(self.err(
+                    v.span(),
+                    format!("`gate.{key}` must be between {lo} and {hi}, found {x}"),
+                ));
             }
             Ok(Some(x))
         };
@@ -769,12 +800,14 @@ impl Cx<'_> {
                 "read" => Mode::Read,
                 "rollback" => Mode::Rollback,
                 "commit" => Mode::Commit,
-                other => return Err(self.err(
-                    m.span(),
-                    format!(
+                other => {
+                    return Err(self.err(
+                        m.span(),
+                        format!(
                         "`mode` must be \"read\", \"rollback\" or \"commit\", found \"{other}\""
                     ),
-                )),
+                    ))
+                }
             },
         };
         let (before, after) = match (&raw.sql, &raw.before, &raw.after) {
@@ -836,14 +869,30 @@ impl Cx<'_> {
         // Where the highest placeholder is used, to name it in errors.
         let statements = || {
             let (b, a) = (&before.statements, &after.statements);
-            let side = if raw.sql.is_some() { "sql" } else if b.iter().any(|s| s.placeholders == used) { "before" } else { "after" };
+            let side = if raw.sql.is_some() {
+                "sql"
+            } else if b.iter().any(|s| s.placeholders == used) {
+                "before"
+            } else {
+                "after"
+            };
             (side, b.iter().chain(a).find(|s| s.placeholders == used))
         };
-        let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        let plural = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
         match &params {
             Params::Generated(exprs) if exprs.len() > used => {
                 let at = param_spans[used].clone();
-                let uses = if used == 0 { "has no placeholders ($1, $2, …)".to_string() } else { format!("uses placeholders up to ${used}") };
+                let uses = if used == 0 {
+                    "has no placeholders ($1, $2, …)".to_string()
+                } else {
+                    format!("uses placeholders up to ${used}")
+                };
                 return Err(self.err(
                     at,
                     format!("operation `{name}`: `params` has {} but its SQL {uses}: this entry would be ${}, which no statement uses", plural(exprs.len(), "entry", "entries"), used + 1),
@@ -865,8 +914,9 @@ impl Cx<'_> {
                     self.text
                         .get(st.span.clone())
                         .and_then(|t| {
-                            t.match_indices(&mark)
-                                .find(|(i, _)| !t[i + mark.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                            t.match_indices(&mark).find(|(i, _)| {
+                                !t[i + mark.len()..].starts_with(|c: char| c.is_ascii_digit())
+                            })
                         })
                         .map_or(st.span.start + 1, |(i, _)| st.span.start + i)
                 });
@@ -877,7 +927,9 @@ impl Cx<'_> {
 
         let mut claims = Vec::new();
         if let Some(c) = &raw.claim {
-            let bad = |found: &str| format!("`claim` must be a string or a list of strings, found {found}");
+            let bad = |found: &str| {
+                format!("`claim` must be a string or a list of strings, found {found}")
+            };
             let texts = match c.get_ref() {
                 toml::Value::String(s) => vec![(s.as_str(), c.span())],
                 toml::Value::Array(a) => self.strings(a, &c.span(), &bad)?,
@@ -968,7 +1020,10 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Located {
             "sequence" => "a list".to_string(),
             "map" => "a table".to_string(),
             f => match f.split_once(' ') {
-                Some(("floating", v)) => format!("the number {}", v.trim_start_matches("point ").trim_matches('`')),
+                Some(("floating", v)) => format!(
+                    "the number {}",
+                    v.trim_start_matches("point ").trim_matches('`')
+                ),
                 Some(("integer", v)) => format!("the integer {}", v.trim_matches('`')),
                 Some(("boolean", v)) => v.trim_matches('`').to_string(),
                 Some(("string", v)) => format!("the string {v}"),
@@ -986,7 +1041,10 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Located {
             .chars()
             .take_while(|c| !matches!(c, '=' | ']' | '\n'))
             .collect();
-        format!("duplicate key `{}`: it is already set in this table", key.trim())
+        format!(
+            "duplicate key `{}`: it is already set in this table",
+            key.trim()
+        )
     } else {
         raw.to_string()
     };

@@ -69,6 +69,9 @@ pub struct RunSettings {
     pub order: RoundOrder,
     /// `statement_timeout` for measured statements.
     pub statement_timeout_ms: u64,
+    /// Fresh connections (server processes) for both sides at every round. Default: on,
+    /// unless the server is pinned to the measuring thread's CPU (local backend).
+    pub reconnect: Option<bool>,
 }
 
 /// Whether an operation writes, and what happens to its writes.

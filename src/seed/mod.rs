@@ -131,7 +131,10 @@ pub async fn prepare(
             duration_ms: ms(d),
         });
     }
-    out.migration_ms = out.migration_files.iter().map(|f| f.duration_ms).sum();
+    out.migration_ms = out
+        .migration_files
+        .iter()
+        .fold(0.0, |acc, f| acc + f.duration_ms);
     after.close().await.ok();
 
     on_step("VACUUM ANALYZE and CHECKPOINT");

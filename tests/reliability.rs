@@ -1,0 +1,336 @@
+//! Cleanup in every exit path, nothing lost, timeouts, and safety on a server querygate did not
+//! start. Signals are sent to a real running `querygate run`.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// Starts `querygate run` and returns once it is measuring (its "rounds" line on stderr).
+fn start_measuring(args: &[&str]) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child = querygate()
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("rounds") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("querygate started measuring");
+    std::thread::sleep(Duration::from_millis(500));
+    (child, reader)
+}
+
+fn wait(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "querygate did not exit within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_clean(pid: u32) {
+    assert!(
+        leftover_clusters(pid).is_empty(),
+        "cluster directories left: {:?}",
+        leftover_clusters(pid)
+    );
+    assert!(
+        leftover_postgres(pid).is_empty(),
+        "server processes left: {:?}",
+        leftover_postgres(pid)
+    );
+}
+
+fn interrupted_run_cleans_up_and_keeps_results(signal: Signal, code: i32) {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let (mut child, reader) = start_measuring(&[
+        "run",
+        "tests/data/scenarios/ok/slow.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let pid = child.id();
+    kill(Pid::from_raw(pid as i32), signal).unwrap();
+    assert_eq!(wait(&mut child), Some(code));
+    let err = reader.join().unwrap();
+    assert!(
+        err.contains(&format!("interrupted by {signal:?}"))
+            || err.contains(&format!("interrupted by {}", signal.as_str())),
+        "{err}"
+    );
+    assert_clean(pid);
+    // Nothing lost: what was measured is in the results file, marked incomplete.
+    let r = read_json(&out);
+    assert_eq!(r["status"], "incomplete");
+    assert!(r["error"].as_str().unwrap().contains(signal.as_str()));
+    let s = &r["scenarios"][0];
+    let done = s["run"]["rounds_completed"].as_u64().unwrap();
+    assert!(done >= 1 && done < 1000, "rounds_completed {done}");
+    let counts: u64 = s["operations"][0]["before"]["round_count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        s["operations"][0]["before"]["latency"]["count"]
+            .as_u64()
+            .unwrap(),
+        counts
+    );
+}
+
+#[test]
+fn sigint_cleans_up_and_keeps_partial_results() {
+    interrupted_run_cleans_up_and_keeps_results(Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_cleans_up_and_keeps_partial_results() {
+    interrupted_run_cleans_up_and_keeps_results(Signal::SIGTERM, 143);
+}
+
+#[test]
+fn statement_timeout_names_operation_and_statement() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let mut child = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/hang.toml",
+            "--backend",
+            "local",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("operation `sleepy`")
+            && e.contains("SELECT pg_sleep($1)")
+            && e.contains("statement_timeout_ms = 300"),
+        "{e}"
+    );
+    assert_clean(pid);
+    assert_eq!(read_json(&out)["status"], "incomplete");
+}
+
+#[test]
+fn run_timeout_stops_with_exit_3() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let child = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/slow.toml",
+            "--backend",
+            "local",
+            "--timeout",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("time limit of 4 s"), "{}", stderr(&o));
+    assert_clean(pid);
+    assert_eq!(read_json(&out)["status"], "incomplete");
+}
+
+#[test]
+fn sql_error_mid_run_cleans_up() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let child = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/fails_midrun.toml",
+            "--backend",
+            "local",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("division by zero") && stderr(&o).contains("operation `divides`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_clean(pid);
+    assert_eq!(read_json(&out)["status"], "incomplete");
+}
+
+#[test]
+fn sigkill_leftovers_are_removed_by_the_next_run() {
+    let dir = tmpdir();
+    let (mut child, _reader) = start_measuring(&[
+        "run",
+        "tests/data/scenarios/ok/slow.toml",
+        "--backend",
+        "local",
+        "--out",
+        dir.path().join("r.json").to_str().unwrap(),
+    ]);
+    let pid = child.id();
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        leftover_clusters(pid).len(),
+        1,
+        "SIGKILL leaves the cluster behind"
+    );
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/slow.toml",
+        "--backend",
+        "local",
+        "--rounds",
+        "2",
+        "--out",
+        dir.path().join("r2.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("left by querygate process {pid}")),
+        "{}",
+        stderr(&o)
+    );
+    assert_clean(pid);
+}
+
+/// On `--backend url`: scratch databases only, the URL's database untouched, no password anywhere,
+/// and a role without CREATEDB refused with an explanation.
+#[tokio::test(flavor = "current_thread")]
+async fn url_backend_touches_only_its_own_databases() {
+    use querygate::provision::{local, Server};
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let server = local::LocalServer::start(
+        local::find_bindir(None).unwrap(),
+        querygate::provision::pinned_settings(),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let opts = server.admin_options();
+    let port = opts.get_port();
+    let mut c = opts.connect().await.unwrap();
+    c.execute("CREATE TABLE precious (id int PRIMARY KEY, v text); INSERT INTO precious SELECT g, md5(g::text) FROM generate_series(1, 1000) g; CREATE ROLE nocreate LOGIN")
+        .await
+        .unwrap();
+    let snapshot = "SELECT (SELECT md5(string_agg(id || v, ',' ORDER BY id)) FROM precious) || (SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database) || (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace)";
+    let before: String = sqlx::query_scalar(snapshot)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let url = format!("postgres://postgres:hunter2@127.0.0.1:{port}/postgres");
+    let o = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/tiny.toml",
+            "--backend",
+            "url",
+            "--rounds",
+            "3",
+            "--iterations",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let after: String = sqlx::query_scalar(snapshot)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        before, after,
+        "the URL's database and the database list are unchanged"
+    );
+    let leftovers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'qg\\_%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(leftovers, 0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains("hunter2") && !stderr(&o).contains("hunter2"),
+        "password leaked"
+    );
+    assert!(
+        text.contains("postgres:***@"),
+        "the address is recorded, redacted"
+    );
+
+    let url = format!("postgres://nocreate:s3cret@127.0.0.1:{port}/postgres");
+    let o = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/tiny.toml",
+            "--backend",
+            "url",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("cannot create databases") && stderr(&o).contains("CREATEDB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("s3cret"));
+    c.close().await.unwrap();
+    Box::new(server).shutdown().await.unwrap();
+}
