@@ -29,13 +29,14 @@ psql -q "postgres://postgres@127.0.0.1:$port/bench" -c "VACUUM ANALYZE"
 printf '\\set aid random(1, 100000)\nSELECT abalance FROM accounts WHERE aid = :aid;\n' > "$work/point.sql"
 
 cargo build --release -q
+cp target/release/querygate "$work/querygate"
 pg_p50=(); qg_p50=()
 for i in $(seq 1 "$repeats"); do
     rm -f "$work"/pgbench_log.*
     (cd "$work" && pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -c 1 -j 1 -T 10 -f point.sql -l bench >/dev/null 2>&1)
     p=$(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     pg_p50+=("$p")
-    ./target/release/querygate run scripts/overhead/point.toml --backend url --database-url "$url" \
+    "$work/querygate" run scripts/overhead/point.toml --backend url --database-url "$url" \
         --out "$work/qg.json" --format json -q > /dev/null || true
     q=$(python3 -c "import json,sys; r=json.load(open('$work/qg.json')); o=r['scenarios'][0]['operations'][0]; print((o['before']['latency']['p50_us']+o['after']['latency']['p50_us'])/2)")
     qg_p50+=("$q")

@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
 cargo build --release -q
-qg=$PWD/target/release/querygate
 work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+cp target/release/querygate "$work/querygate"   # a private copy: later builds cannot swap it mid-run
+qg=$work/querygate
+[ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"
 run() { # run KIND N: run N times with migration KIND against the baseline, results in $work/KIND-i.json
     local kind=$1 n=$2

@@ -202,6 +202,9 @@ pub async fn run_scenario(
                 subset.push(calibration);
                 let mut confirm_run = scenario.run.clone();
                 confirm_run.seed = mix(scenario.run.seed, u64::MAX - 1, 0, 0xC0);
+                // Twice the rounds: the confirmation interval is the stricter one (99.5%), and
+                // only the suspects are re-measured, so the extra rounds are cheap.
+                confirm_run.rounds = scenario.run.rounds * 2;
                 progress.start_rounds(&format!("{label} (confirmation)"), confirm_run.rounds);
                 let result = measure::rounds(
                     [&mut before, &mut after],

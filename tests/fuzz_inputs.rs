@@ -20,6 +20,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -64,6 +66,57 @@ fn seed_texts() -> Vec<String> {
         data("tests/data/scenarios/err/migration_dir_missing_version.toml"),
         data("tests/data/scenarios/err/params_too_few.toml"),
     ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hangs: a watchdog, since a test that loops for ever reports nothing
+
+/// The input each test thread is working on, and since when.
+static CURRENT: Mutex<BTreeMap<String, (Instant, String)>> = Mutex::new(BTreeMap::new());
+
+/// Records `input` as the current input of this thread until the guard is dropped; a watchdog
+/// thread ends the process, printing the input, when one thread keeps the same input for
+/// `QUERYGATE_FUZZ_HANG_SECS` (default 20) seconds.
+#[must_use]
+fn working_on(input: &dyn std::fmt::Debug) -> Working {
+    static WATCHDOG: OnceLock<()> = OnceLock::new();
+    WATCHDOG.get_or_init(|| {
+        let limit = Duration::from_secs(
+            std::env::var("QUERYGATE_FUZZ_HANG_SECS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20),
+        );
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+            for (thread, (since, input)) in current.iter() {
+                if since.elapsed() > limit {
+                    // Past libtest's output capture, which would swallow eprintln! here.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "no result after {limit:?} ({thread:?}) for {input}"
+                    );
+                    std::process::exit(3);
+                }
+            }
+        });
+    });
+    let thread = format!("{:?}", std::thread::current().id());
+    let name = std::thread::current().name().unwrap_or("?").to_string();
+    let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+    current.insert(thread.clone(), (Instant::now(), format!("{name}: {input:?}")));
+    Working(thread)
+}
+
+struct Working(String);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        current.remove(&self.0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,6 +179,7 @@ fn exercise(path: &Path, s: &scenario::Scenario) {
 }
 
 fn check_scenario(text: &str, scale: Option<i64>) {
+    let _working = working_on(&text);
     let path = Path::new(SCENARIO_PATH);
     // Files the scenario names come from memory; names with "missing" do not exist.
     let reader = |p: &Path| -> Result<String, String> {
@@ -172,6 +226,7 @@ fn expr_vars() -> BTreeMap<String, Value> {
 }
 
 fn check_expr(text: &str, seed: u64) {
+    let _working = working_on(&text);
     let vars = expr_vars();
     match expr::compile(text, &vars) {
         Ok(e) => check_eval(&e, &mut ChaCha8Rng::seed_from_u64(seed), 16),
@@ -190,6 +245,7 @@ fn check_expr(text: &str, seed: u64) {
 }
 
 fn check_claim(text: &str) {
+    let _working = working_on(&text);
     match claim::parse(text) {
         Ok(c) => {
             let _ = c.to_string();
@@ -200,6 +256,7 @@ fn check_claim(text: &str) {
 
 /// The small text helpers that run on user SQL: placeholders, seed variables, error offsets.
 fn check_sql(sql: &str, offset: usize) {
+    let _working = working_on(&sql);
     let _ = scenario::max_placeholder(sql);
     let vars = expr_vars();
     let (out, map) = querygate::seed::substitute(sql, &vars);
@@ -220,6 +277,7 @@ fn check_sql(sql: &str, offset: usize) {
 }
 
 fn check_report(text: &str) {
+    let _working = working_on(&text);
     match querygate::report::write::parse_report(text) {
         Ok(r) => {
             let _ = querygate::report::write::to_json(&r);
@@ -493,7 +551,8 @@ fn expr_text() -> impl Strategy<Value = String> {
         3 => prop::sample::select(vec![
             ":scale", "scale", ":users", "users", ":nope", "nope", ":", "::x", "big", ":small",
             "half", "huge", "inf", "nan", "word", "nothing", "null", "true", "false", "'x'",
-            "'it''s'", "'é😀'", "'", "''", "_", "x1", "usres",
+            "'it''s'", "'é😀'", "'", "''", "_", "x1", "usres", "'\"é\"'", "'é\\ü'", "'\t'",
+            "'😀\n'",
         ])
         .prop_map(str::to_string),
         4 => call_text(),
