@@ -106,7 +106,10 @@ fn working_on(input: &dyn std::fmt::Debug) -> Working {
     let thread = format!("{:?}", std::thread::current().id());
     let name = std::thread::current().name().unwrap_or("?").to_string();
     let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
-    current.insert(thread.clone(), (Instant::now(), format!("{name}: {input:?}")));
+    current.insert(
+        thread.clone(),
+        (Instant::now(), format!("{name}: {input:?}")),
+    );
     Working(thread)
 }
 

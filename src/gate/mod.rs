@@ -167,43 +167,25 @@ fn gate_operation(
         }
     }
     let screened = latency_signals(bs, b, ns, n, Stage::Screen);
-    if screened.iter().any(|f| f.verdict == Verdict::Regressed) {
-        if n.confirmation.is_some() {
-            let confirmed = latency_signals(bs, b, ns, n, Stage::Confirm);
-            if confirmed.iter().any(|f| f.verdict == Verdict::Regressed) {
-                findings.extend(
-                    confirmed
-                        .into_iter()
-                        .filter(|f| f.verdict == Verdict::Regressed),
-                );
-            } else {
-                for f in screened
-                    .into_iter()
-                    .filter(|f| f.verdict == Verdict::Regressed)
-                {
-                    findings.push(Finding {
-                        id: "latency-suspected".into(),
-                        verdict: Verdict::Pass,
-                        message: format!("{} — not confirmed on fresh rounds", f.message),
-                        ..f
-                    });
-                }
-            }
+    if !screened.iter().any(|f| f.verdict == Verdict::Regressed) {
+        findings.extend(screened);
+    } else {
+        // A suspect: the confirmation rounds decide. Without them (a file written without
+        // --baseline), the suspicion stays inconclusive; unconfirmed, it is noted and passes.
+        let confirmed = if n.confirmation.is_some() { latency_signals(bs, b, ns, n, Stage::Confirm) } else { vec![] };
+        let regressed = |f: &Finding| f.verdict == Verdict::Regressed;
+        if confirmed.iter().any(regressed) {
+            findings.extend(confirmed.into_iter().filter(regressed));
         } else {
-            for f in screened
-                .into_iter()
-                .filter(|f| f.verdict == Verdict::Regressed)
-            {
-                findings.push(Finding {
-                    id: "latency-suspected".into(),
-                    verdict: Verdict::Inconclusive,
-                    message: format!("{} — screening only: this run has no confirmation rounds (run with --baseline to re-measure)", f.message),
-                    ..f
-                });
+            let (verdict, why) = if n.confirmation.is_some() {
+                (Verdict::Pass, "not confirmed on fresh rounds")
+            } else {
+                (Verdict::Inconclusive, "screening only: this run has no confirmation rounds (run with --baseline to re-measure)")
+            };
+            for f in screened.into_iter().filter(regressed) {
+                findings.push(Finding { id: "latency-suspected".into(), verdict, message: format!("{} — {why}", f.message), ..f });
             }
         }
-    } else {
-        findings.extend(screened);
     }
     let verdict = overall(findings.iter().map(|f| f.verdict));
     OperationGate {

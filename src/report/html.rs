@@ -878,43 +878,9 @@ fn scenario_inputs(h: &mut String, s: &ScenarioReport) {
 }
 
 fn environment(h: &mut String, report: &Report) {
-    let e = &report.environment;
     h.push_str("<section id=\"environment\"><h2>Environment</h2>\n<table class=\"kv\">");
-    let mut row = |k: &str, v: &str| {
-        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
-    };
-    row(
-        "tool",
-        &format!("{} {}", report.tool.name, report.tool.version),
-    );
-    row("started", &report.started_at);
-    row("duration", &format!("{:.1} s", report.duration_ms / 1000.0));
-    row("exit code", &report.exit_code.to_string());
-    row("backend", &format!("{} — {}", e.backend, e.backend_reason));
-    row("server", &e.server_version);
-    row("address", &e.server_address);
-    if let Some(i) = &e.image {
-        row("image", i);
-    }
-    if let Some(i) = &e.image_id {
-        row("image id", i);
-    }
-    if let Some(b) = &e.bindir {
-        row("bindir", b);
-    }
-    let m = &e.machine;
-    row(
-        "machine",
-        &format!(
-            "{} · {} {} · {} CPUs · {} MiB",
-            m.hostname, m.os, m.arch, m.cpus, m.memory_mib
-        ),
-    );
-    if let Some(c) = &e.git_commit {
-        row("git commit", c);
-    }
-    for (k, v) in &e.settings {
-        row(k, v);
+    for (k, v) in super::environment_rows(report) {
+        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
     }
     h.push_str("</table></section>\n");
 }

@@ -536,42 +536,9 @@ fn claim_line(md: &mut String, c: &ClaimReport) {
 }
 
 fn environment(md: &mut String, report: &Report) {
-    let e = &report.environment;
     md.push_str("<details><summary>Environment</summary>\n\n| | |\n|---|---|\n");
-    let mut row = |k: &str, v: &str| {
-        let _ = writeln!(md, "| {k} | {} |", escape(v));
-    };
-    row(
-        "tool",
-        &format!("{} {}", report.tool.name, report.tool.version),
-    );
-    row("started", &report.started_at);
-    row("duration", &format!("{:.1} s", report.duration_ms / 1000.0));
-    row("backend", &format!("{} ({})", e.backend, e.backend_reason));
-    row("server", &e.server_version);
-    row("address", &e.server_address);
-    if let Some(i) = &e.image {
-        row("image", i);
-    }
-    if let Some(i) = &e.image_id {
-        row("image id", i);
-    }
-    if let Some(b) = &e.bindir {
-        row("bindir", b);
-    }
-    let m = &e.machine;
-    row(
-        "machine",
-        &format!(
-            "{} · {} {} · {} CPUs · {} MiB",
-            m.hostname, m.os, m.arch, m.cpus, m.memory_mib
-        ),
-    );
-    if let Some(c) = &e.git_commit {
-        row("git commit", c);
-    }
-    for (k, v) in &e.settings {
-        row(&format!("setting {}", escape(k)), v);
+    for (k, v) in super::environment_rows(report) {
+        let _ = writeln!(md, "| {} | {} |", escape(&k), escape(&v));
     }
     md.push('\n');
     for s in &report.scenarios {
