@@ -27,4 +27,4 @@ if ! docker info >/dev/null 2>&1; then
 fi
 scripts/build-pg-image.sh postgres:17
 
-cargo test --locked "$@"
+cargo test --locked --no-fail-fast "$@"

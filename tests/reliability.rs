@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// Every querygate run sweeps leftovers of dead querygate processes, so a test that leaves one
+/// on purpose (SIGKILL) must not race with the others: the tests of this file run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Starts `querygate run` and returns once it is measuring (its "rounds" line on stderr).
 fn start_measuring(args: &[&str]) -> (Child, std::thread::JoinHandle<String>) {
     let mut child = querygate()
@@ -109,16 +116,19 @@ fn interrupted_run_cleans_up_and_keeps_results(signal: Signal, code: i32) {
 
 #[test]
 fn sigint_cleans_up_and_keeps_partial_results() {
+    let _serial = serial();
     interrupted_run_cleans_up_and_keeps_results(Signal::SIGINT, 130);
 }
 
 #[test]
 fn sigterm_cleans_up_and_keeps_partial_results() {
+    let _serial = serial();
     interrupted_run_cleans_up_and_keeps_results(Signal::SIGTERM, 143);
 }
 
 #[test]
 fn statement_timeout_names_operation_and_statement() {
+    let _serial = serial();
     let dir = tmpdir();
     let out = dir.path().join("r.json");
     let mut child = querygate()
@@ -149,6 +159,7 @@ fn statement_timeout_names_operation_and_statement() {
 
 #[test]
 fn run_timeout_stops_with_exit_3() {
+    let _serial = serial();
     let dir = tmpdir();
     let out = dir.path().join("r.json");
     let child = querygate()
@@ -175,6 +186,7 @@ fn run_timeout_stops_with_exit_3() {
 
 #[test]
 fn sql_error_mid_run_cleans_up() {
+    let _serial = serial();
     let dir = tmpdir();
     let out = dir.path().join("r.json");
     let child = querygate()
@@ -203,6 +215,7 @@ fn sql_error_mid_run_cleans_up() {
 
 #[test]
 fn sigkill_leftovers_are_removed_by_the_next_run() {
+    let _serial = serial();
     let dir = tmpdir();
     let (mut child, _reader) = start_measuring(&[
         "run",
@@ -243,6 +256,7 @@ fn sigkill_leftovers_are_removed_by_the_next_run() {
 /// and a role without CREATEDB refused with an explanation.
 #[tokio::test(flavor = "current_thread")]
 async fn url_backend_touches_only_its_own_databases() {
+    let _serial = serial();
     use querygate::provision::{local, Server};
     use sqlx::{ConnectOptions, Connection, Executor};
     let server = local::LocalServer::start(

@@ -172,7 +172,11 @@ fn gate_operation(
     } else {
         // A suspect: the confirmation rounds decide. Without them (a file written without
         // --baseline), the suspicion stays inconclusive; unconfirmed, it is noted and passes.
-        let confirmed = if n.confirmation.is_some() { latency_signals(bs, b, ns, n, Stage::Confirm) } else { vec![] };
+        let confirmed = if n.confirmation.is_some() {
+            latency_signals(bs, b, ns, n, Stage::Confirm)
+        } else {
+            vec![]
+        };
         let regressed = |f: &Finding| f.verdict == Verdict::Regressed;
         if confirmed.iter().any(regressed) {
             findings.extend(confirmed.into_iter().filter(regressed));
@@ -183,7 +187,12 @@ fn gate_operation(
                 (Verdict::Inconclusive, "screening only: this run has no confirmation rounds (run with --baseline to re-measure)")
             };
             for f in screened.into_iter().filter(regressed) {
-                findings.push(Finding { id: "latency-suspected".into(), verdict, message: format!("{} — {why}", f.message), ..f });
+                findings.push(Finding {
+                    id: "latency-suspected".into(),
+                    verdict,
+                    message: format!("{} — {why}", f.message),
+                    ..f
+                });
             }
         }
     }
