@@ -5,18 +5,26 @@
 //!
 //! | target | reader | inputs |
 //! |---|---|---|
-//! | `scenario_random_toml` | `scenario::parse` | TOML-ish documents built from scenario keys, tables and values |
-//! | `scenario_mutations` | `scenario::parse` | the real scenarios with byte flips, truncations, inserted unicode, spliced ranges |
+//! | `scenario_random_toml` | `scenario::parse` | documents with the shape of a scenario: its tables and keys, values mostly of the right type |
+//! | `scenario_mutations` | `scenario::parse` | the real scenarios with bit flips, truncations, inserted unicode, spliced ranges, swapped numbers |
 //! | `scenario_arbitrary_text` | `scenario::parse` | arbitrary unicode text |
-//! | `expr_compile_and_eval` | `expr::compile`, `Expr::eval` | generator expressions from the grammar, and garbage |
+//! | `expr_compile_and_eval` | `expr::compile`, `Expr::eval` | generator expressions from the grammar (edge bounds, NaN and infinite parameters, deep nesting) and garbage; every generator's value must lie in its range |
 //! | `claim_parse` | `claim::parse` | claim sentences from the grammar, and garbage |
+//! | `sql_helpers` | `max_placeholder`, `seed::substitute`, `Located::at` | SQL-ish text, any offset |
 //! | `report_random_json` | `report::write::parse_report` | random JSON built from the results file's keys |
 //! | `report_mutations` | `report::write::parse_report` | a real results file, mutated as JSON and as bytes |
 //!
-//! Cases per target: `QUERYGATE_FUZZ_CASES` (default 256, a few seconds in all). A long run:
-//! `QUERYGATE_FUZZ_CASES=200000 cargo test --release --test fuzz_inputs`.
-//! Every input a run found to panic is kept under `tests/data/fuzz/<target>/` and replayed by
-//! the `regressions_*` tests; add a file there when fixing a new finding.
+//! Cases per target: `QUERYGATE_FUZZ_CASES` (default 512: a few seconds in all). A long run:
+//! `QUERYGATE_FUZZ_CASES=150000 cargo test --release --test fuzz_inputs` (8 targets, 1.2
+//! million cases, about 7 minutes on 2 cores). A watchdog ends the run and prints the input when
+//! one input takes longer than `QUERYGATE_FUZZ_HANG_SECS` (default 20). With
+//! `QUERYGATE_FUZZ_RENDER=1` every report that parses is also rendered (table, Markdown, HTML,
+//! JUnit); with `QUERYGATE_FUZZ_RENDER=gate` it is also compared with itself by the gate.
+//!
+//! Every input a run found to panic or hang is kept under `tests/data/fuzz/<target>/` (one
+//! scenario per file; expressions and claims one per line) and replayed by the `regressions_*`
+//! tests; add a file there when fixing a new finding. `generator_reach` (ignored) shows how deep
+//! the scenario generators get.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,7 +46,7 @@ fn cases() -> u32 {
     std::env::var("QUERYGATE_FUZZ_CASES")
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(256)
+        .unwrap_or(512)
 }
 
 fn config() -> Config {
@@ -284,6 +292,18 @@ fn check_report(text: &str) {
     match querygate::report::write::parse_report(text) {
         Ok(r) => {
             let _ = querygate::report::write::to_json(&r);
+            // Opt-in, beyond the readers: what `querygate report` and `compare` do with a file.
+            let render = std::env::var("QUERYGATE_FUZZ_RENDER").unwrap_or_default();
+            if !render.is_empty() {
+                let mut out = Vec::new();
+                querygate::report::table::render(&mut out, &r).unwrap();
+                querygate::report::markdown::render(&mut out, &r).unwrap();
+                querygate::report::html::render(&mut out, &r).unwrap();
+                querygate::report::junit::render(&mut out, &r).unwrap();
+                if render == "gate" {
+                    let _ = querygate::gate::compare(&r, "base.json", &r);
+                }
+            }
         }
         Err(e) => {
             let _ = format!("{e:#}");

@@ -233,7 +233,8 @@ pub fn shift(x: &[f64], y: &[f64], confidence: f64) -> Option<Estimate> {
     let x: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
     let y: Vec<f64> = y.iter().copied().filter(|v| v.is_finite()).collect();
     let (n, m) = (x.len(), y.len());
-    if n < 2 || m < 2 {
+    // A confidence outside (0, 1) (a hand-edited results file) has no interval.
+    if n < 2 || m < 2 || !(confidence > 0.0 && confidence < 1.0) {
         return None;
     }
     let mut d: Vec<f64> = Vec::with_capacity(n * m);
@@ -288,6 +289,13 @@ mod shift_tests {
         let e = shift(&x, &y, 0.95).unwrap();
         assert_eq!((e.low, e.high), (d[23], d[76]));
         assert!(e.low > 90.0);
+    }
+
+    #[test]
+    fn nonsense_confidence_gives_no_interval() {
+        let x = [1.0, 2.0, 3.0];
+        assert!(shift(&x, &x, 2.0).is_none());
+        assert!(shift(&x, &x, f64::NAN).is_none());
     }
 
     #[test]

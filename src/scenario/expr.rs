@@ -238,19 +238,31 @@ pub(crate) fn closest<'a>(
         .map(|(_, o)| o)
 }
 
-/// Levenshtein distance, by characters.
+/// Edit distance by characters, counting a swap of two neighbours as one edit (optimal string
+/// alignment), since `usres` for `users` is the commonest typo.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 impl Parser<'_> {
@@ -641,5 +653,39 @@ mod tests {
         assert!(err.message.contains("expected `,` or `)`"));
         assert!(compile("1 +", &vars()).is_err());
         assert!(compile("", &vars()).is_err());
+        let err = compile("random(1, :usres)", &vars()).unwrap_err();
+        assert!(err.message.ends_with("did you mean `users`?"), "{err:?}");
+        let err = compile("1 + é", &vars()).unwrap_err();
+        assert_eq!(err.offset, 4);
+        assert!(err.message.starts_with("unexpected `é`"), "{err:?}");
+    }
+
+    /// Inputs found by tests/fuzz_inputs.rs: each once overflowed the stack, hung, or was
+    /// silently clamped.
+    #[test]
+    fn refuses_what_would_overflow_hang_or_saturate() {
+        let mut v = vars();
+        v.insert("nan".into(), Value::Float(f64::NAN));
+        v.insert("inf".into(), Value::Float(f64::INFINITY));
+        let deep = format!("{}1", "(".repeat(100_000));
+        assert!(compile(&deep, &v)
+            .unwrap_err()
+            .message
+            .contains("nested too deeply"));
+        assert!(compile(&format!("{}1", "-".repeat(100_000)), &v).is_err());
+        for text in [
+            "random_gaussian(1, 10, nan)",
+            "random_gaussian(1, 10, inf - inf)",
+            "random_exponential(1, 10, nan)",
+            "random_exponential(1, 10, inf)",
+            "random(1, 1e300)",
+        ] {
+            assert!(compile(text, &v).is_err(), "{text}");
+        }
+        let e = compile("random_zipfian(1, 9223372036854775807, 1.001)", &v).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..1000 {
+            assert!(matches!(e.eval(&mut rng), Value::Int(i) if i >= 1));
+        }
     }
 }
