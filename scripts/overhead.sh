@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Harness overhead: the same prepared point query through querygate and through
 # `pgbench -M prepared`, on one server, in one run, interleaved (pgbench, querygate, pgbench, …).
-# Prints each p50 and the ratio querygate / pgbench of the medians. Goal: <= 1.05.
+# Prints each p50, the paired ratio querygate / pgbench per repeat, and their median. Goal: <= 1.05.
 #   scripts/overhead.sh [REPEATS]      (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
