@@ -59,6 +59,36 @@ fn wait(child: &mut Child) -> Option<i32> {
     }
 }
 
+/// Runs `querygate run SCENARIO --backend local EXTRA… --out <tmp>` to its end; returns the
+/// output, the process id, the results path and the directory that holds it.
+fn run_local_to_end(
+    scenario: &str,
+    extra: &[&str],
+) -> (
+    std::process::Output,
+    u32,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let child = querygate()
+        .args([
+            "run",
+            scenario,
+            "--backend",
+            "local",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid, out, dir)
+}
+
 fn assert_clean(pid: u32) {
     assert!(
         leftover_clusters(pid).is_empty(),
@@ -129,22 +159,7 @@ fn sigterm_cleans_up_and_keeps_partial_results() {
 #[test]
 fn statement_timeout_names_operation_and_statement() {
     let _serial = serial();
-    let dir = tmpdir();
-    let out = dir.path().join("r.json");
-    let mut child = querygate()
-        .args([
-            "run",
-            "tests/data/scenarios/ok/hang.toml",
-            "--backend",
-            "local",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let o = child.wait_with_output().unwrap();
+    let (o, pid, out, _dir) = run_local_to_end("tests/data/scenarios/ok/hang.toml", &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
@@ -160,24 +175,8 @@ fn statement_timeout_names_operation_and_statement() {
 #[test]
 fn run_timeout_stops_with_exit_3() {
     let _serial = serial();
-    let dir = tmpdir();
-    let out = dir.path().join("r.json");
-    let child = querygate()
-        .args([
-            "run",
-            "tests/data/scenarios/ok/slow.toml",
-            "--backend",
-            "local",
-            "--timeout",
-            "4",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let o = child.wait_with_output().unwrap();
+    let (o, pid, out, _dir) =
+        run_local_to_end("tests/data/scenarios/ok/slow.toml", &["--timeout", "4"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("time limit of 4 s"), "{}", stderr(&o));
     assert_clean(pid);
@@ -187,22 +186,7 @@ fn run_timeout_stops_with_exit_3() {
 #[test]
 fn sql_error_mid_run_cleans_up() {
     let _serial = serial();
-    let dir = tmpdir();
-    let out = dir.path().join("r.json");
-    let child = querygate()
-        .args([
-            "run",
-            "tests/data/scenarios/ok/fails_midrun.toml",
-            "--backend",
-            "local",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let o = child.wait_with_output().unwrap();
+    let (o, pid, out, _dir) = run_local_to_end("tests/data/scenarios/ok/fails_midrun.toml", &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("division by zero") && stderr(&o).contains("operation `divides`"),

@@ -139,23 +139,37 @@ pub async fn warm_up(
     ops: &[Measurable],
     run: &RunSettings,
 ) -> Result<(), MeasureError> {
+    let budget = Duration::from_millis(run.round_budget_ms.max(1) * 4);
+    warm_ops(conns, ops, run.warmup, budget, |i| {
+        mix(run.seed, u64::MAX, i as u64, 0x57)
+    })
+    .await
+}
+
+/// `count` unrecorded executions of every operation on both sides (each capped at `budget`),
+/// the same parameters on both sides, seeded per operation by `seed_of`.
+async fn warm_ops(
+    conns: [&mut PgConnection; 2],
+    ops: &[Measurable],
+    count: u64,
+    budget: Duration,
+    seed_of: impl Fn(usize) -> u64,
+) -> Result<(), MeasureError> {
     let [before, after] = conns;
     let mut scratch = new_histogram();
     for (i, op) in ops.iter().enumerate() {
-        let seed = mix(run.seed, u64::MAX, i as u64, 0x57);
         for (side, conn, prepared) in [
             (Side::Before, &mut *before, &op.before),
             (Side::After, &mut *after, &op.after),
         ] {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let budget = Some(Duration::from_millis(run.round_budget_ms.max(1) * 4));
+            let mut rng = ChaCha8Rng::seed_from_u64(seed_of(i));
             run_side(
                 conn,
                 prepared,
                 &op.params,
                 &mut rng,
-                run.warmup,
-                budget,
+                count,
+                Some(budget),
                 &mut scratch,
             )
             .await
@@ -189,7 +203,6 @@ pub async fn rounds(
     let [before, after] = conns;
     out.resize_with(ops.len(), OpSamples::default);
     let mut round_hist = [new_histogram(), new_histogram()];
-    let mut scratch = new_histogram();
     let budget = Duration::from_millis(run.round_budget_ms);
     for round in 0..run.rounds {
         if let (Some(opts), true) = (reconnect, round > 0) {
@@ -208,30 +221,14 @@ pub async fn rounds(
                 let old = std::mem::replace(conn, fresh);
                 let _ = old.close().await;
             }
-            for (i, op) in ops.iter().enumerate() {
-                let mut rng = ChaCha8Rng::seed_from_u64(mix(run.seed, round, i as u64, 0x5A));
-                for (side, conn, prepared) in [
-                    (Side::Before, &mut *before, &op.before),
-                    (Side::After, &mut *after, &op.after),
-                ] {
-                    run_side(
-                        conn,
-                        prepared,
-                        &op.params,
-                        &mut rng.clone(),
-                        RECONNECT_WARMUP,
-                        Some(budget),
-                        &mut scratch,
-                    )
-                    .await
-                    .map_err(|error| MeasureError {
-                        operation: op.name.clone(),
-                        side,
-                        error,
-                    })?;
-                }
-                let _ = rng.random::<u32>();
-            }
+            warm_ops(
+                [&mut *before, &mut *after],
+                ops,
+                RECONNECT_WARMUP,
+                budget,
+                |i| mix(run.seed, round, i as u64, 0x5A),
+            )
+            .await?;
         }
         for (i, op) in ops.iter().enumerate() {
             let first = first_side(run.order, run.seed, round, i);
