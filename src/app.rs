@@ -46,14 +46,19 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
 fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let base = report::write::read_report(&c.base).map_err(|e| Error::Usage(format!("{e:#}")))?;
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
-    check_fingerprints(&base, &c.base, &new, c.allow_mismatch)?;
+    check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
     apply_gate(&mut new, &base, &c.base);
     emit(&new, Some(c.format), &c.outputs, out)?;
     Ok(new.exit_code)
 }
 
 /// Refuses a baseline that measured other inputs, unless allowed (then it is noted).
-fn check_fingerprints(base: &Report, base_path: &Path, new: &Report, allow: bool) -> Result<()> {
+fn check_fingerprints(
+    base: &Report,
+    base_path: &Path,
+    new: &[crate::report::ScenarioReport],
+    allow: bool,
+) -> Result<()> {
     let mismatches = crate::gate::fingerprint_mismatches(base, new);
     if !mismatches.is_empty() && !allow {
         return Err(Error::Usage(format!(
@@ -70,7 +75,7 @@ fn check_fingerprints(base: &Report, base_path: &Path, new: &Report, allow: bool
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
     gate.notes.extend(
-        crate::gate::fingerprint_mismatches(base, new)
+        crate::gate::fingerprint_mismatches(base, &new.scenarios)
             .into_iter()
             .map(|m| format!("allowed: {m}")),
     );
@@ -267,13 +272,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     }
     if let Some(base) = &baseline {
         // Fingerprints are known before measuring: refuse early rather than after the run.
-        let planned = Report {
-            scenarios: scenarios
-                .iter()
-                .map(|s| scenario_report(&ScenarioRun::new(s.clone())))
-                .collect(),
-            ..empty_report()
-        };
+        let planned: Vec<_> = scenarios
+            .iter()
+            .map(|s| scenario_report(&ScenarioRun::new(s.clone())))
+            .collect();
         check_fingerprints(
             base,
             c.baseline.compare_with.as_deref().expect("baseline path"),
@@ -525,25 +527,6 @@ fn build_report(
         warnings: vec![],
         gate: None,
     }
-}
-
-/// A report with no content, for fingerprint checks before a run.
-fn empty_report() -> Report {
-    let env = Environment {
-        backend: String::new(),
-        backend_reason: String::new(),
-        server_address: String::new(),
-        image: None,
-        image_id: None,
-        bindir: None,
-        pinned_cpu: None,
-        server_version: String::new(),
-        server_version_num: 0,
-        settings: Default::default(),
-        machine: machine(),
-        git_commit: None,
-    };
-    build_report(&[], &env, chrono::Utc::now(), Instant::now(), None)
 }
 
 async fn environment(server: &dyn Server) -> Result<Environment> {

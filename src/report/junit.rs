@@ -87,6 +87,23 @@ struct Case {
     out: String,
 }
 
+impl Case {
+    /// An error case for a run or scenario that did not finish.
+    fn incomplete(name: &str, classname: &str, error: &str) -> Case {
+        Case {
+            name: name.into(),
+            classname: classname.into(),
+            time_s: 0.0,
+            outcome: Outcome::Error {
+                kind: "incomplete",
+                message: error.to_string(),
+                body: format!("{error}\n"),
+            },
+            out: String::new(),
+        }
+    }
+}
+
 struct Suite {
     name: String,
     timestamp: String,
@@ -242,17 +259,7 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
 fn suite(report: &Report, s: &ScenarioReport) -> Suite {
     let mut cases = Vec::new();
     if let Some(e) = &s.error {
-        cases.push(Case {
-            name: "scenario".into(),
-            classname: s.name.clone(),
-            time_s: 0.0,
-            outcome: Outcome::Error {
-                kind: "incomplete",
-                message: e.clone(),
-                body: e.clone() + "\n",
-            },
-            out: String::new(),
-        });
+        cases.push(Case::incomplete("scenario", &s.name, e));
     }
     for op in &s.operations {
         let classname = format!("{}.{}", s.name, op.name);
@@ -324,17 +331,7 @@ pub fn to_string(report: &Report) -> String {
             timestamp: report.started_at.clone(),
             hostname: report.environment.machine.hostname.clone(),
             properties: vec![],
-            cases: vec![Case {
-                name: "run".into(),
-                classname: report.tool.name.clone(),
-                time_s: 0.0,
-                outcome: Outcome::Error {
-                    kind: "incomplete",
-                    message: e.clone(),
-                    body: e.clone() + "\n",
-                },
-                out: String::new(),
-            }],
+            cases: vec![Case::incomplete("run", &report.tool.name, e)],
         });
     }
     let total = |f: fn(&Outcome) -> bool| suites.iter().map(|s| s.count(f)).sum::<usize>();

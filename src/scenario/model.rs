@@ -90,7 +90,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Statement {
     pub sql: String,
-    /// Byte range in the scenario text of the string holding this statement.
+    /// Byte range in the scenario text: from one byte before the statement's text (its opening
+    /// quote, for a one-line string), so that `span.start + 1 + offset` is exact.
     pub span: Range<usize>,
     /// Highest `$N` placeholder in the statement (0 when none).
     pub placeholders: usize,
