@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need when it is missing (idempotent), then runs
-# every test. Tests run against real servers: a local ephemeral PostgreSQL (server binaries
+# every test after `cargo fmt --check` and clippy (warnings are errors). Tests run against real servers: a local ephemeral PostgreSQL (server binaries
 # from Debian), PostgreSQL 17 in Docker (image built locally when no registry is reachable),
 # and headless Chromium for the HTML report. A missing prerequisite that cannot be installed
 # fails the run with a message; nothing is skipped.
@@ -27,4 +27,6 @@ if ! docker info >/dev/null 2>&1; then
 fi
 scripts/build-pg-image.sh postgres:17
 
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --no-fail-fast "$@"

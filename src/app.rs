@@ -16,7 +16,8 @@ use crate::config::{
     Outputs, Overrides, ReportConfig, RunConfig,
 };
 use crate::error::{Error, Located, Result};
-use crate::pipeline::{run_scenario, Depth, ScenarioRun};
+use crate::measured::ScenarioRun;
+use crate::pipeline::{run_scenario, Depth};
 use crate::progress::Progress;
 use crate::provision::{self, Server};
 use crate::report::{
@@ -135,10 +136,8 @@ fn emit(
         }
         None => {}
     }
-    let files: [(
-        &Option<PathBuf>,
-        fn(&mut Vec<u8>, &Report) -> std::io::Result<()>,
-    ); 3] = [
+    type Render = fn(&mut Vec<u8>, &Report) -> std::io::Result<()>;
+    let files: [(&Option<PathBuf>, Render); 3] = [
         (&outputs.markdown, |w, r| report::markdown::render(w, r)),
         (&outputs.html, |w, r| report::html::render(w, r)),
         (&outputs.junit, |w, r| report::junit::render(w, r)),
@@ -257,6 +256,66 @@ async fn start_server(
 async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
+    let (scenarios, baseline) = preflight(c)?;
+    let mut signals = Signals::new()?;
+    let mut progress = Progress::new(quiet);
+    let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
+    pin_to_server(&*server, &mut progress);
+    let out_path = c.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "results/run-{}.json",
+            started_at.format("%Y%m%dT%H%M%SZ")
+        ))
+    });
+    let env = match environment(&*server).await {
+        Ok(env) => env,
+        Err(e) => {
+            server.shutdown().await.ok();
+            return Err(e);
+        }
+    };
+    let rec = Recording {
+        env,
+        started_at,
+        t0,
+        out_path,
+    };
+    let tag = run_tag();
+    let names: Vec<Names> = (0..scenarios.len()).map(|k| Names::new(&tag, k)).collect();
+    let mut runs: Vec<ScenarioRun> = Vec::new();
+
+    let outcome = {
+        let work = run_all(
+            &*server,
+            &scenarios,
+            baseline.as_ref(),
+            &names,
+            &mut runs,
+            &rec,
+            &mut progress,
+        );
+        tokio::select! {
+            r = work => r,
+            sig = signals.recv() => Err(Error::Interrupted(sig)),
+            _ = tokio::time::sleep(Duration::from_secs(c.timeout_s)) => Err(Error::RunTimeout(c.timeout_s)),
+        }
+    };
+    progress.finish();
+    cleanup(server, &names, &mut progress).await;
+    finish(
+        c,
+        &mut runs,
+        outcome,
+        baseline.as_ref(),
+        &rec,
+        &mut progress,
+        out,
+    )
+}
+
+/// Everything that can be refused before a server starts: the scenarios, the baseline (read,
+/// and its fingerprints matched against the scenarios), and an existing `--save-baseline`.
+fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
     let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
     let baseline = match &c.baseline.compare_with {
         Some(p) => Some(
@@ -267,7 +326,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     };
     if let Some(p) = &c.baseline.save_to {
         if p.exists() && !c.baseline.overwrite {
-            return Err(Error::Usage(format!("--save-baseline: {} exists; baselines change only on request: add --overwrite-baseline", p.display())));
+            return Err(Error::Usage(format!(
+                "--save-baseline: {} exists; baselines change only on request: add --overwrite-baseline",
+                p.display()
+            )));
         }
     }
     if let Some(base) = &baseline {
@@ -283,79 +345,62 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             c.baseline.allow_mismatch,
         )?;
     }
-    let mut signals = Signals::new()?;
-    let mut progress = Progress::new(quiet);
-    let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
-    pin_to_server(&*server, &mut progress);
-    let out_path = c.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "results/run-{}.json",
-            started_at.format("%Y%m%dT%H%M%SZ")
-        ))
-    });
+    Ok((scenarios, baseline))
+}
 
-    let env = match environment(&*server).await {
-        Ok(env) => env,
-        Err(e) => {
-            server.shutdown().await.ok();
-            return Err(e);
-        }
-    };
+/// Where and when a run is recorded: what every (partial) results file is built with.
+struct Recording {
+    env: Environment,
+    started_at: chrono::DateTime<chrono::Utc>,
+    t0: Instant,
+    out_path: PathBuf,
+}
+
+impl Recording {
+    fn report(&self, runs: &[ScenarioRun], error: Option<&Error>) -> Report {
+        build_report(runs, &self.env, self.started_at, self.t0, error)
+    }
+}
+
+/// Runs every scenario in turn, writing the results file after each one.
+async fn run_all(
+    server: &dyn Server,
+    scenarios: &[Scenario],
+    baseline: Option<&Report>,
+    names: &[Names],
+    runs: &mut Vec<ScenarioRun>,
+    rec: &Recording,
+    progress: &mut Progress,
+) -> Result<()> {
     let admin = server.admin_options();
     let owns = server.owns_server();
-    let tag = run_tag();
-    let names: Vec<Names> = (0..scenarios.len()).map(|k| Names::new(&tag, k)).collect();
-    let mut runs: Vec<ScenarioRun> = Vec::new();
-    let timeout = Duration::from_secs(c.timeout_s);
-
-    let outcome = {
-        let work = async {
-            for (k, s) in scenarios.iter().enumerate() {
-                runs.push(ScenarioRun::new(s.clone()));
-                let pinned = server.pinned_cpu().is_some();
-                runs.last_mut()
-                    .expect("just pushed")
-                    .scenario
-                    .run
-                    .reconnect
-                    .get_or_insert(!pinned);
-                let run = runs.last_mut().expect("just pushed");
-                let base = baseline.as_ref().and_then(|b| {
-                    b.scenarios
-                        .iter()
-                        .find(|x| x.name == s.name && x.scale == s.scale)
-                });
-                let r = run_scenario(
-                    &admin,
-                    owns,
-                    &names[k],
-                    run,
-                    Depth::Measure,
-                    base,
-                    &mut progress,
-                )
-                .await;
-                if let Err(e) = &r {
-                    run.error = Some(format!("{e:#}"));
-                }
-                r?;
-                // Written after each scenario, so a later failure loses nothing (as hyperfine does).
-                let partial = build_report(&runs, &env, started_at, t0, None);
-                report::write::write_report(&out_path, &partial)?;
-            }
-            Ok::<(), Error>(())
-        };
-        tokio::select! {
-            r = work => r,
-            sig = signals.recv() => Err(Error::Interrupted(sig)),
-            _ = tokio::time::sleep(timeout) => Err(Error::RunTimeout(c.timeout_s)),
+    for (k, s) in scenarios.iter().enumerate() {
+        runs.push(ScenarioRun::new(s.clone()));
+        let pinned = server.pinned_cpu().is_some();
+        let run = runs.last_mut().expect("just pushed");
+        run.scenario.run.reconnect.get_or_insert(!pinned);
+        let base = baseline.and_then(|b| {
+            b.scenarios
+                .iter()
+                .find(|x| x.name == s.name && x.scale == s.scale)
+        });
+        let r = run_scenario(&admin, owns, &names[k], run, Depth::Measure, base, progress).await;
+        if let Err(e) = &r {
+            run.error = Some(format!("{e:#}"));
         }
-    };
-    progress.finish();
+        r?;
+        // Written after each scenario, so a later failure loses nothing (as hyperfine does).
+        report::write::write_report(&rec.out_path, &rec.report(runs, None))?;
+    }
+    Ok(())
+}
 
-    // Cleanup runs whatever happened above; a second Ctrl-C does not cut it short.
-    if !owns {
-        for n in &names {
+/// Drops the scratch databases (on a server querygate did not start) and shuts the server
+/// down. Runs whatever happened before; a second Ctrl-C does not cut it short.
+async fn cleanup(server: Box<dyn Server>, names: &[Names], progress: &mut Progress) {
+    if !server.owns_server() {
+        let admin = server.admin_options();
+        for n in names {
             if let Err(e) = seed::drop_databases(&admin, n).await {
                 progress.step(&format!("warning: {e:#}"));
             }
@@ -364,17 +409,29 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     if let Err(e) = server.shutdown().await {
         progress.step(&format!("warning: cleanup failed: {e:#}"));
     }
+}
 
+/// The final report: the outcome recorded, the gate applied, the results file and baseline
+/// written, the outputs rendered; the exit code.
+fn finish(
+    c: &RunConfig,
+    runs: &mut [ScenarioRun],
+    outcome: Result<()>,
+    baseline: Option<&Report>,
+    rec: &Recording,
+    progress: &mut Progress,
+    out: &mut dyn Write,
+) -> Result<u8> {
     if let (Err(e), Some(last)) = (&outcome, runs.last_mut()) {
         if last.error.is_none() {
             last.error = Some(e.to_string());
         }
     }
-    let mut report = build_report(&runs, &env, started_at, t0, outcome.as_ref().err());
-    if let (Some(base), Some(path)) = (&baseline, &c.baseline.compare_with) {
+    let mut report = rec.report(runs, outcome.as_ref().err());
+    if let (Some(base), Some(path)) = (baseline, &c.baseline.compare_with) {
         apply_gate(&mut report, base, path);
     }
-    report::write::write_report(&out_path, &report)?;
+    report::write::write_report(&rec.out_path, &report)?;
     if let Some(p) = &c.baseline.save_to {
         if report.status == RunStatus::Complete {
             report::write::write_report(p, &report)?;
@@ -387,7 +444,7 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
         }
     }
     emit(&report, Some(c.format), &c.outputs, out)?;
-    progress.step(&format!("results: {}", out_path.display()));
+    progress.step(&format!("results: {}", rec.out_path.display()));
     outcome.map(|()| report.exit_code)
 }
 
@@ -591,7 +648,7 @@ fn machine() -> Machine {
         })
         .map_or(0, |kb| kb / 1024);
     Machine {
-        hostname: seed::hostname(),
+        hostname: crate::pg::hostname(),
         os,
         arch: std::env::consts::ARCH.to_string(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),

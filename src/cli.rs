@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
-    BackendConfig, Baseline, CheckConfig, Command, CompareConfig, Config, ExplainConfig,
-    OutputFormat, Outputs, Overrides, ReportConfig, RunConfig,
+    BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
+    ExplainConfig, OutputFormat, Outputs, Overrides, ReportConfig, RunConfig,
 };
 use crate::error::Error;
-use crate::provision::BackendKind;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,7 +97,7 @@ pub struct ReportArgs {
 pub struct ServerArgs {
     /// Where PostgreSQL comes from: docker if usable, else a local ephemeral cluster (auto).
     #[arg(long, value_enum, default_value = "auto", env = "QUERYGATE_BACKEND")]
-    pub backend: BackendKind,
+    pub backend: BackendArg,
     /// An existing server for --backend url; querygate creates and drops its own databases there.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -179,6 +178,26 @@ pub enum FormatArg {
     Markdown,
 }
 
+/// The `--backend` values; converted into [`BackendKind`] (clap types stay in this file).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    Auto,
+    Docker,
+    Local,
+    Url,
+}
+
+impl From<BackendArg> for BackendKind {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => BackendKind::Auto,
+            BackendArg::Docker => BackendKind::Docker,
+            BackendArg::Local => BackendKind::Local,
+            BackendArg::Url => BackendKind::Url,
+        }
+    }
+}
+
 impl From<FormatArg> for OutputFormat {
     fn from(f: FormatArg) -> Self {
         match f {
@@ -211,13 +230,13 @@ pub fn parse_scales(s: &str) -> Result<Vec<i64>, Error> {
 }
 
 fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
-    if a.backend == BackendKind::Url && a.database_url.is_none() {
+    if a.backend == BackendArg::Url && a.database_url.is_none() {
         return Err(Error::Usage(
             "--backend url needs --database-url or DATABASE_URL".into(),
         ));
     }
     Ok(BackendConfig {
-        kind: a.backend,
+        kind: a.backend.into(),
         database_url: a.database_url,
         image: a.image,
         pg_bindir: a.pg_bindir,

@@ -2,7 +2,17 @@
 
 use std::path::PathBuf;
 
-use crate::provision::BackendKind;
+use serde::Serialize;
+
+/// Which backend to use, as asked on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Auto,
+    Docker,
+    Local,
+    Url,
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -10,6 +10,8 @@ pub mod error;
 pub mod explain;
 pub mod gate;
 pub mod measure;
+pub mod measured;
+pub mod pg;
 pub mod pipeline;
 pub mod progress;
 pub mod provision;

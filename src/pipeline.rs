@@ -13,52 +13,12 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
 use crate::error::{Error, Located, Result};
-use crate::explain::{explain_side, StatementPlan};
+use crate::explain::explain_side;
 use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource};
+use crate::measured::{OpPlans, ScenarioRun};
 use crate::progress::Progress;
-use crate::report::Warning;
-use crate::scenario::{Claim, Params, Scenario, Side, Value};
-use crate::seed::{self, Names, Prepared};
-
-/// Plans and results of one operation from the EXPLAIN pass.
-#[derive(Debug, Clone)]
-pub struct OpPlans {
-    pub before: Vec<StatementPlan>,
-    pub after: Vec<StatementPlan>,
-    /// The parameter values used.
-    pub params: Vec<Value>,
-}
-
-/// Everything measured for one scenario so far.
-#[derive(Debug, Clone)]
-pub struct ScenarioRun {
-    pub scenario: Scenario,
-    pub prepared: Option<Prepared>,
-    pub plans: Vec<Option<OpPlans>>,
-    /// One entry per operation, then one for the calibration statement.
-    pub samples: Vec<OpSamples>,
-    /// Operations re-measured to confirm a suspected regression (indices into operations) …
-    pub confirm_ops: Vec<usize>,
-    /// … and their fresh samples, in the same order, then the calibration's.
-    pub confirm_samples: Vec<OpSamples>,
-    pub warnings: Vec<Warning>,
-    pub error: Option<String>,
-}
-
-impl ScenarioRun {
-    pub fn new(scenario: Scenario) -> Self {
-        ScenarioRun {
-            scenario,
-            prepared: None,
-            plans: vec![],
-            samples: vec![],
-            confirm_ops: vec![],
-            confirm_samples: vec![],
-            warnings: vec![],
-            error: None,
-        }
-    }
-}
+use crate::scenario::{Claim, Params, RunSettings, Scenario, Side, Value};
+use crate::seed::{self, Names};
 
 /// Name of the calibration statement's measurement.
 pub const CALIBRATION_NAME: &str = "_calibration";
@@ -92,34 +52,105 @@ pub async fn run_scenario(
     .await?;
     run.prepared = Some(prepared);
 
-    let options = |db: &str| {
-        admin
-            .clone()
-            .database(db)
-            .options([(
-                "statement_timeout",
-                scenario.run.statement_timeout_ms.to_string(),
-            )])
-            .application_name("querygate")
-            .statement_cache_capacity(1024)
-    };
-    let side_options = [options(&names.before), options(&names.after)];
-    let reconnect = run
-        .scenario
-        .run
-        .reconnect
-        .unwrap_or(true)
-        .then(|| side_options.clone());
-    let mut before = seed::connect(&side_options[0]).await?;
-    let mut after = seed::connect(&side_options[1]).await?;
+    let mut sides = Sides::connect(admin, &scenario, names).await?;
+    check_claim_names(&scenario, &mut sides.before, &mut sides.after).await?;
+    let (mut ops, calibration) = prepare_operations(&scenario, &mut sides).await?;
 
-    check_claim_names(&scenario, &mut before, &mut after).await?;
+    progress.step(&format!("{label}: warming up"));
+    measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
+        .await
+        .map_err(|e| measure_error(&scenario, e))?;
 
+    progress.step(&format!("{label}: EXPLAIN pass"));
+    explain_pass(&scenario, &mut sides, &ops, run).await?;
+
+    if depth == Depth::Measure {
+        ops.push(calibration);
+        let samples = &mut run.samples;
+        sides
+            .rounds(&scenario, &label, &ops, &scenario.run, samples, progress)
+            .await?;
+        if let Some(base) = baseline {
+            confirmation_pass(&scenario, &label, &mut sides, ops, run, base, progress).await?;
+        }
+    }
+    sides.before.close().await.ok();
+    sides.after.close().await.ok();
+    Ok(())
+}
+
+/// The two measuring connections (before, after) and, when the scenario reconnects every
+/// round, the options to reconnect with.
+struct Sides {
+    before: PgConnection,
+    after: PgConnection,
+    reconnect: Option<[PgConnectOptions; 2]>,
+}
+
+impl Sides {
+    async fn connect(admin: &PgConnectOptions, scenario: &Scenario, names: &Names) -> Result<Self> {
+        let options = |db: &str| {
+            admin
+                .clone()
+                .database(db)
+                .options([(
+                    "statement_timeout",
+                    scenario.run.statement_timeout_ms.to_string(),
+                )])
+                .application_name("querygate")
+                .statement_cache_capacity(1024)
+        };
+        let side_options = [options(&names.before), options(&names.after)];
+        let reconnect = scenario
+            .run
+            .reconnect
+            .unwrap_or(true)
+            .then(|| side_options.clone());
+        Ok(Sides {
+            before: seed::connect(&side_options[0]).await?,
+            after: seed::connect(&side_options[1]).await?,
+            reconnect,
+        })
+    }
+
+    /// Interleaved rounds of `ops` under `settings` into `out`, with progress per round.
+    async fn rounds(
+        &mut self,
+        scenario: &Scenario,
+        label: &str,
+        ops: &[Measurable],
+        settings: &RunSettings,
+        out: &mut Vec<OpSamples>,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        let total = settings.rounds;
+        progress.start_rounds(label, total);
+        let result = measure::rounds(
+            [&mut self.before, &mut self.after],
+            self.reconnect.as_ref(),
+            ops,
+            settings,
+            out,
+            |done| progress.round_done(done, total),
+        )
+        .await;
+        progress.finish();
+        result.map_err(|e| measure_error(scenario, e))
+    }
+}
+
+/// Every operation prepared on both sides with its parameter source, and the calibration
+/// statement (measured last in every round).
+async fn prepare_operations(
+    scenario: &Scenario,
+    sides: &mut Sides,
+) -> Result<(Vec<Measurable>, Measurable)> {
+    let Sides { before, after, .. } = sides;
     let mut ops = Vec::new();
     for (i, op) in scenario.operations.iter().enumerate() {
-        let params = param_source(&scenario, i, &mut before).await?;
-        let b = measure::prepare_side(&mut before, &scenario, op, &op.before, "before").await?;
-        let a = measure::prepare_side(&mut after, &scenario, op, &op.after, "after").await?;
+        let params = param_source(scenario, i, before).await?;
+        let b = measure::prepare_side(before, scenario, op, &op.before, "before").await?;
+        let a = measure::prepare_side(after, scenario, op, &op.after, "after").await?;
         ops.push(Measurable {
             name: op.name.clone(),
             before: b,
@@ -129,17 +160,20 @@ pub async fn run_scenario(
     }
     let calibration = Measurable {
         name: CALIBRATION_NAME.into(),
-        before: measure::calibration_side(&mut before).await?,
-        after: measure::calibration_side(&mut after).await?,
+        before: measure::calibration_side(before).await?,
+        after: measure::calibration_side(after).await?,
         params: ParamSource::None,
     };
+    Ok((ops, calibration))
+}
 
-    progress.step(&format!("{label}: warming up"));
-    measure::warm_up([&mut before, &mut after], &ops, &scenario.run)
-        .await
-        .map_err(|e| measure_error(&scenario, e))?;
-
-    progress.step(&format!("{label}: EXPLAIN pass"));
+/// One EXPLAIN of every operation on each side, with the same drawn parameters, into `run.plans`.
+async fn explain_pass(
+    scenario: &Scenario,
+    sides: &mut Sides,
+    ops: &[Measurable],
+    run: &mut ScenarioRun,
+) -> Result<()> {
     for (i, op) in ops.iter().enumerate() {
         let values = op.params.draw(&mut ChaCha8Rng::seed_from_u64(mix(
             scenario.run.seed,
@@ -147,10 +181,10 @@ pub async fn run_scenario(
             i as u64,
             0xE,
         )));
-        let b = explain_side(&mut before, &op.before, &values)
+        let b = explain_side(&mut sides.before, &op.before, &values)
             .await
             .with_context(|| format!("EXPLAIN of operation `{}` (before) failed", op.name))?;
-        let a = explain_side(&mut after, &op.after, &values)
+        let a = explain_side(&mut sides.after, &op.after, &values)
             .await
             .with_context(|| format!("EXPLAIN of operation `{}` (after) failed", op.name))?;
         run.plans.push(Some(OpPlans {
@@ -159,70 +193,62 @@ pub async fn run_scenario(
             params: values,
         }));
     }
+    Ok(())
+}
 
-    if depth == Depth::Measure {
-        ops.push(calibration);
-        progress.start_rounds(&label, scenario.run.rounds);
-        let total = scenario.run.rounds;
-        let result = measure::rounds(
-            [&mut before, &mut after],
-            reconnect.as_ref(),
-            &ops,
-            &scenario.run,
-            &mut run.samples,
-            |done| progress.round_done(done, total),
-        )
-        .await;
-        progress.finish();
-        result.map_err(|e| measure_error(&scenario, e))?;
-
-        // Screen against the baseline; re-measure suspects on fresh rounds before the gate decides.
-        if let Some(base) = baseline {
-            let provisional = crate::analysis::scenario_report(run);
-            let suspects = crate::gate::suspects(base, &provisional);
-            if !suspects.is_empty() {
-                progress.step(&format!(
-                    "{label}: possible latency regression in {}; confirming on fresh rounds",
-                    suspects.join(", ")
-                ));
-                run.confirm_ops = scenario
-                    .operations
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| suspects.contains(&o.name))
-                    .map(|(i, _)| i)
-                    .collect();
-                let calibration = ops.pop().expect("calibration is last");
-                let mut subset: Vec<Measurable> = Vec::new();
-                for (i, op) in ops.into_iter().enumerate() {
-                    if run.confirm_ops.contains(&i) {
-                        subset.push(op);
-                    }
-                }
-                subset.push(calibration);
-                let mut confirm_run = scenario.run.clone();
-                confirm_run.seed = mix(scenario.run.seed, u64::MAX - 1, 0, 0xC0);
-                // Twice the rounds: the confirmation interval is the stricter one (99.5%), and
-                // only the suspects are re-measured, so the extra rounds are cheap.
-                confirm_run.rounds = scenario.run.rounds * 2;
-                progress.start_rounds(&format!("{label} (confirmation)"), confirm_run.rounds);
-                let result = measure::rounds(
-                    [&mut before, &mut after],
-                    reconnect.as_ref(),
-                    &subset,
-                    &confirm_run,
-                    &mut run.confirm_samples,
-                    |done| progress.round_done(done, total),
-                )
-                .await;
-                progress.finish();
-                result.map_err(|e| measure_error(&scenario, e))?;
-            }
+/// Screens the run against the baseline and re-measures the suspected latency regressions on
+/// fresh rounds (twice as many, new parameter seed) before the gate decides. `ops` ends with
+/// the calibration, which is re-measured too.
+async fn confirmation_pass(
+    scenario: &Scenario,
+    label: &str,
+    sides: &mut Sides,
+    mut ops: Vec<Measurable>,
+    run: &mut ScenarioRun,
+    base: &crate::report::ScenarioReport,
+    progress: &mut Progress,
+) -> Result<()> {
+    let provisional = crate::analysis::scenario_report(run);
+    let suspects = crate::gate::suspects(base, &provisional);
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    progress.step(&format!(
+        "{label}: possible latency regression in {}; confirming on fresh rounds",
+        suspects.join(", ")
+    ));
+    run.confirm_ops = scenario
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| suspects.contains(&o.name))
+        .map(|(i, _)| i)
+        .collect();
+    let calibration = ops.pop().expect("calibration is last");
+    let mut subset: Vec<Measurable> = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        if run.confirm_ops.contains(&i) {
+            subset.push(op);
         }
     }
-    before.close().await.ok();
-    after.close().await.ok();
-    Ok(())
+    subset.push(calibration);
+    let mut confirm_run = scenario.run.clone();
+    confirm_run.seed = mix(scenario.run.seed, u64::MAX - 1, 0, 0xC0);
+    // Twice the rounds: the confirmation interval is the stricter one (99.5%), and
+    // only the suspects are re-measured, so the extra rounds are cheap.
+    confirm_run.rounds = scenario.run.rounds * 2;
+    let confirm_label = format!("{label} (confirmation)");
+    let samples = &mut run.confirm_samples;
+    sides
+        .rounds(
+            scenario,
+            &confirm_label,
+            &subset,
+            &confirm_run,
+            samples,
+            progress,
+        )
+        .await
 }
 
 /// Settings set on the scratch databases: the scenario's session-level settings, and on a
@@ -343,7 +369,7 @@ async fn param_source(
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| {
-                    let msg = crate::seed::pg_error_parts(&e).map_or(e.to_string(), |p| p.0);
+                    let msg = crate::pg::pg_error_parts(&e).map_or(e.to_string(), |p| p.0);
                     Error::Scenario(Located::at(
                         &scenario.path,
                         &scenario.text,
@@ -405,7 +431,7 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
     let statement = side_sql
         .and_then(|s| s.statements.get(e.error.statement))
         .map_or("(transaction control)".to_string(), |s| s.sql.clone());
-    let detail = match crate::seed::pg_error_parts(&e.error.error) {
+    let detail = match crate::pg::pg_error_parts(&e.error.error) {
         Some((msg, _)) if msg.contains("57014") => format!(
             "{msg}\n  the statement ran longer than run.statement_timeout_ms = {} ms",
             scenario.run.statement_timeout_ms

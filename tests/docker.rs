@@ -68,6 +68,54 @@ fn run_pid(mut cmd: Command) -> (u32, Output) {
     (pid, wait_output(child, Duration::from_secs(300)))
 }
 
+/// Runs querygate with `args` to completion: its pid, output and stderr.
+fn run_args(args: &[&str]) -> (u32, Output, String) {
+    run_cmd(args, |_| {})
+}
+
+/// [`run_args`] with the command adjusted first (environment variables).
+fn run_cmd(args: &[&str], adjust: impl FnOnce(&mut Command)) -> (u32, Output, String) {
+    let mut cmd = qg();
+    cmd.args(args);
+    adjust(&mut cmd);
+    let (pid, o) = run_pid(cmd);
+    let e = stderr(&o);
+    (pid, o, e)
+}
+
+/// `run <tiny scenario>` followed by `rest`.
+fn tiny(rest: &[&str]) -> Vec<String> {
+    ["run", "tests/data/scenarios/ok/tiny.toml"]
+        .iter()
+        .chain(rest)
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// The strings of `args` as the `&str` slice `run_args` takes.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// `run <focus scenario> --backend docker --scale 20000 --rounds 500 --out <out>`: a run long
+/// enough to be interrupted during its rounds, started with stderr read line by line.
+fn spawn_long_focus_run(out: &str) -> Running {
+    let mut cmd = qg();
+    cmd.args([
+        "run",
+        "scenarios/focus_sessions.toml",
+        "--backend",
+        "docker",
+        "--scale",
+        "20000",
+        "--rounds",
+        "500",
+        "--out",
+        out,
+    ]);
+    Running::spawn(cmd)
+}
+
 /// `wait_with_output` with a deadline: a hung run kills the child and fails the test.
 fn wait_output(child: Child, limit: Duration) -> Output {
     let pid = child.id();
@@ -181,21 +229,16 @@ fn focus_scenario_on_docker() {
     let _serial = docker_test();
     let dir = tmpdir();
     let out = dir.path().join("focus-docker.json");
-    let mut cmd = qg();
-    cmd.args(FOCUS_SMALL).args([
-        "--backend",
-        "docker",
-        "--image",
-        DOCKER_IMAGE,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let (pid, o) = run_pid(cmd);
+    let args = [
+        FOCUS_SMALL,
+        &["--backend", "docker", "--image", DOCKER_IMAGE],
+    ]
+    .concat();
+    let (pid, o, e) = run_args(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
     assert!(
         matches!(o.status.code(), Some(0) | Some(1)),
-        "exit {:?}\n{}",
+        "exit {:?}\n{e}",
         o.status.code(),
-        stderr(&o)
     );
     assert_no_container_left(pid, "after a normal exit");
 
@@ -262,7 +305,6 @@ fn focus_scenario_on_docker() {
         .any(|i| i == "idx_focus_sessions_user_active"));
     // How querygate reached the server is said: the container's own address where it is
     // reachable (no Docker proxy in the measured round trips), else the published port.
-    let e = stderr(&o);
     assert!(
         e.contains("(the container's own address)")
             || e.contains("(the published port, through Docker's proxy)"),
@@ -276,8 +318,7 @@ fn sql_error_mid_run_removes_the_container() {
     let _serial = docker_test();
     let dir = tmpdir();
     let out = dir.path().join("err.json");
-    let mut cmd = qg();
-    cmd.args([
+    let (pid, o, e) = run_args(&[
         "run",
         "tests/data/scenarios/run_err/sql_error_mid_run.toml",
         "--backend",
@@ -285,8 +326,6 @@ fn sql_error_mid_run_removes_the_container() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let (pid, o) = run_pid(cmd);
-    let e = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{e}");
     assert!(e.contains("division by zero"), "{e}");
     assert!(
@@ -305,20 +344,7 @@ fn signal_mid_run(sig: Signal, code: i32) {
     let _serial = docker_test();
     let dir = tmpdir();
     let out = dir.path().join("sig.json");
-    let mut cmd = qg();
-    cmd.args([
-        "run",
-        "scenarios/focus_sessions.toml",
-        "--backend",
-        "docker",
-        "--scale",
-        "20000",
-        "--rounds",
-        "500",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let mut q = Running::spawn(cmd);
+    let mut q = spawn_long_focus_run(out.to_str().unwrap());
     let pid = q.pid();
     q.wait_for("round", Duration::from_secs(120));
     assert_eq!(containers_of(pid).len(), 1, "the run's container exists");
@@ -347,14 +373,7 @@ fn signal_during_container_start_removes_it() {
     let _serial = docker_test();
     for delay_ms in [300, 1500] {
         let mut cmd = qg();
-        cmd.args([
-            "run",
-            "tests/data/scenarios/ok/tiny.toml",
-            "--backend",
-            "docker",
-            "--out",
-            "/dev/null",
-        ]);
+        cmd.args(tiny(&["--backend", "docker", "--out", "/dev/null"]));
         let mut q = Running::spawn(cmd);
         let pid = q.pid();
         q.wait_for("starting a PostgreSQL container", Duration::from_secs(60));
@@ -372,19 +391,11 @@ fn signal_during_container_start_removes_it() {
 #[test]
 fn panic_removes_the_container() {
     let _serial = docker_test();
-    let mut cmd = qg();
-    cmd.args([
-        "run",
-        "tests/data/scenarios/ok/tiny.toml",
-        "--backend",
-        "docker",
-        "--out",
-        "/dev/null",
-    ])
-    .env("QUERYGATE_TEST_PANIC_AFTER_START", "1")
-    .env("RUST_BACKTRACE", "0");
-    let (pid, o) = run_pid(cmd);
-    let e = stderr(&o);
+    let args = tiny(&["--backend", "docker", "--out", "/dev/null"]);
+    let (pid, o, e) = run_cmd(&strs(&args), |cmd| {
+        cmd.env("QUERYGATE_TEST_PANIC_AFTER_START", "1")
+            .env("RUST_BACKTRACE", "0");
+    });
     assert_eq!(o.status.code(), Some(101), "a panic: {e}");
     assert!(e.contains("panicking with container"), "{e}");
     assert_no_container_left(pid, "after a panic");
@@ -394,20 +405,7 @@ fn panic_removes_the_container() {
 #[test]
 fn sigkill_leftover_is_swept_by_the_next_run() {
     let _serial = docker_test();
-    let mut cmd = qg();
-    cmd.args([
-        "run",
-        "scenarios/focus_sessions.toml",
-        "--backend",
-        "docker",
-        "--scale",
-        "20000",
-        "--rounds",
-        "500",
-        "--out",
-        "/dev/null",
-    ]);
-    let mut q = Running::spawn(cmd);
+    let mut q = spawn_long_focus_run("/dev/null");
     let killed = q.pid();
     q.wait_for("round", Duration::from_secs(120));
     q.signal(Signal::SIGKILL);
@@ -416,17 +414,7 @@ fn sigkill_leftover_is_swept_by_the_next_run() {
     let leftover = containers_of(killed);
     assert_eq!(leftover.len(), 1, "SIGKILL leaves the container");
 
-    let mut cmd = qg();
-    cmd.args([
-        "run",
-        "tests/data/scenarios/ok/tiny.toml",
-        "--backend",
-        "docker",
-        "--out",
-        "/dev/null",
-    ]);
-    let (pid, o) = run_pid(cmd);
-    let e = stderr(&o);
+    let (pid, o, e) = run_args(&strs(&tiny(&["--backend", "docker", "--out", "/dev/null"])));
     assert!(matches!(o.status.code(), Some(0) | Some(1)), "{e}");
     assert_no_container_left(killed, "after the next run's sweep");
     assert_no_container_left(pid, "after the sweeping run");
@@ -448,15 +436,16 @@ fn same_scenario_on_local_and_docker_records_which_server() {
     let mut reports = Vec::new();
     for backend in ["local", "docker"] {
         let out = dir.path().join(format!("{backend}.json"));
-        let mut cmd = qg();
-        cmd.args(FOCUS_SMALL)
-            .args(["--backend", backend, "--out", out.to_str().unwrap()]);
-        let (pid, o) = run_pid(cmd);
+        let args = [
+            FOCUS_SMALL,
+            &["--backend", backend, "--out", out.to_str().unwrap()],
+        ]
+        .concat();
+        let (pid, o, e) = run_args(&args);
         assert!(
             matches!(o.status.code(), Some(0) | Some(1)),
-            "{backend}: exit {:?}\n{}",
+            "{backend}: exit {:?}\n{e}",
             o.status.code(),
-            stderr(&o)
         );
         assert_no_container_left(pid, backend);
         reports.push(read_json(&out));
@@ -515,15 +504,7 @@ fn auto_chooses_docker_and_says_why() {
     let _serial = docker_test();
     let dir = tmpdir();
     let out = dir.path().join("auto.json");
-    let mut cmd = qg();
-    cmd.args([
-        "run",
-        "tests/data/scenarios/ok/tiny.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let (pid, o) = run_pid(cmd);
-    let e = stderr(&o);
+    let (pid, o, e) = run_args(&strs(&tiny(&["--out", out.to_str().unwrap()])));
     assert!(matches!(o.status.code(), Some(0) | Some(1)), "{e}");
     assert_no_container_left(pid, "after an auto run");
     let env = &read_json(&out)["environment"];
@@ -557,20 +538,13 @@ fn auto_falls_back_to_local_and_docker_explains_why_not() {
     .enumerate()
     {
         let out = dir.path().join(format!("fallback{i}.json"));
-        let mut cmd = qg();
-        cmd.args([
-            "run",
-            "tests/data/scenarios/ok/tiny.toml",
-            "--image",
-            image,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        if let Some(h) = docker_host {
-            cmd.env("DOCKER_HOST", h);
-        }
-        let (_, o) = run_pid(cmd);
-        let e = stderr(&o);
+        let with_host = |cmd: &mut Command| {
+            if let Some(h) = docker_host {
+                cmd.env("DOCKER_HOST", h);
+            }
+        };
+        let args = tiny(&["--image", image, "--out", out.to_str().unwrap()]);
+        let (_, o, e) = run_cmd(&strs(&args), with_host);
         assert!(matches!(o.status.code(), Some(0) | Some(1)), "{e}");
         let env = &read_json(&out)["environment"];
         assert_eq!(env["backend"], "local");
@@ -580,10 +554,7 @@ fn auto_falls_back_to_local_and_docker_explains_why_not() {
             "{reason}"
         );
 
-        let mut cmd = qg();
-        cmd.args([
-            "run",
-            "tests/data/scenarios/ok/tiny.toml",
+        let args = tiny(&[
             "--backend",
             "docker",
             "--image",
@@ -591,11 +562,7 @@ fn auto_falls_back_to_local_and_docker_explains_why_not() {
             "--out",
             "/dev/null",
         ]);
-        if let Some(h) = docker_host {
-            cmd.env("DOCKER_HOST", h);
-        }
-        let (_, o) = run_pid(cmd);
-        let e = stderr(&o);
+        let (_, o, e) = run_cmd(&strs(&args), with_host);
         assert_eq!(o.status.code(), Some(3), "{e}");
         assert!(e.contains("--backend docker") && e.contains(why), "{e}");
     }

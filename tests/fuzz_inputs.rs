@@ -37,7 +37,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use querygate::error::Located;
-use querygate::scenario::{self, claim, expr, Expr, Params, Value};
+use querygate::scenario::{self, claim, expr, Expr, FileReader, Params, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -189,6 +189,19 @@ fn exercise(path: &Path, s: &scenario::Scenario) {
     }
 }
 
+/// Files from memory (the closure), folders from the file system (as `load` reads them).
+struct Files<F>(F);
+
+impl<F: Fn(&Path) -> Result<String, String>> FileReader for Files<F> {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        (self.0)(path)
+    }
+
+    fn list(&self, path: &Path) -> Result<Vec<String>, String> {
+        scenario::FsReader.list(path)
+    }
+}
+
 fn check_scenario(text: &str, scale: Option<i64>) {
     let _working = working_on(&text);
     let path = Path::new(SCENARIO_PATH);
@@ -200,7 +213,7 @@ fn check_scenario(text: &str, scale: Option<i64>) {
             Ok("SELECT 1;\n".into())
         }
     };
-    match scenario::parse(path, text, scale, &reader) {
+    match scenario::parse(path, text, scale, &Files(reader)) {
         Ok(s) => exercise(path, &s),
         Err(e) => assert_located(path, text, &e),
     }
@@ -278,7 +291,7 @@ fn check_sql(sql: &str, offset: usize) {
             "offset {i} of {out:?} maps to {o}, past {sql:?}"
         );
     }
-    let _ = querygate::seed::char_to_byte(sql, offset % (sql.chars().count() + 2));
+    let _ = querygate::pg::char_to_byte(sql, offset % (sql.chars().count() + 2));
     let path = Path::new("seed.sql");
     assert_located(
         path,
@@ -1346,8 +1359,8 @@ fn regressions_report() {
 fn the_real_scenarios_load() {
     for text in seed_texts().iter().take(2) {
         let path = Path::new(SCENARIO_PATH);
-        let reader = |_: &Path| Ok("SELECT 1;".to_string());
-        let s = scenario::parse(path, text, None, &reader).expect("a real scenario");
+        let reader = |_: &Path| -> Result<String, String> { Ok("SELECT 1;".to_string()) };
+        let s = scenario::parse(path, text, None, &Files(reader)).expect("a real scenario");
         exercise(path, &s);
     }
 }
@@ -1362,19 +1375,19 @@ fn generator_reach() {
     use proptest::test_runner::TestRunner;
     fn tally(name: &str, mut next: impl FnMut() -> String) {
         let path = Path::new(SCENARIO_PATH);
-        let reader = |_: &Path| Ok("SELECT 1;".to_string());
+        let reader = |_: &Path| -> Result<String, String> { Ok("SELECT 1;".to_string()) };
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let n = 5000;
         for _ in 0..n {
             let text = next();
-            let key = match scenario::parse(path, &text, None, &reader) {
+            let key = match scenario::parse(path, &text, None, &Files(reader)) {
                 Ok(_) => "ok".to_string(),
                 Err(e) => e.message.chars().take(38).collect(),
             };
             *seen.entry(key).or_default() += 1;
         }
         let mut v: Vec<_> = seen.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|b| std::cmp::Reverse(b.1));
         println!("{name}: {} kinds of outcome in {n}", v.len());
         for (k, c) in v.iter().take(25) {
             println!("  {c:5}  {k}");

@@ -1,6 +1,7 @@
 //! Claim verdicts: pure functions of the measured evidence.
 
 use crate::explain::StatementPlan;
+use crate::report::text::describe_interval;
 use crate::report::{ClaimVerdict, Interval};
 use crate::scenario::{Claim, Quantile, Side};
 
@@ -16,25 +17,6 @@ pub struct Evidence<'a> {
     pub same_result: Option<bool>,
 }
 
-fn fmt_x(v: f64) -> String {
-    if v >= 10.0 {
-        format!("{v:.1}×")
-    } else {
-        format!("{v:.2}×")
-    }
-}
-
-/// Renders an interval the way Kalibera & Jones recommend: "5.7× (95% CI 5.4–6.0×)".
-pub fn describe_interval(i: &Interval) -> String {
-    format!(
-        "{} ({:.0}% CI {}–{})",
-        fmt_x(i.estimate),
-        i.confidence * 100.0,
-        fmt_x(i.low).trim_end_matches('×'),
-        fmt_x(i.high)
-    )
-}
-
 pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
     match claim {
@@ -43,106 +25,13 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
             min,
             max,
             strict,
-        } => {
-            let interval = match quantile {
-                Quantile::P50 => ev.speedup_p50,
-                Quantile::P95 => ev.speedup_p95,
-                Quantile::P99 => None,
-            };
-            let Some(i) = interval else {
-                return (
-                    Inconclusive,
-                    format!("no {quantile} speedup was measured (p50 and p95 are supported)"),
-                );
-            };
-            let above = |v: f64| if *strict { v > *min } else { v >= *min };
-            let note = if i.confidence + 1e-9 < 0.95 {
-                format!(
-                    "; only {:.0}% coverage with {} rounds, add rounds",
-                    i.confidence * 100.0,
-                    i.rounds
-                )
-            } else {
-                String::new()
-            };
-            let measured = describe_interval(&i);
-            if above(i.low) && i.high <= *max {
-                (
-                    Holds,
-                    format!("measured {measured}: the whole interval satisfies the claim{note}"),
-                )
-            } else if !above(i.high) {
-                (
-                    Refuted,
-                    format!(
-                        "measured {measured}: the whole interval is below the claimed {}×{note}",
-                        trim(*min)
-                    ),
-                )
-            } else if i.low > *max {
-                (Refuted, format!("measured {measured}: the whole interval is above the claimed range (faster than claimed, so the claim misdescribes the change){note}"))
-            } else {
-                (
-                    Inconclusive,
-                    format!("measured {measured}: the interval straddles the claimed bound{note}"),
-                )
-            }
-        }
+        } => speedup(ev, *quantile, *min, *max, *strict),
         Claim::LatencyAtMost {
             side,
             quantile,
             bound_us,
-        } => {
-            let idx = match quantile {
-                Quantile::P50 => 0,
-                Quantile::P95 => 1,
-                Quantile::P99 => 2,
-            };
-            let rounds = match side {
-                Side::Before => ev.before_rounds_us[idx],
-                Side::After => ev.after_rounds_us[idx],
-            };
-            let Some(e) = crate::analysis::stats::hodges_lehmann(rounds, 0.95) else {
-                return (Inconclusive, "too few rounds to judge".into());
-            };
-            let measured = format!(
-                "{side} {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
-                e.estimate, e.low, e.high
-            );
-            if e.high <= *bound_us {
-                (Holds, format!("{measured} is within {:.0} µs", bound_us))
-            } else if e.low > *bound_us {
-                (Refuted, format!("{measured} exceeds {:.0} µs", bound_us))
-            } else {
-                (
-                    Inconclusive,
-                    format!("{measured} straddles {:.0} µs", bound_us),
-                )
-            }
-        }
-        Claim::UsesIndex { side, index } => {
-            let plans = side_plans(ev, *side);
-            if plans
-                .iter()
-                .any(|p| p.facts.indexes.iter().any(|i| i == index))
-            {
-                (Holds, format!("the {side} plan reads index {index}"))
-            } else {
-                let used: Vec<&str> = plans
-                    .iter()
-                    .flat_map(|p| p.facts.indexes.iter().map(String::as_str))
-                    .collect();
-                let used = if used.is_empty() {
-                    "no index".to_string()
-                } else {
-                    used.join(", ")
-                };
-                (
-                    Refuted,
-                    format!("the {side} plan does not read {index} (it reads {used})"),
-                )
-            }
-        }
+        } => latency_at_most(ev, *side, *quantile, *bound_us),
+        Claim::UsesIndex { side, index } => uses_index(ev, *side, index),
         Claim::NoSeqScan { side, table } => {
             let plans = side_plans(ev, *side);
             let seq = plans
@@ -181,6 +70,123 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
             ),
             None => (Inconclusive, "results were not compared".into()),
         },
+    }
+}
+
+/// A speedup claim holds when the whole interval is inside the claimed range, is refuted when
+/// the whole interval is outside it.
+fn speedup(
+    ev: &Evidence<'_>,
+    quantile: Quantile,
+    min: f64,
+    max: f64,
+    strict: bool,
+) -> (ClaimVerdict, String) {
+    use ClaimVerdict::*;
+    let interval = match quantile {
+        Quantile::P50 => ev.speedup_p50,
+        Quantile::P95 => ev.speedup_p95,
+        Quantile::P99 => None,
+    };
+    let Some(i) = interval else {
+        return (
+            Inconclusive,
+            format!("no {quantile} speedup was measured (p50 and p95 are supported)"),
+        );
+    };
+    let above = |v: f64| if strict { v > min } else { v >= min };
+    let note = if i.confidence + 1e-9 < 0.95 {
+        format!(
+            "; only {:.0}% coverage with {} rounds, add rounds",
+            i.confidence * 100.0,
+            i.rounds
+        )
+    } else {
+        String::new()
+    };
+    let measured = describe_interval(&i);
+    if above(i.low) && i.high <= max {
+        (
+            Holds,
+            format!("measured {measured}: the whole interval satisfies the claim{note}"),
+        )
+    } else if !above(i.high) {
+        (
+            Refuted,
+            format!(
+                "measured {measured}: the whole interval is below the claimed {}×{note}",
+                trim(min)
+            ),
+        )
+    } else if i.low > max {
+        (Refuted, format!("measured {measured}: the whole interval is above the claimed range (faster than claimed, so the claim misdescribes the change){note}"))
+    } else {
+        (
+            Inconclusive,
+            format!("measured {measured}: the interval straddles the claimed bound{note}"),
+        )
+    }
+}
+
+/// An absolute latency bound, judged on the interval of one side's per-round quantile.
+fn latency_at_most(
+    ev: &Evidence<'_>,
+    side: Side,
+    quantile: Quantile,
+    bound_us: f64,
+) -> (ClaimVerdict, String) {
+    use ClaimVerdict::*;
+    let idx = match quantile {
+        Quantile::P50 => 0,
+        Quantile::P95 => 1,
+        Quantile::P99 => 2,
+    };
+    let rounds = match side {
+        Side::Before => ev.before_rounds_us[idx],
+        Side::After => ev.after_rounds_us[idx],
+    };
+    let Some(e) = crate::analysis::stats::hodges_lehmann(rounds, 0.95) else {
+        return (Inconclusive, "too few rounds to judge".into());
+    };
+    let measured = format!(
+        "{side} {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
+        e.estimate, e.low, e.high
+    );
+    if e.high <= bound_us {
+        (Holds, format!("{measured} is within {:.0} µs", bound_us))
+    } else if e.low > bound_us {
+        (Refuted, format!("{measured} exceeds {:.0} µs", bound_us))
+    } else {
+        (
+            Inconclusive,
+            format!("{measured} straddles {:.0} µs", bound_us),
+        )
+    }
+}
+
+/// The plan of `side` reads `index` (in any of its statements).
+fn uses_index(ev: &Evidence<'_>, side: Side, index: &str) -> (ClaimVerdict, String) {
+    use ClaimVerdict::*;
+    let plans = side_plans(ev, side);
+    if plans
+        .iter()
+        .any(|p| p.facts.indexes.iter().any(|i| i == index))
+    {
+        (Holds, format!("the {side} plan reads index {index}"))
+    } else {
+        let used: Vec<&str> = plans
+            .iter()
+            .flat_map(|p| p.facts.indexes.iter().map(String::as_str))
+            .collect();
+        let used = if used.is_empty() {
+            "no index".to_string()
+        } else {
+            used.join(", ")
+        };
+        (
+            Refuted,
+            format!("the {side} plan does not read {index} (it reads {used})"),
+        )
     }
 }
 

@@ -5,14 +5,12 @@ pub mod stats;
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
-use hdrhistogram::Histogram;
 use sha2::{Digest, Sha256};
 
 use crate::explain::{side_digest, StatementPlan};
 use crate::measure::{OpSamples, SideSamples};
-use crate::pipeline::{OpPlans, ScenarioRun};
+use crate::measured::{OpPlans, ScenarioRun};
+use crate::report::histogram::encode_histogram;
 use crate::report::*;
 use crate::scenario::{Mode, Operation, Scenario, SideSql};
 
@@ -301,23 +299,6 @@ fn side_report(
     }
 }
 
-/// V2 + DEFLATE, base64: the interchange form other HdrHistogram tools read.
-pub fn encode_histogram(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    if V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
-        return String::new();
-    }
-    base64::engine::general_purpose::STANDARD.encode(buf)
-}
-
-/// Reads a histogram written by [`encode_histogram`].
-pub fn decode_histogram(s: &str) -> Option<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .ok()
-}
-
 /// A one-line account of what changed between the plans (system catalogs left out).
 pub fn plan_change(before: &[StatementPlan], after: &[StatementPlan]) -> (bool, String) {
     if before.is_empty() || after.is_empty() {
@@ -389,22 +370,5 @@ pub fn fingerprints(s: &Scenario) -> Fingerprints {
         ),
         seed: hash(&mut s.seed.iter().map(|f| f.text.as_str())),
         migration: hash(&mut s.migration.up.iter().map(|f| f.text.as_str())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::measure::new_histogram;
-
-    #[test]
-    fn histograms_round_trip_through_base64() {
-        let mut h = new_histogram();
-        for v in [1_000u64, 2_000, 150_000, 9_000_000] {
-            h.record(v).unwrap();
-        }
-        let back = decode_histogram(&encode_histogram(&h)).unwrap();
-        assert_eq!(back.len(), 4);
-        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
     }
 }

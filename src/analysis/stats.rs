@@ -62,7 +62,7 @@ fn signed_rank_critical(n: usize, tail: f64) -> Option<(usize, f64)> {
         let mean = nf * (nf + 1.0) / 4.0;
         let sd = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
         let t = (mean + normal_quantile(tail) * sd - 0.5).floor();
-        return (t >= 0.0).then(|| (t as usize, tail));
+        return (t >= 0.0).then_some((t as usize, tail));
     }
     // counts[s] = number of subsets of {1..n} whose sum is s, as probabilities.
     let max = n * (n + 1) / 2;
@@ -88,6 +88,8 @@ fn signed_rank_critical(n: usize, tail: f64) -> Option<(usize, f64)> {
 }
 
 /// Acklam's rational approximation of the standard normal quantile (|error| < 1.2e-9).
+// The coefficients are written as Acklam published them.
+#[allow(clippy::excessive_precision)]
 pub fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969683028665376e+01,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnection;
 use sqlx::{Executor, Row};
 
-pub use signature::{facts, node_label, node_signature, PlanFacts};
+pub use signature::{facts, node_signature, PlanFacts};
 
 use crate::measure::exec::{arguments, PreparedSide};
 use crate::scenario::Value;

@@ -6,6 +6,8 @@
 
 use serde_json::Value as Json;
 
+use crate::report::text::node_label;
+
 /// Facts read off one EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) document.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanFacts {
@@ -87,28 +89,6 @@ fn children(node: &Json) -> impl Iterator<Item = &Json> {
         .flatten()
 }
 
-/// One node's own label: type, join type, relation and index.
-pub fn node_label(node: &Json) -> String {
-    let s = |k: &str| node.get(k).and_then(Json::as_str);
-    let mut label = s("Node Type").unwrap_or("?").to_string();
-    if let Some(op) = s("Operation").filter(|_| label == "ModifyTable") {
-        label = format!("{op}");
-    }
-    if let Some(j) = s("Join Type") {
-        label.push_str(&format!(" ({j})"));
-    }
-    if let Some(i) = s("Index Name") {
-        label.push_str(&format!(" using {i}"));
-    }
-    if let Some(r) = s("Relation Name") {
-        label.push_str(&format!(" on {r}"));
-    }
-    if let Some(p) = s("Parent Relationship").filter(|p| *p == "SubPlan" || *p == "InitPlan") {
-        label = format!("{p}: {label}");
-    }
-    label
-}
-
 /// The signature of the subtree rooted at `node`.
 pub fn node_signature(node: &Json) -> String {
     let label = node_label(node);
@@ -117,6 +97,34 @@ pub fn node_signature(node: &Json) -> String {
         0 => label,
         1 => format!("{label} -> {}", kids[0]),
         _ => format!("{label} [{}]", kids.join("; ")),
+    }
+}
+
+/// The plan as an indented tree, one node a line with actual rows, loops and buffers.
+pub fn plan_tree(doc: &Json) -> String {
+    let top = doc.as_array().and_then(|a| a.first()).unwrap_or(doc);
+    let mut out = String::new();
+    if let Some(plan) = top.get("Plan") {
+        tree_lines(plan, 0, &mut out);
+    }
+    out.trim_end().to_string()
+}
+
+fn tree_lines(node: &Json, depth: usize, out: &mut String) {
+    let n = |k: &str| node.get(k).and_then(Json::as_f64).unwrap_or(0.0);
+    out.push_str(&format!(
+        "   {}{}{}  (rows {} × {} loops, {:.3} ms, shared hit {} read {})\n",
+        "  ".repeat(depth),
+        if depth > 0 { "-> " } else { "" },
+        node_label(node),
+        n("Actual Rows"),
+        n("Actual Loops"),
+        n("Actual Total Time"),
+        n("Shared Hit Blocks"),
+        n("Shared Read Blocks"),
+    ));
+    for c in children(node) {
+        tree_lines(c, depth + 1, out);
     }
 }
 
@@ -175,33 +183,5 @@ mod tests {
             facts(&doc()).unwrap().signature,
             facts(&other).unwrap().signature
         );
-    }
-}
-
-/// The plan as an indented tree, one node a line with actual rows, loops and buffers.
-pub fn plan_tree(doc: &Json) -> String {
-    let top = doc.as_array().and_then(|a| a.first()).unwrap_or(doc);
-    let mut out = String::new();
-    if let Some(plan) = top.get("Plan") {
-        tree_lines(plan, 0, &mut out);
-    }
-    out.trim_end().to_string()
-}
-
-fn tree_lines(node: &Json, depth: usize, out: &mut String) {
-    let n = |k: &str| node.get(k).and_then(Json::as_f64).unwrap_or(0.0);
-    out.push_str(&format!(
-        "   {}{}{}  (rows {} × {} loops, {:.3} ms, shared hit {} read {})\n",
-        "  ".repeat(depth),
-        if depth > 0 { "-> " } else { "" },
-        node_label(node),
-        n("Actual Rows"),
-        n("Actual Loops"),
-        n("Actual Total Time"),
-        n("Shared Hit Blocks"),
-        n("Shared Read Blocks"),
-    ));
-    for c in children(node) {
-        tree_lines(c, depth + 1, out);
     }
 }

@@ -341,7 +341,12 @@ fn latency_signals(
         Stage::Screen => (t.screen_confidence, "screen"),
         Stage::Confirm => (t.confirm_confidence, "confirm"),
     };
-    let margin = (1.0 + t.latency).ln();
+    let test = ShiftTest {
+        conf,
+        label,
+        margin: (1.0 + t.latency).ln(),
+        latency: t.latency,
+    };
     let (n_before, n_after, n_calib): (&[f64], &[f64], Option<&[f64]>) =
         match (stage, &n.confirmation) {
             (Stage::Confirm, Some(c)) => (
@@ -358,8 +363,43 @@ fn latency_signals(
             ),
         };
     let mut out = Vec::new();
+    out.extend(speedup_signal(b, n_before, n_after, &test));
+    if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
+        out.extend(calibrated_signals(
+            b,
+            n_before,
+            n_after,
+            &bc.round_p50_us,
+            nc,
+            &test,
+        ));
+    }
+    out
+}
 
-    // The speedup: ln(before/after) per round; a lower value now is a regression of the change.
+/// The interval test of one stage: its confidence, name, and threshold (as a fraction and as
+/// a log-ratio margin).
+#[derive(Clone, Copy)]
+struct ShiftTest {
+    conf: f64,
+    label: &'static str,
+    margin: f64,
+    latency: f64,
+}
+
+/// The speedup: ln(before/after) per round; a lower value now is a regression of the change.
+fn speedup_signal(
+    b: &OperationReport,
+    n_before: &[f64],
+    n_after: &[f64],
+    test: &ShiftTest,
+) -> Option<Finding> {
+    let ShiftTest {
+        conf,
+        label,
+        margin,
+        latency,
+    } = *test;
     let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
         before
             .iter()
@@ -368,71 +408,100 @@ fn latency_signals(
             .map(|(x, y)| (x / y).ln())
             .collect()
     };
-    if let Some(e) = stats::shift(
+    let e = stats::shift(
         &d(&b.before.round_p50_us, &b.after.round_p50_us),
         &d(n_before, n_after),
         conf,
-    ) {
-        let (was, now) = (
-            b.speedup.map_or(f64::NAN, |s| s.estimate),
-            speedup_of(n_before, n_after),
-        );
-        let msg = |what: &str| {
-            format!("speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{}), {label} threshold {:.0}%)", pct(e.estimate), conf * 100.0, pct(e.low), pct(e.high), t.latency * 100.0)
+    )?;
+    let (was, now) = (
+        b.speedup.map_or(f64::NAN, |s| s.estimate),
+        speedup_of(n_before, n_after),
+    );
+    let msg = |what: &str| {
+        format!(
+            "speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{}), {label} threshold {:.0}%)",
+            pct(e.estimate),
+            conf * 100.0,
+            pct(e.low),
+            pct(e.high),
+            latency * 100.0
+        )
+    };
+    if e.high < -margin {
+        Some(finding(
+            "speedup-regressed",
+            None,
+            None,
+            Verdict::Regressed,
+            msg("the change gains less than it did"),
+        ))
+    } else if e.low > margin {
+        Some(finding(
+            "speedup-improved",
+            None,
+            None,
+            Verdict::Improved,
+            msg("the change gains more than it did"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Each side's latency in units of the calibration statement of the same rounds.
+fn calibrated_signals(
+    b: &OperationReport,
+    n_before: &[f64],
+    n_after: &[f64],
+    b_calib: &[f64],
+    n_calib: &[f64],
+    test: &ShiftTest,
+) -> Vec<Finding> {
+    let ShiftTest {
+        conf,
+        label,
+        margin,
+        latency,
+    } = *test;
+    let mut out = Vec::new();
+    for (side, bx, ny) in [
+        ("before", &b.before.round_p50_us, n_before),
+        ("after", &b.after.round_p50_us, n_after),
+    ] {
+        let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
+            xs.iter()
+                .zip(cs)
+                .filter(|(x, c)| **x > 0.0 && **c > 0.0)
+                .map(|(x, c)| (x / c).ln())
+                .collect()
         };
-        if e.high < -margin {
+        let Some(e) = stats::shift(&norm(bx, b_calib), &norm(ny, n_calib), conf) else {
+            continue;
+        };
+        let msg = format!(
+            "{side}: latency relative to calibration {} ({:.1}% CI {}…{}), {label} threshold {:.0}%",
+            pct(e.estimate),
+            conf * 100.0,
+            pct(e.low),
+            pct(e.high),
+            latency * 100.0
+        );
+        if e.low > margin {
             out.push(finding(
-                "speedup-regressed",
-                None,
+                "latency-regressed",
+                Some(side),
                 None,
                 Verdict::Regressed,
-                msg("the change gains less than it did"),
+                msg,
             ));
-        } else if e.low > margin {
+        } else if e.high < -margin {
             out.push(finding(
-                "speedup-improved",
-                None,
+                "latency-improved",
+                Some(side),
                 None,
                 Verdict::Improved,
-                msg("the change gains more than it did"),
+                msg,
             ));
-        }
-    }
-
-    // Each side's latency in units of the calibration statement of the same rounds.
-    if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
-        for (side, bx, ny) in [
-            ("before", &b.before.round_p50_us, n_before),
-            ("after", &b.after.round_p50_us, n_after),
-        ] {
-            let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
-                xs.iter()
-                    .zip(cs)
-                    .filter(|(x, c)| **x > 0.0 && **c > 0.0)
-                    .map(|(x, c)| (x / c).ln())
-                    .collect()
-            };
-            let Some(e) = stats::shift(&norm(bx, &bc.round_p50_us), &norm(ny, nc), conf) else {
-                continue;
-            };
-            let msg = format!("{side}: latency relative to calibration {} ({:.1}% CI {}…{}), {label} threshold {:.0}%", pct(e.estimate), conf * 100.0, pct(e.low), pct(e.high), t.latency * 100.0);
-            if e.low > margin {
-                out.push(finding(
-                    "latency-regressed",
-                    Some(side),
-                    None,
-                    Verdict::Regressed,
-                    msg,
-                ));
-            } else if e.high < -margin {
-                out.push(finding(
-                    "latency-improved",
-                    Some(side),
-                    None,
-                    Verdict::Improved,
-                    msg,
-                ));
-            }
         }
     }
     out

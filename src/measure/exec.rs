@@ -41,12 +41,12 @@ pub async fn prepare_side(
     let mut statements = Vec::new();
     for st in &side.statements {
         let prepared = conn.prepare(st.sql.as_str()).await.map_err(|e| {
-            match crate::seed::pg_error_parts(&e) {
+            match crate::pg::pg_error_parts(&e) {
                 Some((message, pos)) => {
                     // The server's position is inside the statement, a string in the scenario file:
                     // point there (exact for strings without escapes), else at the string.
                     let offset = pos.map_or(st.span.start, |p| {
-                        st.span.start + 1 + crate::seed::char_to_byte(&st.sql, p)
+                        st.span.start + 1 + crate::pg::char_to_byte(&st.sql, p)
                     });
                     let text = format!(
                         "operation `{}` ({side_name}): {message}\n  statement: {}",

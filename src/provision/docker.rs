@@ -232,7 +232,7 @@ fn owner_labels() -> Vec<(&'static str, String)> {
     let pid = std::process::id();
     let mut labels = vec![
         (LABEL_PID, pid.to_string()),
-        (LABEL_HOST, crate::seed::hostname()),
+        (LABEL_HOST, crate::pg::hostname()),
     ];
     if let Some(ns) = pid_namespace() {
         labels.push((LABEL_PIDNS, ns));
@@ -709,7 +709,7 @@ pub async fn sweep_leftovers() -> Vec<String> {
             return lines;
         }
     };
-    let host = crate::seed::hostname();
+    let host = crate::pg::hostname();
     let pidns = pid_namespace();
     for c in containers {
         let labels = c.labels.unwrap_or_default();

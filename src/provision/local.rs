@@ -122,34 +122,7 @@ impl LocalServer {
                 .context("cannot hand the cluster directory to the server user")?;
             fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))?;
         }
-        let as_user = |cmd: &mut Command| {
-            if let Some(u) = &user {
-                cmd.uid(u.uid.as_raw()).gid(u.gid.as_raw());
-            }
-        };
-
-        let mut initdb = Command::new(bindir.join("initdb"));
-        initdb.args(["-D"]).arg(&data).args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ]);
-        initdb.stdin(Stdio::null());
-        as_user(&mut initdb);
-        let out = initdb
-            .output()
-            .with_context(|| format!("cannot run {}", bindir.join("initdb").display()))?;
-        if !out.status.success() {
-            bail!(
-                "initdb failed: {}{}",
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
+        initdb(&bindir, &data, user.as_ref())?;
 
         let log_path = dir.path().join("server.log");
         let mut last_err = None;
@@ -159,35 +132,18 @@ impl LocalServer {
             if let Some(u) = &user {
                 nix::unistd::chown(&log_path, Some(u.uid), Some(u.gid))?;
             }
-            let mut cmd = Command::new(bindir.join("postgres"));
-            cmd.arg("-D")
-                .arg(&data)
-                .arg("-p")
-                .arg(port.to_string())
-                .arg("-k")
-                .arg(dir.path());
-            cmd.args(["-c", "listen_addresses=127.0.0.1"]);
-            for (k, v) in &settings {
-                cmd.arg("-c").arg(format!("{k}={v}"));
-            }
+            let mut cmd = postgres_command(
+                &bindir,
+                &data,
+                dir.path(),
+                port,
+                &settings,
+                user.as_ref(),
+                cpu,
+            )?;
             cmd.stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log);
-            as_user(&mut cmd);
-            // Own process group: a Ctrl-C in the terminal reaches querygate, which then stops
-            // the server in order, instead of the server dying under a running measurement.
-            cmd.process_group(0);
-            if let Some(cpu) = cpu {
-                let mut set = nix::sched::CpuSet::new();
-                set.set(cpu)?;
-                // SAFETY: sched_setaffinity is async-signal-safe; nothing else runs in the child.
-                unsafe {
-                    cmd.pre_exec(move || {
-                        nix::sched::sched_setaffinity(Pid::from_raw(0), &set)
-                            .map_err(std::io::Error::from)
-                    });
-                }
-            }
             let mut child = cmd
                 .spawn()
                 .with_context(|| format!("cannot start {}", bindir.join("postgres").display()))?;
@@ -363,4 +319,77 @@ pub fn sweep_leftovers() -> Vec<String> {
         }
     }
     removed
+}
+
+/// Runs the cluster's processes as `user` (when querygate runs as root).
+fn as_user(cmd: &mut Command, user: Option<&User>) {
+    if let Some(u) = user {
+        cmd.uid(u.uid.as_raw()).gid(u.gid.as_raw());
+    }
+}
+
+/// Creates the cluster in `data` (trust authentication, UTF8, no locale, no sync).
+fn initdb(bindir: &Path, data: &Path, user: Option<&User>) -> Result<()> {
+    let mut initdb = Command::new(bindir.join("initdb"));
+    initdb.args(["-D"]).arg(data).args([
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--no-locale",
+    ]);
+    initdb.stdin(Stdio::null());
+    as_user(&mut initdb, user);
+    let out = initdb
+        .output()
+        .with_context(|| format!("cannot run {}", bindir.join("initdb").display()))?;
+    if !out.status.success() {
+        bail!(
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    Ok(())
+}
+
+/// The server command: loopback only, socket in `socket_dir`, the given settings, its own
+/// process group, and pinned to `cpu` when asked.
+fn postgres_command(
+    bindir: &Path,
+    data: &Path,
+    socket_dir: &Path,
+    port: u16,
+    settings: &BTreeMap<String, String>,
+    user: Option<&User>,
+    cpu: Option<usize>,
+) -> Result<Command> {
+    let mut cmd = Command::new(bindir.join("postgres"));
+    cmd.arg("-D")
+        .arg(data)
+        .arg("-p")
+        .arg(port.to_string())
+        .arg("-k")
+        .arg(socket_dir);
+    cmd.args(["-c", "listen_addresses=127.0.0.1"]);
+    for (k, v) in settings {
+        cmd.arg("-c").arg(format!("{k}={v}"));
+    }
+    as_user(&mut cmd, user);
+    // Own process group: a Ctrl-C in the terminal reaches querygate, which then stops
+    // the server in order, instead of the server dying under a running measurement.
+    cmd.process_group(0);
+    if let Some(cpu) = cpu {
+        let mut set = nix::sched::CpuSet::new();
+        set.set(cpu)?;
+        // SAFETY: sched_setaffinity is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sched::sched_setaffinity(Pid::from_raw(0), &set).map_err(std::io::Error::from)
+            });
+        }
+    }
+    Ok(cmd)
 }

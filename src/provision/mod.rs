@@ -15,15 +15,7 @@ use std::pin::Pin;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 
-/// Which backend to use, as asked on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    Auto,
-    Docker,
-    Local,
-    Url,
-}
+use crate::config::BackendKind;
 
 /// What the results file records about the server.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -165,28 +157,6 @@ fn redact_query_password(url: &str) -> String {
     format!("{}?{}", &url[..q], params.join("&"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(
-            redact_url("postgresql://u:p%40ss@h/db?sslmode=disable"),
-            "postgresql://u:***@h/db?sslmode=disable"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("postgres://h/db?user=u&password=x"),
-            "postgres://h/db?user=u&password=***"
-        );
-    }
-}
-
 /// Starts (or connects to) the server the configuration asks for. `auto` tries docker, then
 /// local, and records why it chose what it chose.
 pub async fn start(
@@ -287,4 +257,26 @@ pub async fn start(
 
 fn progress_line(line: &str) {
     eprintln!("querygate: {line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgresql://u:p%40ss@h/db?sslmode=disable"),
+            "postgresql://u:***@h/db?sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=x"),
+            "postgres://h/db?user=u&password=***"
+        );
+    }
 }

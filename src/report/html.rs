@@ -11,7 +11,7 @@
 //! one side and once on the other is marked once). This catches changed nodes, nodes on one
 //! side only, and nodes that moved (a join whose inputs swapped), while a plan with the same
 //! signature on both sides marks nothing. Labels are those of the plan signature
-//! ([`crate::explain::signature::node_label`]): node type, join type, index, relation.
+//! ([`super::text::node_label`]): node type, join type, index, relation.
 //!
 //! The page works without JavaScript; a few lines of inline script add "expand all", open an
 //! operation when its anchor is followed, and copy plan JSON to the clipboard.
@@ -23,16 +23,14 @@ use std::io::{self, Write};
 use hdrhistogram::Histogram;
 use serde_json::Value as Json;
 
-use super::markdown::{
+use super::histogram::decode_histogram;
+use super::text::{
     claim_word, gate_of, headline, mark, measured, op_warnings, p50_text, result_text,
     short_server_version, speedup_text, statement_facts, unexpected_difference, verdict_word,
     State, NOT_MEASURED,
 };
-use super::table::fmt_us;
+use super::text::{describe_interval, environment_rows, fmt_us, node_label};
 use super::{OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict};
-use crate::analysis::claims::describe_interval;
-use crate::analysis::decode_histogram;
-use crate::explain::signature::node_label;
 
 /// Operations are unfolded when the whole report has at most this many.
 const OPEN_UP_TO: usize = 4;
@@ -311,6 +309,57 @@ fn operation(
     op: &OperationReport,
     open: bool,
 ) {
+    operation_summary(h, si, oi, s, op, open);
+    h.push_str("</summary>\n<div class=\"body\">\n");
+    if let Some(d) = &op.description {
+        let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · result {}</p>",
+        esc(&op.mode),
+        esc(&speedup_text(op)),
+        esc(&op
+            .speedup_p95
+            .as_ref()
+            .map_or("–".into(), describe_interval)),
+        result_html(s, op)
+    );
+    h.push_str("<div class=\"latency\">\n");
+    latency_table(h, op);
+    percentile_svg(h, op);
+    h.push_str("</div>\n");
+    claims_and_baseline(h, report, s, op);
+    let _ = writeln!(
+        h,
+        "<h4>Plans <small>{}</small></h4>\n<div class=\"plans\">",
+        esc(&op.plan_change)
+    );
+    let both = !op.before.explain.is_empty() && !op.after.explain.is_empty();
+    plan_side(h, "before", &op.before, &op.after, both);
+    plan_side(h, "after", &op.after, &op.before, both);
+    h.push_str("</div>\n");
+    let warnings: Vec<_> = op_warnings(s, op).collect();
+    for warn in warnings {
+        let _ = writeln!(
+            h,
+            "<p class=\"warning\">warning[{}]: {}</p>",
+            esc(&warn.id),
+            esc(&warn.message)
+        );
+    }
+    h.push_str("</div>\n</details>\n");
+}
+
+/// The `<summary>` line of an operation: name, speedup and tags.
+fn operation_summary(
+    h: &mut String,
+    si: usize,
+    oi: usize,
+    s: &ScenarioReport,
+    op: &OperationReport,
+    open: bool,
+) {
     let _ = write!(
         h,
         "<details class=\"op\" id=\"{}\"{}>\n<summary><span class=\"name\">{}</span> \
@@ -338,25 +387,10 @@ fn operation(
             esc(&c.parsed)
         );
     }
-    h.push_str("</summary>\n<div class=\"body\">\n");
-    if let Some(d) = &op.description {
-        let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
-    }
-    let _ = writeln!(
-        h,
-        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · result {}</p>",
-        esc(&op.mode),
-        esc(&speedup_text(op)),
-        esc(&op
-            .speedup_p95
-            .as_ref()
-            .map_or("–".into(), describe_interval)),
-        result_html(s, op)
-    );
-    h.push_str("<div class=\"latency\">\n");
-    latency_table(h, op);
-    percentile_svg(h, op);
-    h.push_str("</div>\n");
+}
+
+/// The claims table and the baseline comparison of an operation, when it has them.
+fn claims_and_baseline(h: &mut String, report: &Report, s: &ScenarioReport, op: &OperationReport) {
     if !op.claims.is_empty() {
         h.push_str(
             "<h4>Claims</h4>\n<table class=\"claims\"><thead><tr><th>verdict</th><th>claim</th><th>reason</th></tr></thead><tbody>\n",
@@ -389,25 +423,6 @@ fn operation(
             h.push_str("</ul>\n");
         }
     }
-    let _ = writeln!(
-        h,
-        "<h4>Plans <small>{}</small></h4>\n<div class=\"plans\">",
-        esc(&op.plan_change)
-    );
-    let both = !op.before.explain.is_empty() && !op.after.explain.is_empty();
-    plan_side(h, "before", &op.before, &op.after, both);
-    plan_side(h, "after", &op.after, &op.before, both);
-    h.push_str("</div>\n");
-    let warnings: Vec<_> = op_warnings(s, op).collect();
-    for warn in warnings {
-        let _ = writeln!(
-            h,
-            "<p class=\"warning\">warning[{}]: {}</p>",
-            esc(&warn.id),
-            esc(&warn.message)
-        );
-    }
-    h.push_str("</div>\n</details>\n");
 }
 
 fn latency_table(h: &mut String, op: &OperationReport) {
@@ -526,6 +541,54 @@ fn percentile_label(x: f64) -> String {
     format!("{s}%")
 }
 
+const W: f64 = 640.0;
+const HT: f64 = 290.0;
+const ML: f64 = 60.0;
+const MR: f64 = 16.0;
+// The legend sits above the plot, where no curve can hide it.
+const MT: f64 = 44.0;
+const MB: f64 = 40.0;
+
+/// The plot's scales: log latency on y (from the nice ticks), log10(1/(1−q)) on x.
+struct Frame {
+    ticks: Vec<f64>,
+    x_max: f64,
+    ylo: f64,
+    span: f64,
+}
+
+impl Frame {
+    fn new<'a>(curves: impl Iterator<Item = &'a Curve>) -> Frame {
+        let (mut lo, mut hi, mut x_end) = (f64::INFINITY, 0f64, 1f64);
+        for c in curves {
+            for (_, v) in &c.points {
+                lo = lo.min(*v);
+                hi = hi.max(*v);
+            }
+            x_end = x_end.max(c.x_end);
+        }
+        let ticks = y_ticks(lo, hi);
+        let (ylo, yhi) = (
+            ticks.first().copied().unwrap_or(lo).log10(),
+            ticks.last().copied().unwrap_or(hi).log10(),
+        );
+        Frame {
+            ticks,
+            x_max: x_end.ceil(),
+            ylo,
+            span: (yhi - ylo).max(1e-9),
+        }
+    }
+
+    fn px(&self, x: f64) -> f64 {
+        ML + (W - ML - MR) * x / self.x_max
+    }
+
+    fn py(&self, v: f64) -> f64 {
+        MT + (HT - MT - MB) * (1.0 - (v.max(1e-9).log10() - self.ylo) / self.span)
+    }
+}
+
 fn percentile_svg(h: &mut String, op: &OperationReport) {
     let curves = [("before", curve(&op.before)), ("after", curve(&op.after))];
     if curves.iter().all(|(_, c)| c.is_none()) {
@@ -535,32 +598,7 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
         );
         return;
     }
-    const W: f64 = 640.0;
-    const HT: f64 = 290.0;
-    const ML: f64 = 60.0;
-    const MR: f64 = 16.0;
-    // The legend sits above the plot, where no curve can hide it.
-    const MT: f64 = 44.0;
-    const MB: f64 = 40.0;
-    let all = curves.iter().filter_map(|(_, c)| c.as_ref());
-    let (mut lo, mut hi, mut x_end) = (f64::INFINITY, 0f64, 1f64);
-    for c in all {
-        for (_, v) in &c.points {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
-        }
-        x_end = x_end.max(c.x_end);
-    }
-    let x_max = x_end.ceil();
-    let ticks = y_ticks(lo, hi);
-    let (ylo, yhi) = (
-        ticks.first().copied().unwrap_or(lo).log10(),
-        ticks.last().copied().unwrap_or(hi).log10(),
-    );
-    let span = (yhi - ylo).max(1e-9);
-    let px = |x: f64| ML + (W - ML - MR) * x / x_max;
-    let py = |v: f64| MT + (HT - MT - MB) * (1.0 - (v.max(1e-9).log10() - ylo) / span);
-
+    let frame = Frame::new(curves.iter().filter_map(|(_, c)| c.as_ref()));
     let title = format!(
         "Latency percentiles of {}: before {}, after {}",
         op.name,
@@ -573,14 +611,28 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
          xmlns=\"http://www.w3.org/2000/svg\"><title>{0}</title>",
         esc(&title)
     );
+    svg_axes(h, &frame);
+    for (k, (name, c)) in curves.iter().enumerate() {
+        let side = if *name == "before" {
+            &op.before
+        } else {
+            &op.after
+        };
+        svg_curve(h, &frame, k, name, side, c.as_ref());
+    }
+    h.push_str("</svg>\n");
+}
+
+/// The plot area, the grid with its tick labels, and the axis titles.
+fn svg_axes(h: &mut String, frame: &Frame) {
     let _ = writeln!(
         h,
         "<rect class=\"plot\" x=\"{ML}\" y=\"{MT}\" width=\"{}\" height=\"{}\"/>",
         W - ML - MR,
         HT - MT - MB
     );
-    for t in &ticks {
-        let y = py(*t);
+    for t in &frame.ticks {
+        let y = frame.py(*t);
         let _ = writeln!(
             h,
             "<line class=\"grid\" x1=\"{ML}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
@@ -592,9 +644,9 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
         );
     }
     let mut xs: Vec<f64> = vec![0.0, 2f64.log10()];
-    xs.extend((1..=x_max as usize).map(|k| k as f64));
+    xs.extend((1..=frame.x_max as usize).map(|k| k as f64));
     for x in xs {
-        let xp = px(x);
+        let xp = frame.px(x);
         let _ = writeln!(
             h,
             "<line class=\"grid{}\" x1=\"{xp:.1}\" x2=\"{xp:.1}\" y1=\"{MT}\" y2=\"{}\"/>\
@@ -613,51 +665,54 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
         HT - 6.0,
         MT + (HT - MT - MB) / 2.0
     );
-    for (k, (name, c)) in curves.iter().enumerate() {
-        let side = if *name == "before" {
-            &op.before
-        } else {
-            &op.after
-        };
-        let ly = 12.0 + 16.0 * k as f64;
-        let legend = match c {
-            Some(_) => format!(
-                "{name}: p50 {}, p99 {}, max {} ({} executions)",
-                fmt_us(side.latency.p50_us),
-                fmt_us(side.latency.p99_us),
-                fmt_us(side.latency.max_us),
-                side.latency.count
-            ),
-            None if measured(side) => {
-                format!("{name}: histogram_ns_v2z is not a readable histogram")
-            }
-            None => format!("{name}: {NOT_MEASURED}"),
-        };
+}
+
+/// One side's legend line (the `k`-th) and its curve, when it has one.
+fn svg_curve(
+    h: &mut String,
+    frame: &Frame,
+    k: usize,
+    name: &str,
+    side: &SideReport,
+    c: Option<&Curve>,
+) {
+    let ly = 12.0 + 16.0 * k as f64;
+    let legend = match c {
+        Some(_) => format!(
+            "{name}: p50 {}, p99 {}, max {} ({} executions)",
+            fmt_us(side.latency.p50_us),
+            fmt_us(side.latency.p99_us),
+            fmt_us(side.latency.max_us),
+            side.latency.count
+        ),
+        None if measured(side) => {
+            format!("{name}: histogram_ns_v2z is not a readable histogram")
+        }
+        None => format!("{name}: {NOT_MEASURED}"),
+    };
+    let _ = writeln!(
+        h,
+        "<line class=\"{name}\" x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\"/>\
+         <text class=\"legend\" x=\"{}\" y=\"{}\">{}</text>",
+        ML + 8.0,
+        ML + 30.0,
+        ML + 36.0,
+        ly + 4.0,
+        esc(&legend)
+    );
+    if let Some(c) = c {
+        let pts: Vec<String> = c
+            .points
+            .iter()
+            .map(|(x, v)| format!("{:.1},{:.1}", frame.px(*x), frame.py(*v)))
+            .collect();
         let _ = writeln!(
             h,
-            "<line class=\"{name}\" x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\"/>\
-             <text class=\"legend\" x=\"{}\" y=\"{}\">{}</text>",
-            ML + 8.0,
-            ML + 30.0,
-            ML + 36.0,
-            ly + 4.0,
+            "<polyline class=\"{name}\" points=\"{}\"><title>{}</title></polyline>",
+            pts.join(" "),
             esc(&legend)
         );
-        if let Some(c) = c {
-            let pts: Vec<String> = c
-                .points
-                .iter()
-                .map(|(x, v)| format!("{:.1},{:.1}", px(*x), py(*v)))
-                .collect();
-            let _ = writeln!(
-                h,
-                "<polyline class=\"{name}\" points=\"{}\"><title>{}</title></polyline>",
-                pts.join(" "),
-                esc(&legend)
-            );
-        }
     }
-    h.push_str("</svg>\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,121 +934,15 @@ fn scenario_inputs(h: &mut String, s: &ScenarioReport) {
 
 fn environment(h: &mut String, report: &Report) {
     h.push_str("<section id=\"environment\"><h2>Environment</h2>\n<table class=\"kv\">");
-    for (k, v) in super::environment_rows(report) {
+    for (k, v) in environment_rows(report) {
         let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
     }
     h.push_str("</table></section>\n");
 }
 
-const CSS: &str = r#"
-:root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg2:#f6f8fa;--before:#c2410c;--after:#1d4ed8;--chg:#9a6700;--chgbg:#fff8c5;--bad:#cf222e;--good:#1a7f37}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:#fff}
-main,header>*,footer{max-width:1280px;margin-left:auto;margin-right:auto;padding-left:16px;padding-right:16px}
-header{padding:12px 0;border-bottom:1px solid var(--line)}
-header h1{margin:4px auto;font-size:22px}
-header p{margin:4px auto;color:var(--muted)}
-header.pass{background:#dafbe1}header.fail{background:#ffebe9}header.incomplete{background:#fff8c5}
-h2{font-size:19px;margin:28px 0 4px;border-bottom:1px solid var(--line);padding-bottom:4px}
-h2 small,h4 small{font-weight:normal;color:var(--muted);font-size:13px}
-h4{margin:14px 0 6px}h5{margin:0 0 6px;font-size:14px}h6{margin:10px 0 4px;font-size:13px}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12px}
-pre{white-space:pre-wrap;word-break:break-word;background:var(--bg2);padding:6px 8px;border-radius:4px;margin:4px 0}
-table{border-collapse:collapse;margin:6px 0}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
-thead th{background:var(--bg2)}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-table.summary{width:100%}
-table.kv th{background:var(--bg2);font-weight:600;white-space:nowrap}
-table.kv td{word-break:break-all}
-.muted{color:var(--muted)}.bad{color:var(--bad);font-weight:600}
-.meta{color:var(--muted);margin:2px 0}
-.desc{margin:4px 0}
-.error{border:1px solid var(--bad);background:#ffebe9;padding:8px 12px;border-radius:6px;margin:12px 0}
-.error pre{background:transparent;padding:0}
-.warning{background:#fff8c5;border-left:4px solid #d4a72c;padding:4px 8px;margin:6px 0}
-td.chg{background:var(--chgbg)}
-td.claims span{display:inline-block;margin-right:10px}
-td.sp{white-space:nowrap}
-.c-holds{color:var(--good)}.c-refuted{color:var(--bad);font-weight:600}.c-inconclusive{color:var(--chg)}
-.v-pass{color:var(--good)}.v-improved{color:var(--good);font-weight:600}.v-regressed{color:var(--bad);font-weight:600}.v-inconclusive{color:var(--chg)}
-details.op{border:1px solid var(--line);border-radius:6px;margin:8px 0}
-details.op>summary{cursor:pointer;padding:6px 10px;background:var(--bg2);border-radius:6px}
-details.op[open]>summary{border-bottom:1px solid var(--line);border-radius:6px 6px 0 0}
-details.op>summary .name{font-weight:600}
-details.op>summary .sum{color:var(--muted);margin-left:6px}
-details.op>.body{padding:6px 12px 12px}
-.tag{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 7px;font-size:12px;background:#fff;margin-left:2px}
-.tag.chg{border-color:#d4a72c;background:var(--chgbg);color:var(--chg)}
-.tag.bad{border-color:var(--bad);color:var(--bad)}
-.latency{display:grid;grid-template-columns:auto minmax(0,640px);gap:16px;align-items:start}
-@media (max-width:1000px){.latency{grid-template-columns:minmax(0,1fr)}}
-svg.chart{width:100%;max-width:640px;height:auto;font-size:11px;background:#fff}
-svg .plot{fill:#fff;stroke:var(--line)}
-svg .grid{stroke:#eaeef2;stroke-width:1}svg .grid.p50{stroke-dasharray:3 3;stroke:#c8d1da}
-svg .yl{text-anchor:end;fill:var(--muted)}svg .xl{text-anchor:middle;fill:var(--muted)}
-svg .axis{text-anchor:middle;fill:var(--fg)}svg .legend{fill:var(--fg)}
-svg polyline,svg line.before,svg line.after{fill:none;stroke-width:2}
-svg .before{stroke:var(--before);stroke-dasharray:6 3}svg .after{stroke:var(--after)}
-.nochart{border:1px dashed var(--line);color:var(--muted);padding:24px;min-width:300px;text-align:center}
-th.before,h5.before{color:var(--before)}th.after,h5.after{color:var(--after)}
-.plans{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px}
-@media (max-width:900px){.plans{grid-template-columns:minmax(0,1fr)}}
-.side{border:1px solid var(--line);border-radius:6px;padding:8px;overflow-x:auto}
-ul.tree,ul.tree ul{list-style:none;margin:0;padding-left:18px}
-ul.tree{padding-left:0}
-ul.tree li{position:relative;margin:3px 0}
-ul.tree ul li::before{content:"";position:absolute;left:-12px;top:0;width:8px;height:12px;border-left:1px solid var(--line);border-bottom:1px solid var(--line)}
-.node{border:1px solid var(--line);border-radius:4px;padding:2px 6px;background:#fff;display:inline-block;max-width:100%}
-.node.chg{border-color:#d4a72c;background:var(--chgbg)}
-.node .label{font-weight:600}
-.node .facts,.node .cond{display:block;color:var(--muted);font-size:12px}
-.node .cond{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-word}
-details.json{margin:4px 0}details.json>summary{cursor:pointer;color:var(--muted);font-size:12px}
-details.json pre{max-height:320px;overflow:auto}
-button{font:inherit;font-size:12px;padding:1px 8px;cursor:pointer}
-ul.findings li,ul.notes li,ul.failures li{white-space:pre-wrap}
-details.inputs{margin:10px 0}details.inputs>summary{cursor:pointer;color:var(--muted)}
-footer{color:var(--muted);font-size:12px;padding-top:16px;padding-bottom:24px}
-"#;
+const CSS: &str = include_str!("assets/report.css");
 
-const JS: &str = r#"
-(function () {
-  function openTarget() {
-    var id = decodeURIComponent(location.hash.slice(1));
-    var el = id && document.getElementById(id);
-    if (el && el.tagName === "DETAILS") { el.open = true; }
-  }
-  window.addEventListener("hashchange", openTarget);
-  openTarget();
-  Array.prototype.forEach.call(document.querySelectorAll("button[data-expand]"), function (b) {
-    b.addEventListener("click", function () {
-      var open = b.getAttribute("data-expand") === "1";
-      Array.prototype.forEach.call(document.querySelectorAll("details.op"), function (d) { d.open = open; });
-    });
-  });
-  Array.prototype.forEach.call(document.querySelectorAll("button.copy"), function (b) {
-    b.addEventListener("click", function () {
-      var pre = b.parentNode.querySelector("pre");
-      function select() {
-        var r = document.createRange();
-        r.selectNodeContents(pre);
-        var s = window.getSelection();
-        s.removeAllRanges();
-        s.addRange(r);
-        b.textContent = "selected: press Ctrl+C";
-      }
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(pre.textContent).then(function () { b.textContent = "copied"; }, select);
-      } else {
-        select();
-      }
-    });
-  });
-  // Lets a headless browser test see that the script ran to the end.
-  document.documentElement.setAttribute("data-script", "ok");
-})();
-"#;
+const JS: &str = include_str!("assets/report.js");
 
 #[cfg(test)]
 mod tests {

@@ -21,15 +21,15 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::markdown::{
+use super::text::{
     claim_word, gate_of, measured, result_text, speedup_text, unexpected_difference, verdict_word,
     NOT_MEASURED,
 };
-use super::table::fmt_us;
+use super::text::{describe_interval, fmt_us};
 use super::{
-    ClaimVerdict, OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict,
+    ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport, SideReport,
+    Verdict,
 };
-use crate::analysis::claims::describe_interval;
 
 /// Escapes text for XML content and double-quoted attributes. Characters XML 1.0 cannot
 /// carry at all (most control characters) become U+FFFD; in attributes, newlines and tabs are
@@ -152,6 +152,20 @@ fn side_line(name: &str, side: &SideReport) -> String {
 }
 
 fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classname: &str) -> Case {
+    let gate = gate_of(report, s, op);
+    let problems = gate_problems(s, op, gate);
+    Case {
+        name: "gate".into(),
+        classname: classname.into(),
+        time_s: measured_s(&op.before) + measured_s(&op.after),
+        outcome: gate_outcome(report, s, op, &problems),
+        out: gate_output(s, op, gate),
+    }
+}
+
+/// The measurements, the plan and result, the baseline comparison and the warnings, as the
+/// case's system-out.
+fn gate_output(s: &ScenarioReport, op: &OperationReport, gate: Option<&OperationGate>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", side_line("before", &op.before));
     let _ = writeln!(out, "{}", side_line("after", &op.after));
@@ -170,7 +184,6 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
         op.plan_change
     );
     let _ = writeln!(out, "result: {}", result_text(op));
-    let gate = gate_of(report, s, op);
     if let Some(g) = gate {
         let _ = writeln!(out, "baseline: {}", verdict_word(g.verdict));
         for f in &g.findings {
@@ -190,7 +203,15 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
     {
         let _ = writeln!(out, "warning[{}]: {}", w.id, w.message);
     }
+    out
+}
 
+/// What fails the gate case: rows that differ unexpectedly, a regression against the baseline.
+fn gate_problems(
+    s: &ScenarioReport,
+    op: &OperationReport,
+    gate: Option<&OperationGate>,
+) -> Vec<(&'static str, String)> {
     let mut problems: Vec<(&'static str, String)> = Vec::new();
     if unexpected_difference(s, op) {
         let detail = match (&op.before.result_checksum, &op.after.result_checksum) {
@@ -218,14 +239,24 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
             },
         ));
     }
-    let outcome = if !measured(&op.before) || !measured(&op.after) {
+    problems
+}
+
+/// An error when a side was not measured, else a failure listing the problems, else a pass.
+fn gate_outcome(
+    report: &Report,
+    s: &ScenarioReport,
+    op: &OperationReport,
+    problems: &[(&'static str, String)],
+) -> Outcome {
+    if !measured(&op.before) || !measured(&op.after) {
         let why = s
             .error
             .as_deref()
             .or(report.error.as_deref())
             .unwrap_or("the run ended before this operation was measured");
         let mut body = format!("{NOT_MEASURED}: {why}\n");
-        for (_, p) in &problems {
+        for (_, p) in problems {
             let _ = writeln!(body, "{p}");
         }
         Outcome::Error {
@@ -246,13 +277,6 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
             body: message.clone() + "\n",
             message,
         }
-    };
-    Case {
-        name: "gate".into(),
-        classname: classname.into(),
-        time_s: measured_s(&op.before) + measured_s(&op.after),
-        outcome,
-        out,
     }
 }
 
@@ -372,57 +396,62 @@ pub fn to_string(report: &Report) -> String {
             x.push_str("    </properties>\n");
         }
         for c in &s.cases {
-            let _ = write!(
-                x,
-                "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
-                attr(&c.name),
-                attr(&c.classname),
-                c.time_s
-            );
-            if matches!(c.outcome, Outcome::Pass) && c.out.is_empty() {
-                x.push_str("/>\n");
-                continue;
-            }
-            x.push_str(">\n");
-            match &c.outcome {
-                Outcome::Pass => {}
-                Outcome::Failure {
-                    kind,
-                    message,
-                    body,
-                } => {
-                    let _ = writeln!(
-                        x,
-                        "      <failure type=\"{kind}\" message=\"{}\">{}</failure>",
-                        attr(message),
-                        text(body)
-                    );
-                }
-                Outcome::Error {
-                    kind,
-                    message,
-                    body,
-                } => {
-                    let _ = writeln!(
-                        x,
-                        "      <error type=\"{kind}\" message=\"{}\">{}</error>",
-                        attr(message),
-                        text(body)
-                    );
-                }
-                Outcome::Skipped { message } => {
-                    let _ = writeln!(x, "      <skipped message=\"{}\"/>", attr(message));
-                }
-            }
-            if !c.out.is_empty() {
-                let _ = writeln!(x, "      <system-out>{}</system-out>", text(&c.out));
-            }
-            x.push_str("    </testcase>\n");
+            testcase(&mut x, c);
         }
         x.push_str("  </testsuite>\n");
     }
     x.push_str("</testsuites>\n");
     x
+}
+
+/// One `<testcase>` element.
+fn testcase(x: &mut String, c: &Case) {
+    let _ = write!(
+        x,
+        "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+        attr(&c.name),
+        attr(&c.classname),
+        c.time_s
+    );
+    if matches!(c.outcome, Outcome::Pass) && c.out.is_empty() {
+        x.push_str("/>\n");
+        return;
+    }
+    x.push_str(">\n");
+    match &c.outcome {
+        Outcome::Pass => {}
+        Outcome::Failure {
+            kind,
+            message,
+            body,
+        } => {
+            let _ = writeln!(
+                x,
+                "      <failure type=\"{kind}\" message=\"{}\">{}</failure>",
+                attr(message),
+                text(body)
+            );
+        }
+        Outcome::Error {
+            kind,
+            message,
+            body,
+        } => {
+            let _ = writeln!(
+                x,
+                "      <error type=\"{kind}\" message=\"{}\">{}</error>",
+                attr(message),
+                text(body)
+            );
+        }
+        Outcome::Skipped { message } => {
+            let _ = writeln!(x, "      <skipped message=\"{}\"/>", attr(message));
+        }
+    }
+    if !c.out.is_empty() {
+        let _ = writeln!(x, "      <system-out>{}</system-out>", text(&c.out));
+    }
+    x.push_str("    </testcase>\n");
 }
 
 #[cfg(test)]

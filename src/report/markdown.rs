@@ -1,240 +1,18 @@
 //! Markdown for pull-request comments and `$GITHUB_STEP_SUMMARY`: the verdict line first, a
 //! table per scenario, everything else folded in `<details>`.
 //!
-//! The first half of this module is what every file renderer says the same way (the verdict
-//! line, "not measured", a speedup with its interval, whether a result difference was
-//! expected); `html` and `junit` use it too, so the three outputs never disagree.
+//! What every renderer says the same way (the verdict line, "not measured", a speedup with its
+//! interval, whether a result difference was expected) comes from [`super::text`].
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::table::fmt_us;
-use super::{
-    ClaimReport, ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
-    SideReport, StatementReport, Verdict, Warning,
+use super::text::{
+    claim_word, describe_interval, environment_rows, fmt_us, gate_of, headline, mark, measured,
+    op_warnings, p50_text, plural, result_text, short_server_version, speedup_text,
+    statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
 };
-use crate::analysis::claims::describe_interval;
-
-// ---------------------------------------------------------------------------------------------
-// What the report says, worded once for every renderer.
-
-/// The overall state of a run, as the first line of every human-readable output shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Pass,
-    Fail,
-    Incomplete,
-}
-
-/// The verdict line: state and one sentence, e.g. `1 refuted claim (exit code 1)`.
-pub(crate) struct Headline {
-    pub state: State,
-    pub text: String,
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-pub(crate) fn refuted_claims(report: &Report) -> usize {
-    report
-        .scenarios
-        .iter()
-        .flat_map(|s| &s.operations)
-        .flat_map(|o| &o.claims)
-        .filter(|c| c.verdict == ClaimVerdict::Refuted)
-        .count()
-}
-
-fn regressions(report: &Report) -> usize {
-    report.gate.as_ref().map_or(0, |g| {
-        g.operations
-            .iter()
-            .filter(|o| o.verdict == Verdict::Regressed)
-            .count()
-    })
-}
-
-pub(crate) fn headline(report: &Report) -> Headline {
-    let mut parts = Vec::new();
-    let refuted = refuted_claims(report);
-    if refuted > 0 {
-        parts.push(plural(refuted, "refuted claim", "refuted claims"));
-    }
-    let regressed = regressions(report);
-    if regressed > 0 {
-        parts.push(plural(
-            regressed,
-            "regression against the baseline",
-            "regressions against the baseline",
-        ));
-    }
-    let unexpected = report
-        .scenarios
-        .iter()
-        .map(|s| {
-            s.operations
-                .iter()
-                .filter(|o| unexpected_difference(s, o))
-                .count()
-        })
-        .sum::<usize>();
-    if unexpected > 0 {
-        parts.push(plural(
-            unexpected,
-            "operation returns different rows",
-            "operations return different rows",
-        ));
-    }
-    let code = report.exit_code;
-    if report.status == RunStatus::Incomplete {
-        let so_far = if parts.is_empty() {
-            String::new()
-        } else {
-            format!(": so far {}", parts.join(", "))
-        };
-        return Headline {
-            state: State::Incomplete,
-            text: format!("incomplete{so_far} (exit code {code})"),
-        };
-    }
-    if code == 0 {
-        let text = if parts.is_empty() {
-            format!("pass (exit code {code})")
-        } else {
-            // Differences that did not decide the exit code are still worth the first line.
-            format!("pass, but {} (exit code {code})", parts.join(", "))
-        };
-        return Headline {
-            state: State::Pass,
-            text,
-        };
-    }
-    if parts.is_empty() {
-        parts.push(plural(report.failures.len().max(1), "failure", "failures"));
-    }
-    Headline {
-        state: State::Fail,
-        text: format!("{} (exit code {code})", parts.join(", ")),
-    }
-}
-
-/// A side was timed: its histogram holds at least one execution.
-pub(crate) fn measured(side: &SideReport) -> bool {
-    side.latency.count > 0
-}
-
-/// Where a latency would go, for a side that was not measured.
-pub(crate) const NOT_MEASURED: &str = "not measured";
-
-pub(crate) fn p50_text(side: &SideReport) -> String {
-    if measured(side) {
-        fmt_us(side.latency.p50_us)
-    } else {
-        NOT_MEASURED.into()
-    }
-}
-
-/// `5.7× (95% CI 5.4–6.0×)`, or `–` without enough paired rounds.
-pub(crate) fn speedup_text(op: &OperationReport) -> String {
-    op.speedup.as_ref().map_or("–".into(), describe_interval)
-}
-
-pub(crate) fn result_text(op: &OperationReport) -> &'static str {
-    match op.same_result {
-        Some(true) => "same",
-        Some(false) => "different",
-        None => "–",
-    }
-}
-
-/// The analysis warns `results-differ` exactly when an operation returns other rows after the
-/// change and the scenario did not say `expect_same_result = false`.
-pub(crate) fn unexpected_difference(s: &ScenarioReport, op: &OperationReport) -> bool {
-    op.same_result == Some(false)
-        && s.warnings
-            .iter()
-            .any(|w| w.id == "results-differ" && w.operation.as_deref() == Some(op.name.as_str()))
-}
-
-pub(crate) fn mark(v: ClaimVerdict) -> &'static str {
-    match v {
-        ClaimVerdict::Holds => "✓",
-        ClaimVerdict::Refuted => "✗",
-        ClaimVerdict::Inconclusive => "?",
-    }
-}
-
-pub(crate) fn claim_word(v: ClaimVerdict) -> &'static str {
-    match v {
-        ClaimVerdict::Holds => "holds",
-        ClaimVerdict::Refuted => "refuted",
-        ClaimVerdict::Inconclusive => "inconclusive",
-    }
-}
-
-pub(crate) fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Improved => "improved",
-        Verdict::Regressed => "regressed",
-        Verdict::Inconclusive => "inconclusive",
-    }
-}
-
-/// The baseline comparison of one operation, when the run had a baseline.
-pub(crate) fn gate_of<'a>(
-    report: &'a Report,
-    s: &ScenarioReport,
-    op: &OperationReport,
-) -> Option<&'a OperationGate> {
-    report
-        .gate
-        .as_ref()?
-        .operations
-        .iter()
-        .find(|g| g.scenario == s.name && g.operation == op.name)
-}
-
-/// Warnings about one operation.
-pub(crate) fn op_warnings<'a>(
-    s: &'a ScenarioReport,
-    op: &'a OperationReport,
-) -> impl Iterator<Item = &'a Warning> {
-    s.warnings
-        .iter()
-        .filter(move |w| w.operation.as_deref() == Some(op.name.as_str()))
-}
-
-/// `PostgreSQL 17.2` from `SELECT version()`.
-pub(crate) fn short_server_version(report: &Report) -> String {
-    let v = &report.environment.server_version;
-    let mut words = v.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some(name), Some(num)) => format!("{name} {}", num.trim_end_matches(',')),
-        _ => v.clone(),
-    }
-}
-
-/// `shared hit 4 + read 1 blocks, temp 0, rows 12, planning 0.050 ms, execution 0.123 ms`.
-pub(crate) fn statement_facts(st: &StatementReport) -> String {
-    let mut s = format!(
-        "shared hit {} + read {} blocks, temp {}, rows {}",
-        st.shared_hit_blocks, st.shared_read_blocks, st.temp_blocks, st.rows_returned
-    );
-    if st.rows_affected != st.rows_returned {
-        let _ = write!(s, ", {} affected", st.rows_affected);
-    }
-    let _ = write!(
-        s,
-        ", planning {:.3} ms, execution {:.3} ms",
-        st.planning_ms, st.execution_ms
-    );
-    if st.trigger_ms > 0.0 {
-        let _ = write!(s, ", triggers {:.3} ms", st.trigger_ms);
-    }
-    s
-}
+use super::{ClaimReport, OperationReport, Report, RunStatus, ScenarioReport, Warning};
 
 // ---------------------------------------------------------------------------------------------
 // Markdown escaping.
@@ -537,7 +315,7 @@ fn claim_line(md: &mut String, c: &ClaimReport) {
 
 fn environment(md: &mut String, report: &Report) {
     md.push_str("<details><summary>Environment</summary>\n\n| | |\n|---|---|\n");
-    for (k, v) in super::environment_rows(report) {
+    for (k, v) in environment_rows(report) {
         let _ = writeln!(md, "| {} | {} |", escape(&k), escape(&v));
     }
     md.push('\n');

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Defined with the scenario that sets them; recorded here per operation.
+pub use crate::scenario::Thresholds;
+
 /// Version of the results format; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -24,7 +27,9 @@ pub struct Report {
     pub started_at: String,
     /// Wall-clock duration of the run.
     pub duration_ms: f64,
+    /// The server and machine the numbers come from.
     pub environment: Environment,
+    /// Every scenario run (or started), in order.
     pub scenarios: Vec<ScenarioReport>,
     /// The exit code this run decided: 0 pass, 1 refuted claim or regression, 3 incomplete.
     pub exit_code: u8,
@@ -38,7 +43,9 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
+    /// `querygate`.
     pub name: String,
+    /// The querygate version (Cargo package version).
     pub version: String,
 }
 
@@ -58,8 +65,9 @@ pub struct Environment {
     pub backend_reason: String,
     /// Server address, password redacted.
     pub server_address: String,
-    /// Docker image and id, for the docker backend.
+    /// Docker image reference, for the docker backend.
     pub image: Option<String>,
+    /// Docker image id (`sha256:…`), for the docker backend.
     pub image_id: Option<String>,
     /// Server binaries directory, for the local backend.
     pub bindir: Option<String>,
@@ -72,6 +80,7 @@ pub struct Environment {
     pub server_version_num: u32,
     /// Settings read back from the server (name → value with unit).
     pub settings: BTreeMap<String, String>,
+    /// The machine querygate ran on.
     pub machine: Machine,
     /// `git rev-parse HEAD` of the working directory, if it is a git checkout.
     pub git_commit: Option<String>,
@@ -79,9 +88,13 @@ pub struct Environment {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Machine {
+    /// Host name of the machine querygate ran on.
     pub hostname: String,
+    /// Operating system (`PRETTY_NAME` of /etc/os-release).
     pub os: String,
+    /// CPU architecture, e.g. `x86_64`.
     pub arch: String,
+    /// Logical CPUs available.
     pub cpus: usize,
     /// Total memory in MiB.
     pub memory_mib: u64,
@@ -90,82 +103,77 @@ pub struct Machine {
 /// One scenario at one scale.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioReport {
+    /// The scenario's `name`.
     pub name: String,
+    /// The scenario's `description`.
     pub description: Option<String>,
     /// The scenario file.
     pub file: String,
+    /// The `scale` variable in force (the file's `data.scale` or `--scale`).
     pub scale: i64,
     /// All variables after evaluation (scale, seed, the scenario's own).
     pub vars: BTreeMap<String, String>,
+    /// `complete`, or `incomplete` when this scenario failed or was interrupted.
     pub status: RunStatus,
+    /// Why this scenario is incomplete.
     pub error: Option<String>,
     /// SHA-256 fingerprints of the inputs; a baseline with other fingerprints measured other inputs.
     pub fingerprints: Fingerprints,
+    /// How the rounds were run.
     pub run: RunInfo,
     /// Time to load schema and seed data into the template.
     pub seed_ms: f64,
+    /// The migration applied to the after database.
     pub migration: MigrationReport,
+    /// Every operation, in scenario order.
     pub operations: Vec<OperationReport>,
     /// A trivial statement (`SELECT 1`) measured in every round: latency divided by it
     /// survives a change of machine better than latency alone.
     pub calibration: Option<Calibration>,
+    /// Problems with this scenario's measurement, with advice.
     pub warnings: Vec<Warning>,
 }
 
 /// The calibration operation's per-round medians (µs), before and after connections.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Calibration {
+    /// The calibration statement.
     pub sql: String,
+    /// Per-round medians (µs) of the main stage.
     pub round_p50_us: Vec<f64>,
     /// Rounds of the confirmation stage (re-measurement of suspected regressions).
     pub confirm_round_p50_us: Vec<f64>,
 }
 
-/// Gate thresholds in force for an operation (scenario `[gate]`, operation `gate = {…}`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Thresholds {
-    /// A latency or speedup change smaller than this fraction is noise (0.10 = 10%).
-    pub latency: f64,
-    /// Shared blocks may grow by this fraction …
-    pub buffers_relative: f64,
-    /// … and by at least this many blocks before the gate fails.
-    pub buffers_floor: u64,
-    /// Confidence of the screening interval.
-    pub screen_confidence: f64,
-    /// Confidence of the confirmation interval, on fresh rounds.
-    pub confirm_confidence: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            latency: 0.10,
-            buffers_relative: 0.10,
-            buffers_floor: 8,
-            screen_confidence: 0.95,
-            confirm_confidence: 0.995,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Fingerprints {
+    /// SHA-256 of the scenario file.
     pub scenario: String,
+    /// SHA-256 of the schema files and the migration's base files.
     pub schema: String,
+    /// SHA-256 of the seed scripts.
     pub seed: String,
+    /// SHA-256 of the migration's change files.
     pub migration: String,
 }
 
 /// How the rounds were run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {
+    /// Unmeasured executions of each operation per side before the rounds.
     pub warmup: u64,
+    /// Interleaved rounds requested.
     pub rounds: u64,
+    /// Executions per operation, side and round (upper bound; see `round_budget_ms`).
     pub iterations: u64,
+    /// The side that goes first in a round stops after this many ms; the other side then runs
+    /// as many executions.
     pub round_budget_ms: u64,
+    /// Seed for parameter generators and the round order.
     pub seed: u64,
     /// random or abba.
     pub order: String,
+    /// `statement_timeout` of the measuring sessions, in ms.
     pub statement_timeout_ms: u64,
     /// Fresh connections for both sides at every round (see docs/method.md).
     #[serde(default)]
@@ -180,23 +188,30 @@ pub struct RunInfo {
 pub struct MigrationReport {
     /// Total time to apply the migration to the after database.
     pub duration_ms: f64,
+    /// Every migration file, in the order applied.
     pub files: Vec<MigrationFile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct MigrationFile {
+    /// The migration file.
     pub file: String,
+    /// Time to apply it.
     pub duration_ms: f64,
 }
 
 /// One operation, before and after.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OperationReport {
+    /// The operation's `name`.
     pub name: String,
+    /// The operation's `description`.
     pub description: Option<String>,
     /// read, rollback or commit.
     pub mode: String,
+    /// The before side (on the database without the migration).
     pub before: SideReport,
+    /// The after side (on the migrated database).
     pub after: SideReport,
     /// before/after of per-round medians: > 1 means after is faster.
     pub speedup: Option<Interval>,
@@ -212,7 +227,9 @@ pub struct OperationReport {
     /// is intended), absent (a difference is a warning).
     #[serde(default)]
     pub expect_same_result: Option<bool>,
+    /// Every claim with its verdict.
     pub claims: Vec<ClaimReport>,
+    /// Gate thresholds in force for this operation.
     pub thresholds: Thresholds,
     /// Fresh rounds measured to confirm a suspected regression against the baseline.
     pub confirmation: Option<Confirmation>,
@@ -221,7 +238,9 @@ pub struct OperationReport {
 /// Per-round medians (µs) of the confirmation stage.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Confirmation {
+    /// Before side's per-round medians (µs) of the confirmation stage.
     pub before_round_p50_us: Vec<f64>,
+    /// After side's per-round medians (µs) of the confirmation stage.
     pub after_round_p50_us: Vec<f64>,
 }
 
@@ -232,7 +251,9 @@ pub struct Interval {
     pub estimate: f64,
     /// Geometric mean of the per-round ratios.
     pub geomean: f64,
+    /// Lower bound of the interval.
     pub low: f64,
+    /// Upper bound of the interval.
     pub high: f64,
     /// Coverage achieved (below the requested level when there are too few rounds).
     pub confidence: f64,
@@ -243,13 +264,17 @@ pub struct Interval {
 /// One side of an operation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SideReport {
+    /// The side's SQL statements, in order.
     pub statements: Vec<String>,
     /// The statements ran inside BEGIN … COMMIT/ROLLBACK.
     pub transaction: bool,
+    /// Latency over all measured executions.
     pub latency: Latency,
     /// Per-round medians, µs: the samples behind the speedup.
     pub round_p50_us: Vec<f64>,
+    /// Per-round 95th percentiles, µs.
     pub round_p95_us: Vec<f64>,
+    /// Per-round 99th percentiles, µs.
     pub round_p99_us: Vec<f64>,
     /// Executions per round.
     pub round_count: Vec<u64>,
@@ -264,20 +289,30 @@ pub struct SideReport {
 /// Latency over all measured executions.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
+    /// Executions measured.
     pub count: u64,
+    /// Fastest execution, µs.
     pub min_us: f64,
+    /// Median, µs.
     pub p50_us: f64,
+    /// 90th percentile, µs.
     pub p90_us: f64,
+    /// 95th percentile, µs.
     pub p95_us: f64,
+    /// 99th percentile, µs.
     pub p99_us: f64,
+    /// Slowest execution, µs.
     pub max_us: f64,
+    /// Mean, µs.
     pub mean_us: f64,
+    /// Standard deviation, µs.
     pub stdev_us: f64,
 }
 
 /// One statement's EXPLAIN (ANALYZE, BUFFERS) and result.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StatementReport {
+    /// The statement's SQL.
     pub sql: String,
     /// The parameter values used, as text.
     pub params: Vec<String>,
@@ -285,16 +320,21 @@ pub struct StatementReport {
     pub signature: String,
     /// Indexes the plan reads.
     pub indexes: Vec<String>,
+    /// Shared buffer hits of the plan.
     pub shared_hit_blocks: u64,
+    /// Shared blocks read (outside shared buffers).
     pub shared_read_blocks: u64,
+    /// Temporary blocks read and written.
     pub temp_blocks: u64,
     /// Rows the plan's top node produced.
     pub plan_rows: u64,
     /// Rows returned (SELECT or RETURNING) in the checksum pass.
     pub rows_returned: u64,
+    /// Rows inserted, updated or deleted.
     pub rows_affected: u64,
     /// Order-insensitive digest of the rows returned, `rows:hex`.
     pub checksum: String,
+    /// Planning time reported by EXPLAIN.
     pub planning_ms: f64,
     /// Server-side execution time; compare with client latency to see the round-trip share.
     pub execution_ms: f64,
@@ -322,7 +362,9 @@ pub struct ClaimReport {
     pub claim: String,
     /// Normalised form.
     pub parsed: String,
+    /// holds, refuted or inconclusive.
     pub verdict: ClaimVerdict,
+    /// Why: the measured evidence in one sentence.
     pub reason: String,
 }
 
@@ -338,8 +380,11 @@ pub enum Verdict {
 /// A measurement-quality problem, with a stable kebab-case id and advice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Warning {
+    /// Stable kebab-case id, e.g. `results-differ`.
     pub id: String,
+    /// The operation concerned, if any.
     pub operation: Option<String>,
+    /// The problem and the advice.
     pub message: String,
 }
 
@@ -352,6 +397,7 @@ pub struct GateReport {
     pub baseline_started_at: String,
     /// Overall: regressed if any operation regressed, else inconclusive, improved or pass.
     pub verdict: Verdict,
+    /// Every operation compared, with its verdict and findings.
     pub operations: Vec<OperationGate>,
     /// Scenarios or operations present on one side only, and refused comparisons.
     pub notes: Vec<String>,
@@ -359,8 +405,11 @@ pub struct GateReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OperationGate {
+    /// The operation's scenario.
     pub scenario: String,
+    /// The operation.
     pub operation: String,
+    /// The operation's verdict against the baseline.
     pub verdict: Verdict,
     /// Every signal that moved, one line each; empty when the operation passed.
     pub findings: Vec<Finding>,
@@ -378,5 +427,6 @@ pub struct Finding {
     pub statement: Option<usize>,
     /// What this finding does to the verdict.
     pub verdict: Verdict,
+    /// The finding in one sentence, with its numbers.
     pub message: String,
 }

@@ -4,20 +4,8 @@ use std::io::{self, Write};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
-use super::{ClaimVerdict, Latency, Report, RunStatus};
-
-/// Human-friendly latency: µs below 1 ms, ms below 10 s.
-pub fn fmt_us(us: f64) -> String {
-    if us < 1000.0 {
-        format!("{us:.0}µs")
-    } else if us < 10_000.0 {
-        format!("{:.2}ms", us / 1000.0)
-    } else if us < 10_000_000.0 {
-        format!("{:.1}ms", us / 1000.0)
-    } else {
-        format!("{:.1}s", us / 1_000_000.0)
-    }
-}
+use super::text::mark;
+use super::{ClaimVerdict, GateReport, Latency, Report, RunStatus, ScenarioReport};
 
 /// "p50 / p95 / p99" in one unit, chosen by the p50.
 fn triple(l: &Latency) -> String {
@@ -35,15 +23,8 @@ fn triple(l: &Latency) -> String {
     format!("{} / {} / {} {unit}", f(l.p50_us), f(l.p95_us), f(l.p99_us))
 }
 
-fn mark(v: ClaimVerdict) -> &'static str {
-    match v {
-        ClaimVerdict::Holds => "✓",
-        ClaimVerdict::Refuted => "✗",
-        ClaimVerdict::Inconclusive => "?",
-    }
-}
-
-pub fn verdict_word(v: ClaimVerdict) -> &'static str {
+/// A claim verdict on the terminal: a refutation stands out.
+fn verdict_word(v: ClaimVerdict) -> &'static str {
     match v {
         ClaimVerdict::Holds => "holds",
         ClaimVerdict::Refuted => "REFUTED",
@@ -53,116 +34,128 @@ pub fn verdict_word(v: ClaimVerdict) -> &'static str {
 
 pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for s in &report.scenarios {
-        writeln!(w)?;
-        writeln!(
-            w,
-            "{} — scale {} — {} on PostgreSQL {} — migration {:.0} ms{}",
-            s.name,
-            s.scale,
-            report.environment.backend,
-            report
-                .environment
-                .server_version
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("?"),
-            s.migration.duration_ms,
-            if s.status == RunStatus::Incomplete {
-                " — INCOMPLETE"
-            } else {
-                ""
-            }
-        )?;
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        t.set_header(vec![
-            "operation",
-            "before p50 / p95 / p99",
-            "after p50 / p95 / p99",
-            "speedup (95% CI)",
-            "plan",
-            "result",
-            "claims",
-        ]);
-        for op in &s.operations {
-            let speedup = op.speedup.as_ref().map_or("–".into(), |i| {
-                format!("{:.2}× ({:.2}–{:.2})", i.estimate, i.low, i.high)
-            });
-            let result = match op.same_result {
-                Some(true) => "same".to_string(),
-                Some(false) => "DIFFERENT".to_string(),
-                None => "–".to_string(),
-            };
-            let claims: Vec<String> = op
-                .claims
-                .iter()
-                .map(|c| format!("{} {}", mark(c.verdict), c.parsed))
-                .collect();
-            t.add_row(vec![
-                Cell::new(&op.name),
-                Cell::new(triple(&op.before.latency)),
-                Cell::new(triple(&op.after.latency)),
-                Cell::new(speedup),
-                Cell::new(&op.plan_change),
-                Cell::new(result),
-                Cell::new(if claims.is_empty() {
-                    "–".into()
-                } else {
-                    claims.join("\n")
-                }),
-            ]);
-        }
-        writeln!(w, "{t}")?;
-        for op in &s.operations {
-            for c in op
-                .claims
-                .iter()
-                .filter(|c| c.verdict != ClaimVerdict::Holds)
-            {
-                writeln!(
-                    w,
-                    "  {} `{}` {}: {}",
-                    op.name,
-                    c.claim,
-                    verdict_word(c.verdict),
-                    c.reason
-                )?;
-            }
-        }
-        for warn in &s.warnings {
-            writeln!(w, "  warning[{}]: {}", warn.id, warn.message)?;
-        }
-        if let Some(e) = &s.error {
-            writeln!(w, "  error: {e}")?;
-        }
+        scenario(w, report, s)?;
     }
     if let Some(g) = &report.gate {
-        writeln!(w)?;
-        writeln!(
-            w,
-            "gate against {} (measured {}): {}",
-            g.baseline,
-            g.baseline_started_at,
-            format!("{:?}", g.verdict).to_uppercase()
-        )?;
-        for op in &g.operations {
-            let interesting: Vec<_> = op.findings.iter().collect();
-            if interesting.is_empty() {
-                writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
-                continue;
-            }
-            writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
-            for f in interesting {
-                writeln!(w, "    [{}] {}", f.id, f.message.replace('\n', "\n      "))?;
-            }
-        }
-        for n in &g.notes {
-            writeln!(w, "  note: {n}")?;
-        }
+        gate(w, g)?;
     }
     for warn in &report.warnings {
         writeln!(w, "warning[{}]: {}", warn.id, warn.message)?;
+    }
+    Ok(())
+}
+
+/// One scenario: its title line, the operations table, then what did not hold.
+fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -> io::Result<()> {
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{} — scale {} — {} on PostgreSQL {} — migration {:.0} ms{}",
+        s.name,
+        s.scale,
+        report.environment.backend,
+        report
+            .environment
+            .server_version
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("?"),
+        s.migration.duration_ms,
+        if s.status == RunStatus::Incomplete {
+            " — INCOMPLETE"
+        } else {
+            ""
+        }
+    )?;
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec![
+        "operation",
+        "before p50 / p95 / p99",
+        "after p50 / p95 / p99",
+        "speedup (95% CI)",
+        "plan",
+        "result",
+        "claims",
+    ]);
+    for op in &s.operations {
+        let speedup = op.speedup.as_ref().map_or("–".into(), |i| {
+            format!("{:.2}× ({:.2}–{:.2})", i.estimate, i.low, i.high)
+        });
+        let result = match op.same_result {
+            Some(true) => "same".to_string(),
+            Some(false) => "DIFFERENT".to_string(),
+            None => "–".to_string(),
+        };
+        let claims: Vec<String> = op
+            .claims
+            .iter()
+            .map(|c| format!("{} {}", mark(c.verdict), c.parsed))
+            .collect();
+        t.add_row(vec![
+            Cell::new(&op.name),
+            Cell::new(triple(&op.before.latency)),
+            Cell::new(triple(&op.after.latency)),
+            Cell::new(speedup),
+            Cell::new(&op.plan_change),
+            Cell::new(result),
+            Cell::new(if claims.is_empty() {
+                "–".into()
+            } else {
+                claims.join("\n")
+            }),
+        ]);
+    }
+    writeln!(w, "{t}")?;
+    for op in &s.operations {
+        for c in op
+            .claims
+            .iter()
+            .filter(|c| c.verdict != ClaimVerdict::Holds)
+        {
+            writeln!(
+                w,
+                "  {} `{}` {}: {}",
+                op.name,
+                c.claim,
+                verdict_word(c.verdict),
+                c.reason
+            )?;
+        }
+    }
+    for warn in &s.warnings {
+        writeln!(w, "  warning[{}]: {}", warn.id, warn.message)?;
+    }
+    if let Some(e) = &s.error {
+        writeln!(w, "  error: {e}")?;
+    }
+    Ok(())
+}
+
+/// The comparison with the baseline, operation by operation.
+fn gate<W: Write + ?Sized>(w: &mut W, g: &GateReport) -> io::Result<()> {
+    writeln!(w)?;
+    writeln!(
+        w,
+        "gate against {} (measured {}): {}",
+        g.baseline,
+        g.baseline_started_at,
+        format!("{:?}", g.verdict).to_uppercase()
+    )?;
+    for op in &g.operations {
+        let interesting: Vec<_> = op.findings.iter().collect();
+        if interesting.is_empty() {
+            writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
+            continue;
+        }
+        writeln!(w, "  {}/{}: {:?}", op.scenario, op.operation, op.verdict)?;
+        for f in interesting {
+            writeln!(w, "    [{}] {}", f.id, f.message.replace('\n', "\n      "))?;
+        }
+    }
+    for n in &g.notes {
+        writeln!(w, "  note: {n}")?;
     }
     Ok(())
 }

@@ -113,7 +113,9 @@ pub fn parse(text: &str) -> Result<Claim, String> {
         .to_ascii_lowercase();
     let spaced = spaced.replace(" > =", " >=");
     let mut toks: Vec<&str> = spaced.split_whitespace().collect();
-    let err = |why: &str| Err(format!("cannot read claim `{text}`: {why}; {EXPECTED}"));
+    let err = |why: &str| -> Result<Claim, String> {
+        Err(format!("cannot read claim `{text}`: {why}; {EXPECTED}"))
+    };
     if toks.is_empty() {
         return err("it is empty");
     }
@@ -149,24 +151,7 @@ pub fn parse(text: &str) -> Result<Claim, String> {
             _ => err("the speedup must be a positive number"),
         },
         ["speedup", "in", range] | ["speedup", range] if side.is_none() => {
-            let r = range.trim_end_matches('x');
-            let parts: Vec<&str> = if r.contains("..") {
-                r.split("..").collect()
-            } else {
-                r.split('-').collect()
-            };
-            match parts.as_slice() {
-                [a, b] => match (number(a, &["x"]), number(b, &["x"])) {
-                    (Some(a), Some(b)) if a > 0.0 && a <= b => Ok(Claim::Speedup {
-                        quantile: quantile.unwrap_or(Quantile::P50),
-                        min: a,
-                        max: b,
-                        strict: false,
-                    }),
-                    _ => err("a speedup range needs two positive numbers, low first (`10..50`)"),
-                },
-                _ => err("a speedup range is written `A..B`"),
-            }
+            speedup_range(range, quantile.unwrap_or(Quantile::P50)).or_else(err)
         }
         ["latency", "reduction", ">=", r] if side.is_none() => match number(r, &["%"]) {
             Some(v) if v > 0.0 && v < 100.0 => Ok(Claim::Speedup {
@@ -177,29 +162,12 @@ pub fn parse(text: &str) -> Result<Claim, String> {
             }),
             _ => err("a latency reduction is a percentage between 0 and 100"),
         },
-        ["<=", rest @ ..] if quantile.is_some() && !rest.is_empty() => {
-            let joined = rest.join("");
-            let (num, scale) = if let Some(n) = joined.strip_suffix("ms") {
-                (n, 1000.0)
-            } else if let Some(n) = joined
-                .strip_suffix("us")
-                .or_else(|| joined.strip_suffix("µs"))
-            {
-                (n, 1.0)
-            } else if let Some(n) = joined.strip_suffix('s') {
-                (n, 1_000_000.0)
-            } else {
-                return err("a latency bound needs a unit: ms, us or s");
-            };
-            match number(num, &[]) {
-                Some(v) if v > 0.0 => Ok(Claim::LatencyAtMost {
-                    side: side.unwrap_or(Side::After),
-                    quantile: quantile.unwrap_or(Quantile::P50),
-                    bound_us: v * scale,
-                }),
-                _ => err("a latency bound must be a positive number"),
-            }
-        }
+        ["<=", rest @ ..] if quantile.is_some() && !rest.is_empty() => latency_bound(
+            rest,
+            side.unwrap_or(Side::After),
+            quantile.unwrap_or(Quantile::P50),
+        )
+        .or_else(err),
         ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
             side: side.unwrap_or(Side::After),
             index: name.to_string(),
@@ -218,6 +186,53 @@ pub fn parse(text: &str) -> Result<Claim, String> {
             Ok(Claim::SameResult)
         }
         _ => err("not a claim querygate knows"),
+    }
+}
+
+/// `A..B` or `A-B` (an optional `x` after each): the speedup lies in [A, B].
+fn speedup_range(range: &str, quantile: Quantile) -> Result<Claim, &'static str> {
+    let r = range.trim_end_matches('x');
+    let parts: Vec<&str> = if r.contains("..") {
+        r.split("..").collect()
+    } else {
+        r.split('-').collect()
+    };
+    match parts.as_slice() {
+        [a, b] => match (number(a, &["x"]), number(b, &["x"])) {
+            (Some(a), Some(b)) if a > 0.0 && a <= b => Ok(Claim::Speedup {
+                quantile,
+                min: a,
+                max: b,
+                strict: false,
+            }),
+            _ => Err("a speedup range needs two positive numbers, low first (`10..50`)"),
+        },
+        _ => Err("a speedup range is written `A..B`"),
+    }
+}
+
+/// The bound of `<side> <quantile> <= N unit`, the tokens after `<=` (`5 ms`, `500us`, `1s`).
+fn latency_bound(rest: &[&str], side: Side, quantile: Quantile) -> Result<Claim, &'static str> {
+    let joined = rest.join("");
+    let (num, scale) = if let Some(n) = joined.strip_suffix("ms") {
+        (n, 1000.0)
+    } else if let Some(n) = joined
+        .strip_suffix("us")
+        .or_else(|| joined.strip_suffix("µs"))
+    {
+        (n, 1.0)
+    } else if let Some(n) = joined.strip_suffix('s') {
+        (n, 1_000_000.0)
+    } else {
+        return Err("a latency bound needs a unit: ms, us or s");
+    };
+    match number(num, &[]) {
+        Some(v) if v > 0.0 => Ok(Claim::LatencyAtMost {
+            side,
+            quantile,
+            bound_us: v * scale,
+        }),
+        _ => Err("a latency bound must be a positive number"),
     }
 }
 

@@ -247,8 +247,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -454,29 +454,34 @@ impl Parser<'_> {
         }
     }
 
-    fn call(&mut self, name: &str, start: usize) -> Result<Expr, ExprError> {
+    /// The arguments of a call, after its `(`, through the closing `)`; each with its offset.
+    fn arguments(&mut self) -> Result<Vec<(usize, Expr)>, ExprError> {
         let mut args = Vec::new();
         if self.peek() == Some(b')') {
             self.pos += 1;
-        } else {
-            loop {
-                let at = self.pos;
-                args.push((at, self.expr()?));
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b')') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(ExprError::new(
-                            self.pos,
-                            "expected `,` or `)` in the argument list",
-                        ))
-                    }
+            return Ok(args);
+        }
+        loop {
+            let at = self.pos;
+            args.push((at, self.expr()?));
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b')') => {
+                    self.pos += 1;
+                    return Ok(args);
+                }
+                _ => {
+                    return Err(ExprError::new(
+                        self.pos,
+                        "expected `,` or `)` in the argument list",
+                    ))
                 }
             }
         }
+    }
+
+    fn call(&mut self, name: &str, start: usize) -> Result<Expr, ExprError> {
+        let args = self.arguments()?;
         let (kind, arity) = match name {
             "random" => (RandomKind::Uniform, 2),
             "random_zipfian" => (RandomKind::Zipfian, 3),

@@ -8,6 +8,6 @@ mod sql;
 
 pub use claim::{Claim, Quantile, Side};
 pub use expr::{Expr, Value};
-pub use load::{load, parse, FileReader};
+pub use load::{load, parse, FileReader, FsReader};
 pub use model::*;
 pub use sql::max_placeholder;

@@ -141,6 +141,35 @@ pub struct Operation {
     /// `None`: a difference is reported as a warning.
     pub expect_same_result: Option<bool>,
     /// Gate thresholds: the scenario's `[gate]`, overridden by the operation's `gate`.
-    pub thresholds: crate::report::Thresholds,
+    pub thresholds: Thresholds,
     pub span: Range<usize>,
+}
+
+/// Gate thresholds in force for an operation (scenario `[gate]`, operation `gate = {…}`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct Thresholds {
+    /// A latency or speedup change smaller than this fraction is noise (0.10 = 10%).
+    pub latency: f64,
+    /// Shared blocks may grow by this fraction …
+    pub buffers_relative: f64,
+    /// … and by at least this many blocks before the gate fails.
+    pub buffers_floor: u64,
+    /// Confidence of the screening interval.
+    pub screen_confidence: f64,
+    /// Confidence of the confirmation interval, on fresh rounds.
+    pub confirm_confidence: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            latency: 0.10,
+            buffers_relative: 0.10,
+            buffers_floor: 8,
+            screen_confidence: 0.95,
+            confirm_confidence: 0.995,
+        }
+    }
 }

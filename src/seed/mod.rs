@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
 
 pub use substitute::substitute;
 
 use crate::error::{Error, Located, Result};
+use crate::pg::{char_to_byte, hostname, pg_error_parts};
 use crate::scenario::{Scenario, SqlFile, Value};
 
 /// Names of one scenario's scratch databases. All start with `qg_`, carry the querygate
@@ -202,12 +203,6 @@ pub async fn sweep_databases(admin: &PgConnectOptions) -> anyhow::Result<Vec<Str
     Ok(dropped)
 }
 
-pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 async fn create_database(
     admin: &mut PgConnection,
     name: &str,
@@ -263,27 +258,6 @@ pub async fn run_file(
     }
 }
 
-/// PostgreSQL's description of `e` and the 1-based character position it reports, if `e` is
-/// an error the server sent.
-pub fn pg_error_parts(e: &sqlx::Error) -> Option<(String, Option<usize>)> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    let pg = db.try_downcast_ref::<PgDatabaseError>()?;
-    let pos = match pg.position() {
-        Some(PgErrorPosition::Original(chars)) => Some(chars),
-        _ => None,
-    };
-    Some((describe_pg_error(pg), pos))
-}
-
-/// Byte offset of 1-based character position `chars` in `text`.
-pub fn char_to_byte(text: &str, chars: usize) -> usize {
-    text.char_indices()
-        .nth(chars.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| i)
-}
-
 /// Turns an error from running a file into a located scenario error (a server error, placed
 /// where the server says), or an infrastructure error (anything else).
 pub fn sql_error(
@@ -305,21 +279,6 @@ pub fn sql_error(
             Error::Infra(anyhow::Error::new(e).context(format!("while running {}", path.display())))
         }
     }
-}
-
-/// PostgreSQL's message with its SQLSTATE, detail and hint.
-pub fn describe_pg_error(pg: &PgDatabaseError) -> String {
-    let mut s = format!("PostgreSQL error {}: {}", pg.code(), pg.message());
-    if let Some(d) = pg.detail() {
-        s.push_str(&format!("\n  detail: {d}"));
-    }
-    if let Some(h) = pg.hint() {
-        s.push_str(&format!("\n  hint: {h}"));
-    }
-    if let Some(w) = pg.r#where() {
-        s.push_str(&format!("\n  where: {w}"));
-    }
-    s
 }
 
 pub fn ident(s: &str) -> String {

@@ -1,0 +1,48 @@
+//! The run state: everything measured for one scenario so far, as the pipeline fills it and
+//! the analysis reads it. It sits below both, so neither imports the other.
+
+use crate::explain::StatementPlan;
+use crate::measure::OpSamples;
+use crate::report::Warning;
+use crate::scenario::{Scenario, Value};
+use crate::seed::Prepared;
+
+/// Plans and results of one operation from the EXPLAIN pass.
+#[derive(Debug, Clone)]
+pub struct OpPlans {
+    pub before: Vec<StatementPlan>,
+    pub after: Vec<StatementPlan>,
+    /// The parameter values used.
+    pub params: Vec<Value>,
+}
+
+/// Everything measured for one scenario so far.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub scenario: Scenario,
+    pub prepared: Option<Prepared>,
+    pub plans: Vec<Option<OpPlans>>,
+    /// One entry per operation, then one for the calibration statement.
+    pub samples: Vec<OpSamples>,
+    /// Operations re-measured to confirm a suspected regression (indices into operations) …
+    pub confirm_ops: Vec<usize>,
+    /// … and their fresh samples, in the same order, then the calibration's.
+    pub confirm_samples: Vec<OpSamples>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<String>,
+}
+
+impl ScenarioRun {
+    pub fn new(scenario: Scenario) -> Self {
+        ScenarioRun {
+            scenario,
+            prepared: None,
+            plans: vec![],
+            samples: vec![],
+            confirm_ops: vec![],
+            confirm_samples: vec![],
+            warnings: vec![],
+            error: None,
+        }
+    }
+}
