@@ -316,7 +316,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
 /// Everything that can be refused before a server starts: the scenarios, the baseline (read,
 /// and its fingerprints matched against the scenarios), and an existing `--save-baseline`.
 fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
-    let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    let mut scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    for s in &mut scenarios {
+        c.implementations.attach(s)?;
+    }
     let baseline = match &c.baseline.compare_with {
         Some(p) => Some(
             report::write::read_report(p)
@@ -530,7 +533,7 @@ fn pin_to_server(server: &dyn Server, progress: &mut Progress) {
 }
 
 /// A short unique tag for scratch database names: `<pid>_<random>`.
-fn run_tag() -> String {
+pub(crate) fn run_tag() -> String {
     format!("{}_{:04x}", std::process::id(), rand::random::<u16>())
 }
 

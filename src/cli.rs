@@ -119,6 +119,13 @@ pub struct RunArgs {
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
     #[command(flatten)]
+    pub options: RunOptions,
+}
+
+/// The flags of `run` other than the scenario files: shared with bench targets (`bench::Bench`).
+#[derive(Args, Debug)]
+pub struct RunOptions {
+    #[command(flatten)]
     pub server: ServerArgs,
     /// Data scale, or a comma-separated sweep (e.g. 1e4,1e5); overrides data.scale.
     #[arg(long)]
@@ -155,6 +162,54 @@ pub struct RunArgs {
     /// Compare with --baseline even when the scenario, schema or seed fingerprints differ.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
+}
+
+/// The flags of a bench target built with `querygate::Bench` (`cargo bench --bench NAME -- …`):
+/// those of `run`, without scenario files, plus cargo's own bench flags, accepted and ignored.
+#[derive(Parser, Debug)]
+#[command(
+    about = "Measure Rust operations before and after a migration with querygate (flags as `querygate run`)"
+)]
+pub struct BenchCli {
+    /// Only operations whose name contains one of these words (cargo bench's filter).
+    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub options: RunOptions,
+    /// No progress output on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Passed by `cargo bench`: measure fully. Without it (`cargo test --benches`), a short
+    /// smoke run (2 rounds of 2 executions) checks that the operations work.
+    #[arg(long)]
+    pub bench: bool,
+    /// libtest flags cargo or IDEs may pass; ignored.
+    #[arg(long, hide = true)]
+    pub nocapture: bool,
+    #[arg(long, hide = true)]
+    pub exact: bool,
+    #[arg(long, hide = true)]
+    pub show_output: bool,
+    #[arg(long, hide = true)]
+    pub ignored: bool,
+    #[arg(long, hide = true)]
+    pub include_ignored: bool,
+    #[arg(long, hide = true)]
+    pub test: bool,
+}
+
+impl BenchCli {
+    /// The run configuration for `scenario`, and the operation filters.
+    pub fn into_run_config(self, scenario: PathBuf) -> Result<(RunConfig, bool), Error> {
+        let mut options = self.options;
+        if !self.bench {
+            options.rounds.get_or_insert(2);
+            options.iterations.get_or_insert(2);
+            options.warmup.get_or_insert(1);
+        }
+        let mut config = options.into_run_config(vec![scenario])?;
+        config.implementations.only = self.filters;
+        Ok((config, self.quiet))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -244,47 +299,54 @@ fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
     })
 }
 
+impl RunOptions {
+    /// Validates the flags into the configuration of a run of `scenarios`.
+    pub fn into_run_config(self, scenarios: Vec<PathBuf>) -> Result<RunConfig, Error> {
+        let a = self;
+        let scales = match &a.scale {
+            Some(s) => parse_scales(s)?.into_iter().map(Some).collect(),
+            None => vec![None],
+        };
+        if a.rounds == Some(0) || a.rounds == Some(1) {
+            return Err(Error::Usage(
+                "--rounds must be at least 2 (each round is one paired sample)".into(),
+            ));
+        }
+        if a.iterations == Some(0) {
+            return Err(Error::Usage("--iterations must be at least 1".into()));
+        }
+        if a.timeout == 0 {
+            return Err(Error::Usage("--timeout must be at least 1 second".into()));
+        }
+        Ok(RunConfig {
+            scenarios,
+            scales,
+            backend: backend(a.server)?,
+            out: a.out,
+            format: a.format.into(),
+            outputs: a.outputs.into_outputs(),
+            overrides: Overrides {
+                rounds: a.rounds,
+                iterations: a.iterations,
+                warmup: a.warmup,
+            },
+            timeout_s: a.timeout,
+            baseline: Baseline {
+                compare_with: a.baseline,
+                save_to: a.save_baseline,
+                overwrite: a.overwrite_baseline,
+                allow_mismatch: a.allow_fingerprint_mismatch,
+            },
+            implementations: Default::default(),
+        })
+    }
+}
+
 impl Cli {
     /// The one conversion from flags to configuration.
     pub fn into_config(self) -> Result<Config, Error> {
         let command = match self.command {
-            CliCommand::Run(a) => {
-                let scales = match &a.scale {
-                    Some(s) => parse_scales(s)?.into_iter().map(Some).collect(),
-                    None => vec![None],
-                };
-                if a.rounds == Some(0) || a.rounds == Some(1) {
-                    return Err(Error::Usage(
-                        "--rounds must be at least 2 (each round is one paired sample)".into(),
-                    ));
-                }
-                if a.iterations == Some(0) {
-                    return Err(Error::Usage("--iterations must be at least 1".into()));
-                }
-                if a.timeout == 0 {
-                    return Err(Error::Usage("--timeout must be at least 1 second".into()));
-                }
-                Command::Run(RunConfig {
-                    scenarios: a.scenarios,
-                    scales,
-                    backend: backend(a.server)?,
-                    out: a.out,
-                    format: a.format.into(),
-                    outputs: a.outputs.into_outputs(),
-                    overrides: Overrides {
-                        rounds: a.rounds,
-                        iterations: a.iterations,
-                        warmup: a.warmup,
-                    },
-                    timeout_s: a.timeout,
-                    baseline: Baseline {
-                        compare_with: a.baseline,
-                        save_to: a.save_baseline,
-                        overwrite: a.overwrite_baseline,
-                        allow_mismatch: a.allow_fingerprint_mismatch,
-                    },
-                })
-            }
+            CliCommand::Run(a) => Command::Run(a.options.into_run_config(a.scenarios)?),
             CliCommand::Check { scenarios } => Command::Check(CheckConfig { scenarios }),
             CliCommand::Report(a) => Command::Report(ReportConfig {
                 input: a.results,

@@ -83,6 +83,8 @@ pub struct RunConfig {
     pub overrides: Overrides,
     pub timeout_s: u64,
     pub baseline: Baseline,
+    /// Operations implemented in Rust (the `bench` API); empty for `querygate run`.
+    pub implementations: crate::scenario::code::Registry,
 }
 
 /// Baseline options of `run`.

@@ -107,6 +107,17 @@ pub enum Error {
     Interrupted(&'static str),
 }
 
+/// The process exit code of a command's result; an error's whole chain goes to stderr.
+pub fn exit(result: Result<u8>) -> std::process::ExitCode {
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {

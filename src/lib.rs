@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -20,4 +21,5 @@ pub mod scenario;
 pub mod seed;
 
 pub use app::run;
+pub use bench::{Bench, Fixture};
 pub use error::{Error, Result};

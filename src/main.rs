@@ -12,11 +12,5 @@ fn main() -> ExitCode {
             .map_err(|e| querygate::Error::Infra(e.into()))?;
         rt.block_on(querygate::run(config, &mut std::io::stdout().lock()))
     });
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    querygate::error::exit(result)
 }

@@ -253,7 +253,7 @@ async fn confirmation_pass(
 
 /// Settings set on the scratch databases: the scenario's session-level settings, and on a
 /// server querygate did not start, the pinned session settings too.
-async fn database_settings(
+pub(crate) async fn database_settings(
     admin: &PgConnectOptions,
     scenario: &Scenario,
     owns_server: bool,
@@ -428,9 +428,12 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
         Side::Before => &o.before,
         Side::After => &o.after,
     });
-    let statement = side_sql
-        .and_then(|s| s.statements.get(e.error.statement))
-        .map_or("(transaction control)".to_string(), |s| s.sql.clone());
+    let statement = match side_sql.and_then(|s| s.code.as_ref()) {
+        Some(code) => format!("(in the Rust function {})", code.name),
+        None => side_sql
+            .and_then(|s| s.statements.get(e.error.statement))
+            .map_or("(transaction control)".to_string(), |s| s.sql.clone()),
+    };
     let detail = match crate::pg::pg_error_parts(&e.error.error) {
         Some((msg, _)) if msg.contains("57014") => format!(
             "{msg}\n  the statement ran longer than run.statement_timeout_ms = {} ms",

@@ -262,9 +262,28 @@ fn side_report(
             stdev_us: h.stdev() / 1000.0,
         }
     };
+    let transaction = (sql.transaction && sql.code.is_none()) || mode == Mode::Rollback;
+    // Round trips the operation itself makes: its statements, with BEGIN and COMMIT when the
+    // side is a transaction of its own (a function's are among what it ran); not the
+    // BEGIN … ROLLBACK querygate puts around rollback-mode executions.
+    let (statements, round_trips) = match &sql.code {
+        Some(_) => (
+            plans.iter().map(|p| p.sql.clone()).collect(),
+            plans.len() as u64,
+        ),
+        None => (
+            sql.statements
+                .iter()
+                .map(|s| s.sql.clone())
+                .collect::<Vec<_>>(),
+            sql.statements.len() as u64 + if sql.transaction { 2 } else { 0 },
+        ),
+    };
     SideReport {
-        statements: sql.statements.iter().map(|s| s.sql.clone()).collect(),
-        transaction: sql.transaction || mode == Mode::Rollback,
+        statements,
+        code: sql.code.as_ref().map(|c| c.name.clone()),
+        round_trips: (!plans.is_empty()).then_some(round_trips),
+        transaction,
         latency,
         round_p50_us: s.round_p50_ns.iter().map(|v| us(*v)).collect(),
         round_p95_us: s.round_p95_ns.iter().map(|v| us(*v)).collect(),

@@ -5,6 +5,7 @@
 //! ones' effects, as in the real operation). A second rolled-back pass executes the statements
 //! themselves and hashes the rows they return.
 
+pub mod capture;
 pub mod signature;
 
 use futures::TryStreamExt;
@@ -70,12 +71,16 @@ impl ResultDigest {
     }
 }
 
-/// Explains and checksums each statement of `side` with parameter `values`.
+/// Explains and checksums each statement of `side` with parameter `values`. A side written
+/// in Rust runs once under auto_explain instead (`capture`).
 pub async fn explain_side(
     conn: &mut PgConnection,
     side: &PreparedSide,
     values: &[Value],
 ) -> anyhow::Result<Vec<StatementPlan>> {
+    if let Some(code) = &side.code {
+        return capture::explain_code(conn, code, values).await;
+    }
     let mut out = Vec::new();
     conn.execute("BEGIN").await?;
     let explained = async {

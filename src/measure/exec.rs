@@ -5,6 +5,7 @@ use sqlx::{Executor, Statement as _};
 
 use super::params::{bind, Kind};
 use crate::error::{Error, Located, Result};
+use crate::scenario::code::Code;
 use crate::scenario::{Mode, Operation, Scenario, SideSql, Value};
 
 /// One side of an operation, with the bind kinds of each statement's placeholders.
@@ -14,6 +15,8 @@ pub struct PreparedSide {
     /// BEGIN … COMMIT/ROLLBACK around the statements.
     pub transaction: bool,
     pub rollback: bool,
+    /// Rust code instead of statements (`statements` is then empty): see `measure::code`.
+    pub code: Option<Code>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,15 @@ pub async fn prepare_side(
     side: &SideSql,
     side_name: &str,
 ) -> Result<PreparedSide> {
+    let rollback = op.mode == Mode::Rollback;
+    if let Some(code) = &side.code {
+        return Ok(PreparedSide {
+            statements: vec![],
+            transaction: false,
+            rollback,
+            code: Some(code.clone()),
+        });
+    }
     let mut statements = Vec::new();
     for st in &side.statements {
         let prepared = conn.prepare(st.sql.as_str()).await.map_err(|e| {
@@ -92,11 +104,11 @@ pub async fn prepare_side(
             kinds,
         });
     }
-    let rollback = op.mode == Mode::Rollback;
     Ok(PreparedSide {
         statements,
         transaction: side.transaction || rollback,
         rollback,
+        code: None,
     })
 }
 
@@ -112,6 +124,7 @@ pub async fn calibration_side(conn: &mut PgConnection) -> Result<PreparedSide> {
         }],
         transaction: false,
         rollback: false,
+        code: None,
     })
 }
 
@@ -132,12 +145,16 @@ pub fn arguments(
     Ok(args)
 }
 
-/// Runs the side once, discarding rows (they are still transferred and read).
+/// Runs the side once, discarding rows (they are still transferred and read), or calls its
+/// Rust code.
 pub async fn execute(
     conn: &mut PgConnection,
     side: &PreparedSide,
     values: &[Value],
 ) -> std::result::Result<(), ExecError> {
+    if let Some(code) = &side.code {
+        return super::code::execute(code, conn, values, side.rollback).await;
+    }
     if side.transaction {
         conn.execute("BEGIN").await.map_err(|error| ExecError {
             statement: 0,

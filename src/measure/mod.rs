@@ -7,6 +7,7 @@
 //! `round_budget_ms`) is the second side's count, so the pair stays balanced.
 //! Memory is bounded: two histograms per side and a few numbers per round.
 
+pub mod code;
 pub mod exec;
 pub mod params;
 

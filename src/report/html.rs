@@ -981,6 +981,8 @@ mod tests {
         use serde_json::json;
         let side = |plan: Json| SideReport {
             statements: vec![],
+            code: None,
+            round_trips: None,
             transaction: false,
             latency: Default::default(),
             round_p50_us: vec![],

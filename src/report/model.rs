@@ -264,8 +264,20 @@ pub struct Interval {
 /// One side of an operation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SideReport {
-    /// The side's SQL statements, in order.
+    /// The SQL this side runs: the scenario's statements, or for a side written in Rust the
+    /// statements its function executed in the EXPLAIN pass (utility statements included).
     pub statements: Vec<String>,
+    /// The Rust function measured for this side (its path), when the side is code rather
+    /// than SQL (the `bench` API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Statements the operation sends to the server per execution: the scenario's statements
+    /// (+ BEGIN and COMMIT for `transaction = true`), or every statement the Rust function
+    /// executed in the EXPLAIN pass (its own COMMIT included; sqlx sends BEGIN with the
+    /// first statement). The BEGIN … ROLLBACK
+    /// querygate wraps around rollback-mode executions is not counted. Absent when not explained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trips: Option<u64>,
     /// The statements ran inside BEGIN … COMMIT/ROLLBACK.
     pub transaction: bool,
     /// Latency over all measured executions.

@@ -1,6 +1,7 @@
 //! Scenario files: parsing, validation, and the validated [`Scenario`] the rest of querygate reads.
 
 pub mod claim;
+pub mod code;
 pub mod expr;
 mod load;
 mod model;

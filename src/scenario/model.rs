@@ -103,6 +103,9 @@ pub struct SideSql {
     pub statements: Vec<Statement>,
     /// Wrapped in BEGIN … COMMIT (or ROLLBACK in rollback mode).
     pub transaction: bool,
+    /// A Rust function that replaces the statements (registered through the `bench` API;
+    /// never set by a scenario file).
+    pub code: Option<super::code::Code>,
 }
 
 /// Where parameter values come from.

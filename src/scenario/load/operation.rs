@@ -99,6 +99,7 @@ impl Cx<'_> {
         Ok(SideSql {
             statements,
             transaction: tx.or(transaction).unwrap_or(false),
+            code: None,
         })
     }
 

@@ -1,0 +1,320 @@
+//! Plans of code querygate did not write: the statements a Rust operation executes, captured
+//! with `auto_explain` while the function runs once in the EXPLAIN pass.
+//!
+//! Why this way: the function's SQL is not known in advance (it may loop, branch, bind other
+//! types), so querygate cannot put `EXPLAIN` in front of it. `auto_explain` explains every
+//! statement the server executes, with the real parameters, with `ANALYZE` and `BUFFERS`.
+//! Setting `auto_explain.log_level = notice` sends each plan to the client as a notice on the
+//! same connection instead of the server log, so nothing depends on where a backend keeps its
+//! log, and plans are attributed to the operation and side by construction: only the side's
+//! connection, only while its function runs. sqlx reports every notice and every finished
+//! statement (with rows returned and affected) as a `tracing` event; a subscriber scoped to
+//! this one call reads them, in order. Statements with no plan (BEGIN, SAVEPOINT, COMMIT, SET)
+//! are kept too, so the list is every round trip the function made.
+//!
+//! `LOAD 'auto_explain'` and its settings need a superuser: true on the servers querygate
+//! starts (local, docker); on `--backend url` the role must be one, or the server must preload
+//! `auto_explain`. After the call `auto_explain.log_min_duration = -1` turns it off again, so
+//! measured executions are not explained.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use serde_json::Value as Json;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
+use tracing::field::{Field, Visit};
+use tracing::instrument::WithSubscriber;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+
+use super::{facts, PlanFacts, StatementPlan};
+use crate::scenario::code::Code;
+use crate::scenario::Value;
+
+const NOTICE_TARGET: &str = "sqlx::postgres::notice";
+const QUERY_TARGET: &str = "sqlx::query";
+
+/// What sqlx reported while the function ran.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// A notice (auto_explain sends one per planned statement, before it completes).
+    Notice(String),
+    /// A statement finished: its text and row counts.
+    Query {
+        sql: String,
+        rows_returned: u64,
+        rows_affected: u64,
+    },
+}
+
+/// A `tracing` subscriber that records sqlx's notice and query events, and nothing else.
+#[derive(Default, Clone)]
+struct Capture {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// sqlx asks `tracing::enabled!` (a "hint" callsite) before it builds an event: both count.
+fn wanted(meta: &Metadata<'_>) -> bool {
+    meta.target() == NOTICE_TARGET || meta.target() == QUERY_TARGET
+}
+
+impl Subscriber for Capture {
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        // "sometimes", never "always": outside this capture the process's own subscriber (or
+        // none) decides, so sqlx does not start formatting query logs in measured loops.
+        if wanted(meta) {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        wanted(meta)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let seen = if event.metadata().target() == NOTICE_TARGET {
+            Seen::Notice(f.message)
+        } else {
+            // `db.statement` holds the full text when it differs from the summary.
+            let full = f.statement.trim();
+            Seen::Query {
+                sql: if full.is_empty() {
+                    f.summary
+                } else {
+                    full.to_string()
+                },
+                rows_returned: f.rows_returned,
+                rows_affected: f.rows_affected,
+            }
+        };
+        self.seen.lock().expect("capture lock").push(seen);
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    summary: String,
+    statement: String,
+    rows_returned: u64,
+    rows_affected: u64,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message = value.to_string(),
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.statement = value.to_string(),
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "rows_returned" => self.rows_returned = value,
+            "rows_affected" => self.rows_affected = value,
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        }
+    }
+}
+
+/// auto_explain as the EXPLAIN pass of SQL sides runs EXPLAIN: ANALYZE, BUFFERS, VERBOSE,
+/// JSON, with trigger times (foreign-key cascades).
+const ENABLE: &[&str] = &[
+    "SET auto_explain.log_min_duration = 0",
+    "SET auto_explain.log_analyze = on",
+    "SET auto_explain.log_buffers = on",
+    "SET auto_explain.log_timing = on",
+    "SET auto_explain.log_triggers = on",
+    "SET auto_explain.log_verbose = on",
+    "SET auto_explain.log_nested_statements = off",
+    "SET auto_explain.log_format = json",
+    "SET auto_explain.log_level = notice",
+    "SET client_min_messages = notice",
+];
+
+async fn enable_auto_explain(conn: &mut PgConnection) -> anyhow::Result<()> {
+    if let Err(e) = conn.execute("LOAD 'auto_explain'").await {
+        // Preloaded (shared_ or session_preload_libraries) is as good as loaded.
+        let loaded: Option<String> =
+            sqlx::query_scalar("SELECT current_setting('auto_explain.log_format', true)")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap_or(None);
+        if loaded.is_none() {
+            return Err(anyhow::Error::new(e).context(
+                "plans of Rust operations come from auto_explain, which this server does not let \
+                 querygate load (LOAD needs a superuser). Use --backend local or docker, connect \
+                 as a superuser, or add auto_explain to session_preload_libraries",
+            ));
+        }
+    }
+    for sql in ENABLE {
+        conn.execute(*sql)
+            .await
+            .with_context(|| format!("cannot configure auto_explain: {sql}"))?;
+    }
+    Ok(())
+}
+
+/// Runs `code` once with `values` inside a transaction that is rolled back, and returns one
+/// entry per statement it executed: a plan for planned statements, none for utility ones.
+/// The digest of the function's returned value rides on the last entry's checksum, so that
+/// the side's result digest is what the function handed back.
+pub async fn explain_code(
+    conn: &mut PgConnection,
+    code: &Code,
+    values: &[Value],
+) -> anyhow::Result<Vec<StatementPlan>> {
+    enable_auto_explain(conn).await?;
+    let capture = Capture::default();
+    let seen = capture.seen.clone();
+    let mut tx = conn.begin().await?;
+    let result = code.digest(&mut tx, values).with_subscriber(capture).await;
+    let rolled_back = tx.rollback().await;
+    let disabled = conn.execute("SET auto_explain.log_min_duration = -1").await;
+    let digest = result.with_context(|| format!("{} failed", code.name))?;
+    rolled_back?;
+    disabled?;
+    let seen = std::mem::take(&mut *seen.lock().expect("capture lock"));
+    let mut plans = statements(seen);
+    if let Some(last) = plans.last_mut() {
+        last.checksum = digest;
+    }
+    Ok(plans)
+}
+
+/// Pairs notices with the statement that completes after them.
+fn statements(seen: Vec<Seen>) -> Vec<StatementPlan> {
+    let mut out = Vec::new();
+    let mut pending: Vec<Json> = Vec::new();
+    for s in seen {
+        match s {
+            Seen::Notice(m) => pending.extend(parse_notice(&m)),
+            Seen::Query {
+                sql,
+                rows_returned,
+                rows_affected,
+            } => {
+                if pending.is_empty() {
+                    out.push(StatementPlan {
+                        sql: sql.clone(),
+                        plan: Json::Null,
+                        facts: PlanFacts {
+                            signature: format!("(no plan) {}", first_word(&sql)),
+                            ..Default::default()
+                        },
+                        rows_returned,
+                        rows_affected,
+                        checksum: 0,
+                    });
+                }
+                let n = pending.len();
+                for (k, plan) in pending.drain(..).enumerate() {
+                    let text = plan[0]
+                        .get("Query Text")
+                        .and_then(Json::as_str)
+                        .map_or(sql.clone(), |t| t.trim().to_string());
+                    let last = k + 1 == n;
+                    out.push(StatementPlan {
+                        sql: text,
+                        facts: facts(&plan).unwrap_or_default(),
+                        plan,
+                        rows_returned: if last { rows_returned } else { 0 },
+                        rows_affected: if last { rows_affected } else { 0 },
+                        checksum: 0,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn first_word(sql: &str) -> String {
+    sql.split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+/// An auto_explain notice, `duration: 0.123 ms  plan:\n{…}`, as the `[ {…} ]` document
+/// EXPLAIN returns, with its duration as `Execution Time`. Other notices give nothing.
+fn parse_notice(message: &str) -> Option<Json> {
+    let rest = message.strip_prefix("duration: ")?;
+    let (ms, json) = rest.split_once(" ms")?;
+    let json = json.trim_start().strip_prefix("plan:")?;
+    let mut doc: Json = serde_json::from_str(json.trim()).ok()?;
+    let ms: f64 = ms.trim().parse().ok()?;
+    let obj = doc.as_object_mut()?;
+    obj.insert("Execution Time".into(), Json::from(ms));
+    Some(Json::Array(vec![doc]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTICE: &str = "duration: 0.052 ms  plan:\n{\n  \"Query Text\": \"SELECT * FROM t WHERE id = $1\",\n  \"Plan\": {\n    \"Node Type\": \"Index Scan\",\n    \"Relation Name\": \"t\",\n    \"Index Name\": \"t_pkey\",\n    \"Actual Rows\": 1,\n    \"Actual Loops\": 1,\n    \"Shared Hit Blocks\": 3\n  }\n}";
+
+    #[test]
+    fn notices_become_plans_of_the_statement_that_follows() {
+        let seen = vec![
+            Seen::Query {
+                sql: "BEGIN".into(),
+                rows_returned: 0,
+                rows_affected: 0,
+            },
+            Seen::Notice(NOTICE.into()),
+            Seen::Notice("some other notice".into()),
+            Seen::Query {
+                sql: "SELECT".into(),
+                rows_returned: 1,
+                rows_affected: 0,
+            },
+        ];
+        let plans = statements(seen);
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].sql, "BEGIN");
+        assert_eq!(plans[0].facts.signature, "(no plan) BEGIN");
+        assert!(plans[0].plan.is_null());
+        assert_eq!(plans[1].sql, "SELECT * FROM t WHERE id = $1");
+        assert_eq!(plans[1].facts.signature, "Index Scan using t_pkey on t");
+        assert_eq!(plans[1].facts.indexes, vec!["t_pkey".to_string()]);
+        assert_eq!(plans[1].facts.shared_hit_blocks, 3);
+        assert_eq!(plans[1].facts.execution_ms, 0.052);
+        assert_eq!(plans[1].rows_returned, 1);
+    }
+
+    #[test]
+    fn only_auto_explain_notices_parse() {
+        assert!(parse_notice("relation \"x\" already exists, skipping").is_none());
+        assert!(parse_notice("duration: 1.5 ms  plan:\nnot json").is_none());
+        assert!(parse_notice(NOTICE).is_some());
+    }
+}
