@@ -3,17 +3,18 @@
 # (`querygate run`) and as the Rust functions themselves (`cargo bench --bench focus_repo`).
 # Prints each operation's speedup, round trips and claim verdicts side by side; checks that
 # `querygate report` and `querygate compare` read the bench's results file.
-# Usage: scripts/rust-api-vs-toml.sh [--backend local|docker] [other `run` flags]
+# Usage: [PROFILE=release|dev] scripts/rust-api-vs-toml.sh [--backend local|docker] [other `run` flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p results
 flags=("$@")
 [ ${#flags[@]} -eq 0 ] && flags=(--backend local)
 
-cargo build --release --quiet --bin querygate
-qg=target/release/querygate
+profile=${PROFILE:-release}
+cargo build --profile "$profile" --quiet --bin querygate
+qg=target/$([ "$profile" = dev ] && echo debug || echo "$profile")/querygate
 $qg run scenarios/focus_sessions.toml "${flags[@]}" --quiet --format json --out results/focus_toml.json >/dev/null || true
-cargo bench --quiet --bench focus_repo -- "${flags[@]}" --quiet --format json --out results/focus_repo.json >/dev/null || true
+cargo bench --profile "$profile" --quiet --bench focus_repo -- "${flags[@]}" --quiet --format json --out results/focus_repo.json >/dev/null || true
 
 summary() {
   jq -r --arg how "$2" '.scenarios[0].operations[] |
