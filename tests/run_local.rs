@@ -232,11 +232,18 @@ fn server_time_is_recorded_beside_client_latency() {
         "json",
         "-q",
     ]);
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", stderr(&o));
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
     let r = read_json(&out);
     let env = &r["environment"];
     assert_eq!(env["transport"], "tcp-loopback");
-    assert!(env["placement"].as_str().unwrap().contains("server CPU"), "{env}");
+    assert!(
+        env["placement"].as_str().unwrap().contains("server CPU"),
+        "{env}"
+    );
     assert!(env["settings"]["shared_preload_libraries"]
         .as_str()
         .unwrap()
@@ -258,7 +265,11 @@ fn server_time_is_recorded_beside_client_latency() {
                     v.as_f64().unwrap(),
                     sd["round_p99_us"][k].as_f64().unwrap() * 1.01,
                 );
-                assert!(server_us > 0.0, "{} {side} round {k}: {server_us}", op["name"]);
+                assert!(
+                    server_us > 0.0,
+                    "{} {side} round {k}: {server_us}",
+                    op["name"]
+                );
                 assert!(
                     server_us < client_max,
                     "{} {side} round {k}: server {server_us} µs, slowest client {client_max} µs",
@@ -269,7 +280,10 @@ fn server_time_is_recorded_beside_client_latency() {
             assert!(mean > 0.0 && mean < sd["latency"]["mean_us"].as_f64().unwrap());
             // BEGIN, the statement and ROLLBACK for the write; one statement for the reads.
             let expected = if op["mode"] == "rollback" { 3.0 } else { 1.0 };
-            assert_eq!(server["statements_per_execution"].as_f64().unwrap(), expected);
+            assert_eq!(
+                server["statements_per_execution"].as_f64().unwrap(),
+                expected
+            );
             let share = server["round_trip_share"].as_f64().unwrap();
             assert!((0.0..1.0).contains(&share), "{share}");
         }
@@ -280,5 +294,8 @@ fn server_time_is_recorded_beside_client_latency() {
     let c = &s["calibration"];
     assert_eq!(c["server_round_us"].as_array().unwrap().len(), rounds);
     let rt = c["round_trip_us"].as_f64().unwrap();
-    assert!(rt > 0.0 && rt < c["round_p50_us"][0].as_f64().unwrap() * 10.0, "{c}");
+    assert!(
+        rt > 0.0 && rt < c["round_p50_us"][0].as_f64().unwrap() * 10.0,
+        "{c}"
+    );
 }

@@ -96,8 +96,13 @@ fn speedup(
     };
     let Some(i) = interval else {
         let why = match basis {
-            Basis::Server => "no server time was measured (pg_stat_statements unavailable: see the warnings)".to_string(),
-            Basis::EndToEnd => format!("no {quantile} speedup was measured (p50 and p95 are supported)"),
+            Basis::Server => {
+                "no server time was measured (pg_stat_statements unavailable: see the warnings)"
+                    .to_string()
+            }
+            Basis::EndToEnd => {
+                format!("no {quantile} speedup was measured (p50 and p95 are supported)")
+            }
         };
         return (Inconclusive, why);
     };

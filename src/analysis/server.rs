@@ -46,7 +46,9 @@ pub fn server_speedup(
     interval: impl Fn(&[f64], &[f64]) -> Option<Interval>,
 ) -> Option<Interval> {
     let (b, a) = (&samples.before, &samples.after);
-    let complete = |s: &SideSamples| !s.round_count.is_empty() && s.round_server_ns.len() == s.round_count.len();
+    let complete = |s: &SideSamples| {
+        !s.round_count.is_empty() && s.round_server_ns.len() == s.round_count.len()
+    };
     if !complete(b) || !complete(a) {
         return None;
     }
@@ -161,7 +163,10 @@ mod tests {
 
     #[test]
     fn round_trip_is_the_median_gap_of_the_calibration() {
-        assert_eq!(round_trip_us(&[30.0, 32.0, 50.0], &[2.0, 2.0, 3.0]), Some(30.0));
+        assert_eq!(
+            round_trip_us(&[30.0, 32.0, 50.0], &[2.0, 2.0, 3.0]),
+            Some(30.0)
+        );
         assert_eq!(round_trip_us(&[30.0], &[]), None);
     }
 
@@ -185,7 +190,9 @@ mod tests {
         };
         let w = round_trip_warning(&e).unwrap();
         assert!(w.message.contains("88% of the latency"), "{}", w.message);
-        assert!(w.message.contains("2.10× against a server-time speedup of 30.00×"));
+        assert!(w
+            .message
+            .contains("2.10× against a server-time speedup of 30.00×"));
         e.server_us = 30.0;
         assert!(round_trip_warning(&e).is_none());
     }

@@ -185,7 +185,8 @@ fn gate_operation(
             vec![]
         };
         let regressed = |f: &Finding| f.verdict == Verdict::Regressed;
-        let decisive = |f: &Finding| matches!(f.verdict, Verdict::Regressed | Verdict::Inconclusive);
+        let decisive =
+            |f: &Finding| matches!(f.verdict, Verdict::Regressed | Verdict::Inconclusive);
         if confirmed.iter().any(decisive) {
             findings.extend(confirmed.into_iter().filter(decisive));
         } else {

@@ -42,12 +42,15 @@ impl ServerClock {
             .connect()
             .await
             .map_err(|e| format!("cannot connect to read pg_stat_statements: {e}"))?;
-        let loaded: String = sqlx::query_scalar("SELECT current_setting('shared_preload_libraries')")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| format!("cannot read shared_preload_libraries: {e}"))?;
+        let loaded: String =
+            sqlx::query_scalar("SELECT current_setting('shared_preload_libraries')")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| format!("cannot read shared_preload_libraries: {e}"))?;
         if !loaded.split(',').any(|l| l.trim() == "pg_stat_statements") {
-            return Err("pg_stat_statements is not in shared_preload_libraries on this server".into());
+            return Err(
+                "pg_stat_statements is not in shared_preload_libraries on this server".into(),
+            );
         }
         if create {
             sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

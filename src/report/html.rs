@@ -26,8 +26,8 @@ use serde_json::Value as Json;
 use super::histogram::decode_histogram;
 use super::text::{
     claim_word, gate_of, headline, mark, measured, op_warnings, p50_text, result_text,
-    server_speedup_text, short_server_version, speedup_text, statement_facts, unexpected_difference,
-    verdict_word, State, NOT_MEASURED,
+    server_speedup_text, short_server_version, speedup_text, statement_facts,
+    unexpected_difference, verdict_word, State, NOT_MEASURED,
 };
 use super::text::{describe_interval, environment_rows, fmt_us, node_label};
 use super::{OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict};

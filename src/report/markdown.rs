@@ -9,8 +9,8 @@ use std::io::{self, Write};
 
 use super::text::{
     claim_word, describe_interval, environment_rows, fmt_us, gate_of, headline, mark, measured,
-    op_warnings, p50_text, plural, result_text, server_speedup_text, short_server_version, speedup_text,
-    statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
+    op_warnings, p50_text, plural, result_text, server_speedup_text, short_server_version,
+    speedup_text, statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
 };
 use super::{ClaimReport, OperationReport, Report, RunStatus, ScenarioReport, Warning};
 
