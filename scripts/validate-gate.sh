@@ -4,6 +4,7 @@
 #   latency:    a trigger that slows the write by ~25%, M runs → detection rate (goal ≥ 95%)
 #   plan:       the index of a query dropped, K runs → detection rate (must be 100%)
 # Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [TRIGGER_LOOPS]
+# QG_ARGS adds flags to every run (e.g. QG_ARGS="--placement shared"); KEEP=1 keeps the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
@@ -16,11 +17,11 @@ cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"
 run() { # run KIND N: run N times with migration KIND against the baseline, results in $work/KIND-i.json
     local kind=$1 n=$2
     for i in $(seq 1 "$n"); do
-        "$qg" run "$work/gate.toml" --backend local --baseline "$work/base.json" --out "$work/$kind-$i.json" --format json -q >/dev/null || true
+        "$qg" run "$work/gate.toml" --backend local ${QG_ARGS:-} --baseline "$work/base.json" --out "$work/$kind-$i.json" --format json -q >/dev/null || true
     done
 }
 cp scripts/validation/noop.sql "$work/migration.sql"
-"$qg" run "$work/gate.toml" --backend local --save-baseline "$work/base.json" --out "$work/base-run.json" -q >/dev/null
+"$qg" run "$work/gate.toml" --backend local ${QG_ARGS:-} --save-baseline "$work/base.json" --out "$work/base-run.json" -q >/dev/null
 run aa "$n_aa"
 sed "s/@LOOPS@/$loops/" scripts/validation/slow_trigger.sql.in > "$work/migration.sql"
 run latency "$m_lat"
@@ -48,7 +49,10 @@ aa = load("aa")
 decisions = [v for r in aa for o in (r.get("gate") or {}).get("operations", []) for v in [o["verdict"]]]
 false = sum(1 for v in decisions if v == "regressed")
 suspected = sum(1 for r in aa for o in (r.get("gate") or {}).get("operations", []) for f in o["findings"] if f["id"] == "latency-suspected")
-print(f"A/A: {len(aa)} runs, {len(decisions)} gate decisions, {false} false alarms ({100*false/max(1,len(decisions)):.1f}%), {suspected} screened-then-cleared")
+unconfirmed = sum(1 for r in aa for o in (r.get("gate") or {}).get("operations", []) for f in o["findings"] if f["id"] == "latency-unconfirmed")
+inconclusive = sum(1 for v in decisions if v == "inconclusive")
+print(f"A/A: {len(aa)} runs, {len(decisions)} gate decisions, {false} false alarms ({100*false/max(1,len(decisions)):.1f}%), "
+      f"{inconclusive} inconclusive, {suspected} screened-then-cleared, {unconfirmed} calibrated shifts the server time contradicted")
 lat = load("latency")
 v = verdicts(lat, "write")
 hit = sum(1 for x in v if x[0] == "regressed")

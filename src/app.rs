@@ -13,7 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::analysis::scenario_report;
 use crate::config::{
     BackendConfig, CheckConfig, Command, CompareConfig, Config, ExplainConfig, OutputFormat,
-    Outputs, Overrides, ReportConfig, RunConfig,
+    Outputs, Overrides, Placement, ReportConfig, RunConfig,
 };
 use crate::error::{Error, Located, Result};
 use crate::measured::ScenarioRun;
@@ -247,6 +247,7 @@ async fn start_server(
     for s in scenarios {
         settings.extend(s.settings.clone());
     }
+    provision::keep_server_time(&mut settings);
     tokio::select! {
         s = provision::start(cfg, settings, progress) => s,
         sig = signals.recv() => Err(Error::Interrupted(sig)),
@@ -260,7 +261,7 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     let mut signals = Signals::new()?;
     let mut progress = Progress::new(quiet);
     let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
-    pin_to_server(&*server, &mut progress);
+    let placement = pin_client(&*server, c.backend.placement, &mut progress);
     let out_path = c.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "results/run-{}.json",
@@ -268,7 +269,10 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
         ))
     });
     let env = match environment(&*server).await {
-        Ok(env) => env,
+        Ok(env) => Environment {
+            placement: Some(placement),
+            ..env
+        },
         Err(e) => {
             server.shutdown().await.ok();
             return Err(e);
@@ -517,17 +521,35 @@ async fn explain_command(c: &ExplainConfig, quiet: bool, out: &mut dyn Write) ->
     Ok(0)
 }
 
-/// Runs the measuring thread on the CPU the server is pinned to (a current-thread runtime:
-/// every measured execution is driven from this thread).
-fn pin_to_server(server: &dyn Server, progress: &mut Progress) {
-    if let Some(cpu) = server.pinned_cpu() {
-        match provision::pin_current_thread(cpu) {
-            Ok(()) => progress.step(&format!(
-                "server and measuring thread pinned to CPU {cpu} (--no-pin to disable)"
-            )),
-            Err(e) => progress.step(&format!(
+/// Pins the measuring thread (a current-thread runtime: every measured execution is driven
+/// from this thread) beside a pinned server: on the server's CPU (`shared`) or on another one
+/// (`split`). Returns the placement as the results file records it.
+fn pin_client(server: &dyn Server, placement: Placement, progress: &mut Progress) -> String {
+    let Some(server_cpu) = server.pinned_cpu() else {
+        return match server.info().kind {
+            crate::config::BackendKind::Local => "free (no pinning)".into(),
+            _ => "not controlled (server not started by querygate on this machine)".into(),
+        };
+    };
+    let (cpu, how) = match placement {
+        Placement::Split => match provision::other_cpu(server_cpu) {
+            Some(c) => (c, "split"),
+            None => (server_cpu, "shared: only one CPU available"),
+        },
+        _ => (server_cpu, "shared"),
+    };
+    match provision::pin_current_thread(cpu) {
+        Ok(()) => {
+            progress.step(&format!(
+                "server pinned to CPU {server_cpu}, measuring thread to CPU {cpu} ({how}; --placement to change)"
+            ));
+            format!("server CPU {server_cpu}, client CPU {cpu} ({how})")
+        }
+        Err(e) => {
+            progress.step(&format!(
                 "warning: cannot pin the measuring thread to CPU {cpu}: {e}"
-            )),
+            ));
+            format!("server CPU {server_cpu}, client free (pinning failed: {e})")
         }
     }
 }
@@ -620,6 +642,8 @@ async fn environment(server: &dyn Server) -> Result<Environment> {
         image_id: info.image_id.clone(),
         bindir: info.bindir.clone(),
         pinned_cpu: server.pinned_cpu(),
+        transport: Some(server.transport()),
+        placement: None,
         server_version: version,
         server_version_num: num.parse().unwrap_or(0),
         settings: rows

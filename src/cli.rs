@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
-    ExplainConfig, OutputFormat, Outputs, Overrides, ReportConfig, RunConfig,
+    ExplainConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig, RunConfig,
 };
 use crate::error::Error;
 
@@ -107,10 +107,20 @@ pub struct ServerArgs {
     /// Directory with initdb/postgres for --backend local (default: pg_config, PATH, /usr/lib/postgresql/*/bin).
     #[arg(long, env = "QUERYGATE_PG_BINDIR")]
     pub pg_bindir: Option<PathBuf>,
-    /// Do not pin the local server and the measuring thread to one CPU (pinning removes the
-    /// bias of where the scheduler places each server process; see docs/method.md).
-    #[arg(long)]
+    /// CPU placement of a local server and the measuring thread: `split` (server on one CPU,
+    /// client on another), `shared` (both on one CPU), `free` (no pinning). See docs/method.md.
+    #[arg(long, value_enum, default_value = "split")]
+    pub placement: PlacementArg,
+    /// The same as --placement free.
+    #[arg(long, conflicts_with = "placement")]
     pub no_pin: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlacementArg {
+    Split,
+    Shared,
+    Free,
 }
 
 #[derive(Args, Debug)]
@@ -295,7 +305,11 @@ fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
         database_url: a.database_url,
         image: a.image,
         pg_bindir: a.pg_bindir,
-        pin: !a.no_pin,
+        placement: match (a.no_pin, a.placement) {
+            (true, _) | (_, PlacementArg::Free) => Placement::Free,
+            (_, PlacementArg::Shared) => Placement::Shared,
+            (_, PlacementArg::Split) => Placement::Split,
+        },
     })
 }
 

@@ -52,8 +52,19 @@ pub struct BackendConfig {
     pub database_url: Option<String>,
     pub image: String,
     pub pg_bindir: Option<PathBuf>,
-    /// Pin a local server and the measuring thread to one CPU.
-    pub pin: bool,
+    /// Where a local server and the measuring thread run.
+    pub placement: Placement,
+}
+
+/// CPU placement of a local server and querygate's measuring thread (docs/method.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Server and measuring thread pinned to the same CPU.
+    Shared,
+    /// Server pinned to one CPU, the measuring thread to another.
+    Split,
+    /// No pinning: the scheduler places both.
+    Free,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

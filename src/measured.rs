@@ -30,6 +30,8 @@ pub struct ScenarioRun {
     pub confirm_samples: Vec<OpSamples>,
     pub warnings: Vec<Warning>,
     pub error: Option<String>,
+    /// Why server time (pg_stat_statements) is missing; `None` when it was measured.
+    pub server_time_unavailable: Option<String>,
 }
 
 impl ScenarioRun {
@@ -43,6 +45,7 @@ impl ScenarioRun {
             confirm_samples: vec![],
             warnings: vec![],
             error: None,
+            server_time_unavailable: None,
         }
     }
 }

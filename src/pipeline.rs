@@ -14,7 +14,9 @@ use sqlx::{Connection, Row};
 
 use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
-use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource};
+use crate::measure::{
+    self, mix, Measurable, MeasureError, OpSamples, ParamSource, ServerClock, ServerTiming,
+};
 use crate::measured::{OpPlans, ScenarioRun};
 use crate::progress::Progress;
 use crate::scenario::{Claim, Params, RunSettings, Scenario, Side, Value};
@@ -66,13 +68,22 @@ pub async fn run_scenario(
 
     if depth == Depth::Measure {
         ops.push(calibration);
+        sides.server = server_timing(admin, owns_server, names).await;
         let samples = &mut run.samples;
-        sides
+        let measured = sides
             .rounds(&scenario, &label, &ops, &scenario.run, samples, progress)
-            .await?;
+            .await;
+        run.server_time_unavailable = sides.server.unavailable.clone();
+        measured?;
         if let Some(base) = baseline {
-            confirmation_pass(&scenario, &label, &mut sides, ops, run, base, progress).await?;
+            let confirmed =
+                confirmation_pass(&scenario, &label, &mut sides, ops, run, base, progress).await;
+            run.server_time_unavailable = sides.server.unavailable.clone();
+            confirmed?;
         }
+    }
+    if let Some(clock) = sides.server.clock.take() {
+        clock.close().await;
     }
     sides.before.close().await.ok();
     sides.after.close().await.ok();
@@ -85,6 +96,8 @@ struct Sides {
     before: PgConnection,
     after: PgConnection,
     reconnect: Option<[PgConnectOptions; 2]>,
+    /// Server time (pg_stat_statements) read around each side's block while measuring.
+    server: ServerTiming,
 }
 
 impl Sides {
@@ -110,6 +123,7 @@ impl Sides {
             before: seed::connect(&side_options[0]).await?,
             after: seed::connect(&side_options[1]).await?,
             reconnect,
+            server: ServerTiming::default(),
         })
     }
 
@@ -131,6 +145,7 @@ impl Sides {
             ops,
             settings,
             out,
+            &mut self.server,
             |done| progress.round_done(done, total),
         )
         .await;
@@ -249,6 +264,24 @@ async fn confirmation_pass(
             progress,
         )
         .await
+}
+
+/// The server clock for a scenario's rounds: `pg_stat_statements` read on the maintenance
+/// database. On a server querygate started, the extension is created there; on another
+/// server it is used when present. When it is not available, the reason is kept (and
+/// reported as a warning): server time is never a reason to fail a run.
+async fn server_timing(admin: &PgConnectOptions, owns_server: bool, names: &Names) -> ServerTiming {
+    let dbs = [names.before.clone(), names.after.clone()];
+    match ServerClock::open(admin, dbs, owns_server).await {
+        Ok(clock) => ServerTiming {
+            clock: Some(clock),
+            unavailable: None,
+        },
+        Err(why) => ServerTiming {
+            clock: None,
+            unavailable: Some(why),
+        },
+    }
 }
 
 /// Settings set on the scratch databases: the scenario's session-level settings, and on a

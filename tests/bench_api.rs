@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{read_json, root, tmpdir};
-use querygate::bench::{after, before, both, Bench, Params};
+use querygate::bench::{before, both, Bench, Params};
 use serde_json::Value as Json;
 use sqlx::{Connection, PgConnection};
 

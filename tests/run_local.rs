@@ -214,3 +214,88 @@ fn check_accepts_good_files_and_locates_bad_ones() {
         "{e}"
     );
 }
+
+/// Server time (pg_stat_statements) is recorded for every operation, side and round, is
+/// smaller than the client latency it is part of, and gives a server speedup and a round trip.
+#[test]
+fn server_time_is_recorded_beside_client_latency() {
+    let dir = tmpdir();
+    let out = dir.path().join("tiny.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/tiny.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let r = read_json(&out);
+    let env = &r["environment"];
+    assert_eq!(env["transport"], "tcp-loopback");
+    assert!(
+        env["placement"].as_str().unwrap().contains("server CPU"),
+        "{env}"
+    );
+    assert!(env["settings"]["shared_preload_libraries"]
+        .as_str()
+        .unwrap()
+        .contains("pg_stat_statements"));
+    let s = &r["scenarios"][0];
+    assert_eq!(s["server_time"], "pg_stat_statements", "{}", s["warnings"]);
+    let rounds = s["run"]["rounds_completed"].as_u64().unwrap() as usize;
+    for op in s["operations"].as_array().unwrap() {
+        for side in ["before", "after"] {
+            let sd = &op[side];
+            let server = &sd["server"];
+            let per_round = server["round_us"].as_array().unwrap();
+            assert_eq!(per_round.len(), rounds, "{} {side}", op["name"]);
+            for (k, v) in per_round.iter().enumerate() {
+                // With ≤ 8 executions a round's p99 is its slowest execution, which is at least
+                // the round's mean client latency, which contains the mean server time
+                // (1% for the histogram's 3 significant figures).
+                let (server_us, client_max) = (
+                    v.as_f64().unwrap(),
+                    sd["round_p99_us"][k].as_f64().unwrap() * 1.01,
+                );
+                assert!(
+                    server_us > 0.0,
+                    "{} {side} round {k}: {server_us}",
+                    op["name"]
+                );
+                assert!(
+                    server_us < client_max,
+                    "{} {side} round {k}: server {server_us} µs, slowest client {client_max} µs",
+                    op["name"]
+                );
+            }
+            let mean = server["mean_us"].as_f64().unwrap();
+            assert!(mean > 0.0 && mean < sd["latency"]["mean_us"].as_f64().unwrap());
+            // BEGIN, the statement and ROLLBACK for the write; one statement for the reads.
+            let expected = if op["mode"] == "rollback" { 3.0 } else { 1.0 };
+            assert_eq!(
+                server["statements_per_execution"].as_f64().unwrap(),
+                expected
+            );
+            let share = server["round_trip_share"].as_f64().unwrap();
+            assert!((0.0..1.0).contains(&share), "{share}");
+        }
+        let sp = &op["server_speedup"];
+        assert!(sp["low"].as_f64().unwrap() <= sp["estimate"].as_f64().unwrap());
+        assert!(sp["estimate"].as_f64().unwrap() <= sp["high"].as_f64().unwrap());
+    }
+    let c = &s["calibration"];
+    assert_eq!(c["server_round_us"].as_array().unwrap().len(), rounds);
+    let rt = c["round_trip_us"].as_f64().unwrap();
+    assert!(
+        rt > 0.0 && rt < c["round_p50_us"][0].as_f64().unwrap() * 10.0,
+        "{c}"
+    );
+}

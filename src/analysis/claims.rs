@@ -3,12 +3,15 @@
 use crate::explain::StatementPlan;
 use crate::report::text::describe_interval;
 use crate::report::{ClaimVerdict, Interval};
+use crate::scenario::claim::Basis;
 use crate::scenario::{Claim, Quantile, Side};
 
 /// The evidence a claim is checked against.
 pub struct Evidence<'a> {
     pub speedup_p50: Option<Interval>,
     pub speedup_p95: Option<Interval>,
+    /// The speedup of server time per execution (pg_stat_statements), when measured.
+    pub server_speedup: Option<Interval>,
     /// Per-round quantiles per side in µs, for absolute latency claims: (p50, p95, p99).
     pub before_rounds_us: [&'a [f64]; 3],
     pub after_rounds_us: [&'a [f64]; 3],
@@ -21,11 +24,12 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
     match claim {
         Claim::Speedup {
+            basis,
             quantile,
             min,
             max,
             strict,
-        } => speedup(ev, *quantile, *min, *max, *strict),
+        } => speedup(ev, *basis, *quantile, *min, *max, *strict),
         Claim::LatencyAtMost {
             side,
             quantile,
@@ -77,22 +81,34 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
 /// the whole interval is outside it.
 fn speedup(
     ev: &Evidence<'_>,
+    basis: Basis,
     quantile: Quantile,
     min: f64,
     max: f64,
     strict: bool,
 ) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
-    let interval = match quantile {
-        Quantile::P50 => ev.speedup_p50,
-        Quantile::P95 => ev.speedup_p95,
-        Quantile::P99 => None,
+    let interval = match (basis, quantile) {
+        (Basis::Server, _) => ev.server_speedup,
+        (_, Quantile::P50) => ev.speedup_p50,
+        (_, Quantile::P95) => ev.speedup_p95,
+        (_, Quantile::P99) => None,
     };
     let Some(i) = interval else {
-        return (
-            Inconclusive,
-            format!("no {quantile} speedup was measured (p50 and p95 are supported)"),
-        );
+        let why = match basis {
+            Basis::Server => {
+                "no server time was measured (pg_stat_statements unavailable: see the warnings)"
+                    .to_string()
+            }
+            Basis::EndToEnd => {
+                format!("no {quantile} speedup was measured (p50 and p95 are supported)")
+            }
+        };
+        return (Inconclusive, why);
+    };
+    let what = match basis {
+        Basis::Server => "server ",
+        Basis::EndToEnd => "",
     };
     let above = |v: f64| if strict { v > min } else { v >= min };
     let note = if i.confidence + 1e-9 < 0.95 {
@@ -104,7 +120,7 @@ fn speedup(
     } else {
         String::new()
     };
-    let measured = describe_interval(&i);
+    let measured = format!("{what}{}", describe_interval(&i));
     if above(i.low) && i.high <= max {
         (
             Holds,
@@ -221,6 +237,7 @@ mod tests {
         Evidence {
             speedup_p50: Some(i),
             speedup_p95: None,
+            server_speedup: None,
             before_rounds_us: [&[]; 3],
             after_rounds_us: [&[]; 3],
             before_plans: &[],
@@ -262,6 +279,25 @@ mod tests {
             evaluate(&same, &ev(iv(1.0, 1.0, 1.0))).0,
             ClaimVerdict::Refuted
         );
+    }
+
+    #[test]
+    fn server_speedup_claims_read_the_server_interval() {
+        let c = crate::scenario::claim::parse("server speedup >= 10").unwrap();
+        // End to end 3× (round trip bound), server 20×: the server claim holds on its own interval.
+        let mut e = ev(iv(3.0, 2.8, 3.2));
+        e.server_speedup = Some(iv(20.0, 18.0, 22.0));
+        let (v, why) = evaluate(&c, &e);
+        assert_eq!(v, ClaimVerdict::Holds);
+        assert!(why.starts_with("measured server 20.0×"), "{why}");
+        let plain = crate::scenario::claim::parse("speedup >= 10").unwrap();
+        assert_eq!(evaluate(&plain, &e).0, ClaimVerdict::Refuted);
+        e.server_speedup = Some(iv(5.0, 4.0, 6.0));
+        assert_eq!(evaluate(&c, &e).0, ClaimVerdict::Refuted);
+        e.server_speedup = None;
+        let (v, why) = evaluate(&c, &e);
+        assert_eq!(v, ClaimVerdict::Inconclusive);
+        assert!(why.contains("no server time"), "{why}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Analysis: from raw measurements to the report's numbers and verdicts. Pure: no I/O.
 
 pub mod claims;
+pub mod server;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -29,25 +30,41 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
     let n = s.operations.len();
-    let calibration = run.samples.get(n).map(|c| Calibration {
-        sql: crate::measure::CALIBRATION_SQL.into(),
-        round_p50_us: calibration_rounds(c),
-        confirm_round_p50_us: run
-            .confirm_samples
-            .last()
-            .filter(|_| !run.confirm_ops.is_empty())
-            .map(calibration_rounds)
-            .unwrap_or_default(),
+    let calibration = run.samples.get(n).map(|c| {
+        let round_p50_us = calibration_rounds(c);
+        let server_round_us = server::calibration_server_rounds(c);
+        Calibration {
+            sql: crate::measure::CALIBRATION_SQL.into(),
+            round_trip_us: server::round_trip_us(&round_p50_us, &server_round_us),
+            round_p50_us,
+            confirm_round_p50_us: run
+                .confirm_samples
+                .last()
+                .filter(|_| !run.confirm_ops.is_empty())
+                .map(calibration_rounds)
+                .unwrap_or_default(),
+            server_round_us,
+        }
     });
     for (k, &i) in run.confirm_ops.iter().enumerate() {
         if let (Some(op), Some(c)) = (operations.get_mut(i), run.confirm_samples.get(k)) {
-            let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect();
-            op.confirmation = Some(Confirmation {
-                before_round_p50_us: us(&c.before.round_p50_ns),
-                after_round_p50_us: us(&c.after.round_p50_ns),
-            });
+            op.confirmation = Some(confirmation(c));
         }
     }
+    let server_time = match &run.server_time_unavailable {
+        None if rounds_completed > 0 => Some("pg_stat_statements".to_string()),
+        None => None,
+        Some(why) => {
+            if rounds_completed > 0 {
+                warnings.push(Warning {
+                    id: "server-time-unavailable".into(),
+                    operation: None,
+                    message: format!("no server time for this scenario: {why}; only end-to-end latencies and speedups are reported, `server speedup` claims are inconclusive and the gate's cross-run latency check cannot confirm a regression"),
+                });
+            }
+            None
+        }
+    };
     if rounds_completed > 0 && rounds_completed < 6 {
         warnings.push(Warning {
             id: "few-rounds".into(),
@@ -99,8 +116,40 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         },
         operations,
         calibration,
+        server_time,
         warnings,
     }
+}
+
+/// The confirmation stage's per-round numbers of one operation.
+fn confirmation(c: &OpSamples) -> Confirmation {
+    let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect();
+    let server = |s: &SideSamples| -> Vec<f64> {
+        if s.round_server_ns.len() == s.round_count.len() {
+            s.round_server_ns.iter().map(|ns| ns / 1000.0).collect()
+        } else {
+            vec![]
+        }
+    };
+    Confirmation {
+        before_round_p50_us: us(&c.before.round_p50_ns),
+        after_round_p50_us: us(&c.after.round_p50_ns),
+        before_round_server_us: server(&c.before),
+        after_round_server_us: server(&c.after),
+    }
+}
+
+/// The paired speedup interval of per-round values (before over after).
+fn interval(b: &[f64], a: &[f64]) -> Option<Interval> {
+    let (e, geomean) = stats::speedup(b, a, CONFIDENCE)?;
+    Some(Interval {
+        estimate: e.estimate,
+        geomean,
+        low: e.low,
+        high: e.high,
+        confidence: e.confidence,
+        rounds: b.len().min(a.len()),
+    })
 }
 
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
@@ -129,18 +178,11 @@ fn operation_report(
     let ratio = |f: fn(&SideSamples) -> &Vec<u64>| -> Option<Interval> {
         let b: Vec<f64> = f(&samples.before).iter().map(|v| *v as f64).collect();
         let a: Vec<f64> = f(&samples.after).iter().map(|v| *v as f64).collect();
-        let (e, geomean) = stats::speedup(&b, &a, CONFIDENCE)?;
-        Some(Interval {
-            estimate: e.estimate,
-            geomean,
-            low: e.low,
-            high: e.high,
-            confidence: e.confidence,
-            rounds: b.len().min(a.len()),
-        })
+        interval(&b, &a)
     };
     let speedup = ratio(|s| &s.round_p50_ns);
     let speedup_p95 = ratio(|s| &s.round_p95_ns);
+    let server_speedup = server::server_speedup(samples, interval);
 
     let same_result = plans.map(|_| side_digest(bp) == side_digest(ap));
     if same_result == Some(false) && op.expect_same_result != Some(false) {
@@ -156,13 +198,13 @@ fn operation_report(
             ),
         });
     }
-    round_trip_warning(op, samples, ap, warnings);
-
     let before = side_report(&op.before, op.mode, &samples.before, bp, &params);
     let after = side_report(&op.after, op.mode, &samples.after, ap, &params);
+    warnings.extend(round_trip_warning(op, &after, ap, speedup, server_speedup));
     let evidence = claims::Evidence {
         speedup_p50: speedup,
         speedup_p95,
+        server_speedup,
         before_rounds_us: [
             &before.round_p50_us,
             &before.round_p95_us,
@@ -199,6 +241,7 @@ fn operation_report(
         after,
         speedup,
         speedup_p95,
+        server_speedup,
         plan_changed,
         plan_change,
         same_result,
@@ -209,33 +252,40 @@ fn operation_report(
     }
 }
 
-/// For fast statements the client round trip dominates latency and caps the speedup anyone
-/// can observe (MEASUREMENT.md, point 5): say so when server time is under a third of latency.
+/// For fast statements the client round trip dominates latency and compresses the end-to-end
+/// speedup (MEASUREMENT.md, "Server time and round trip"). Server time from pg_stat_statements
+/// (mean per execution, against the mean client latency) when measured, else EXPLAIN ANALYZE's
+/// planning + execution of one execution (against the median).
 fn round_trip_warning(
     op: &Operation,
-    samples: &OpSamples,
+    after: &SideReport,
     after_plans: &[StatementPlan],
-    warnings: &mut Vec<Warning>,
-) {
-    if samples.after.total.is_empty() || after_plans.is_empty() {
-        return;
+    speedup: Option<Interval>,
+    server_speedup: Option<Interval>,
+) -> Option<Warning> {
+    if after.latency.count == 0 {
+        return None;
     }
-    let server_us: f64 = after_plans
-        .iter()
-        .map(|p| (p.facts.execution_ms + p.facts.planning_ms) * 1000.0)
-        .sum();
-    let client_us = samples.after.total.value_at_quantile(0.5) as f64 / 1000.0;
-    if server_us < client_us / 3.0 {
-        warnings.push(Warning {
-            id: "round-trip-bound".into(),
-            operation: Some(op.name.clone()),
-            message: format!(
-                "`{}` after: the server spends {server_us:.0} µs of a {client_us:.0} µs client latency; \
-                 the round trip dominates, so client-side speedups are capped (compare execution_ms in the plans)",
-                op.name
-            ),
-        });
-    }
+    let (server_us, client_us, source) = match &after.server {
+        Some(s) => (s.mean_us, after.latency.mean_us, "pg_stat_statements"),
+        None if !after_plans.is_empty() => (
+            after_plans
+                .iter()
+                .map(|p| (p.facts.execution_ms + p.facts.planning_ms) * 1000.0)
+                .sum(),
+            after.latency.p50_us,
+            "EXPLAIN ANALYZE",
+        ),
+        None => return None,
+    };
+    server::round_trip_warning(&server::RoundTripEvidence {
+        operation: &op.name,
+        server_us,
+        client_us,
+        source,
+        speedup,
+        server_speedup,
+    })
 }
 
 fn side_report(
@@ -284,6 +334,7 @@ fn side_report(
         code: sql.code.as_ref().map(|c| c.name.clone()),
         round_trips: (!plans.is_empty()).then_some(round_trips),
         transaction,
+        server: server::side_server(s, &latency),
         latency,
         round_p50_us: s.round_p50_ns.iter().map(|v| us(*v)).collect(),
         round_p95_us: s.round_p95_ns.iter().map(|v| us(*v)).collect(),

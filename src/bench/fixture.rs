@@ -70,7 +70,7 @@ impl FixtureBuilder {
             image: self.image,
             pg_bindir: std::env::var_os("QUERYGATE_PG_BINDIR").map(PathBuf::from),
             // The measuring thread is the caller's, not querygate's: nothing to pin it with.
-            pin: false,
+            placement: crate::config::Placement::Free,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

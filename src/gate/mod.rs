@@ -10,6 +10,13 @@
 //! two-sample Hodges–Lehmann shift on log scale. A regression must clear two stages: the
 //! screening interval (95 %) lies entirely beyond the threshold, and then the confirmation
 //! interval (99.5 %) on *fresh* rounds does too. Screened but unconfirmed is a pass, noted.
+//!
+//! A side's calibrated latency moving across runs is evidence about the query only when the
+//! server's own time per execution (pg_stat_statements) moved too: the calibration tracks the
+//! round trip, not every machine-state episode (A/A runs saw both sides' calibrated latency up
+//! ~20% together, server time unchanged). So `latency-regressed` needs both shifts beyond the
+//! threshold; a calibrated shift the server time contradicts is `latency-unconfirmed` (pass);
+//! without server time on both runs, a confirmed calibrated shift is only `inconclusive`.
 
 use crate::analysis::stats;
 use crate::report::{
@@ -178,8 +185,10 @@ fn gate_operation(
             vec![]
         };
         let regressed = |f: &Finding| f.verdict == Verdict::Regressed;
-        if confirmed.iter().any(regressed) {
-            findings.extend(confirmed.into_iter().filter(regressed));
+        let decisive =
+            |f: &Finding| matches!(f.verdict, Verdict::Regressed | Verdict::Inconclusive);
+        if confirmed.iter().any(decisive) {
+            findings.extend(confirmed.into_iter().filter(decisive));
         } else {
             let (verdict, why) = if n.confirmation.is_some() {
                 (Verdict::Pass, "not confirmed on fresh rounds")
@@ -346,6 +355,7 @@ fn latency_signals(
         label,
         margin: (1.0 + t.latency).ln(),
         latency: t.latency,
+        stage,
     };
     let (n_before, n_after, n_calib): (&[f64], &[f64], Option<&[f64]>) =
         match (stage, &n.confirmation) {
@@ -362,13 +372,20 @@ fn latency_signals(
                 ns.calibration.as_ref().map(|c| c.round_p50_us.as_slice()),
             ),
         };
+    let (n_server_before, n_server_after) = match (stage, &n.confirmation) {
+        (Stage::Confirm, Some(c)) => (
+            c.before_round_server_us.clone(),
+            c.after_round_server_us.clone(),
+        ),
+        _ => (server_rounds(&n.before), server_rounds(&n.after)),
+    };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
     if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
         out.extend(calibrated_signals(
             b,
-            n_before,
-            n_after,
+            [n_before, n_after],
+            [&n_server_before, &n_server_after],
             &bc.round_p50_us,
             nc,
             &test,
@@ -385,6 +402,7 @@ struct ShiftTest {
     label: &'static str,
     margin: f64,
     latency: f64,
+    stage: Stage,
 }
 
 /// The speedup: ln(before/after) per round; a lower value now is a regression of the change.
@@ -399,6 +417,7 @@ fn speedup_signal(
         label,
         margin,
         latency,
+        ..
     } = *test;
     let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
         before
@@ -448,11 +467,12 @@ fn speedup_signal(
     }
 }
 
-/// Each side's latency in units of the calibration statement of the same rounds.
+/// Each side's latency in units of the calibration statement of the same rounds, judged with
+/// the side's server time (module doc).
 fn calibrated_signals(
     b: &OperationReport,
-    n_before: &[f64],
-    n_after: &[f64],
+    n_latency: [&[f64]; 2],
+    n_server: [&[f64]; 2],
     b_calib: &[f64],
     n_calib: &[f64],
     test: &ShiftTest,
@@ -462,12 +482,13 @@ fn calibrated_signals(
         label,
         margin,
         latency,
+        stage,
     } = *test;
     let mut out = Vec::new();
-    for (side, bx, ny) in [
-        ("before", &b.before.round_p50_us, n_before),
-        ("after", &b.after.round_p50_us, n_after),
-    ] {
+    for (k, (side, bside)) in [("before", &b.before), ("after", &b.after)]
+        .into_iter()
+        .enumerate()
+    {
         let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
             xs.iter()
                 .zip(cs)
@@ -475,36 +496,107 @@ fn calibrated_signals(
                 .map(|(x, c)| (x / c).ln())
                 .collect()
         };
-        let Some(e) = stats::shift(&norm(bx, b_calib), &norm(ny, n_calib), conf) else {
+        let Some(e) = stats::shift(
+            &norm(&bside.round_p50_us, b_calib),
+            &norm(n_latency[k], n_calib),
+            conf,
+        ) else {
             continue;
         };
-        let msg = format!(
-            "{side}: latency relative to calibration {} ({:.1}% CI {}…{}), {label} threshold {:.0}%",
-            pct(e.estimate),
-            conf * 100.0,
-            pct(e.low),
-            pct(e.high),
-            latency * 100.0
-        );
-        if e.low > margin {
-            out.push(finding(
-                "latency-regressed",
-                Some(side),
-                None,
-                Verdict::Regressed,
-                msg,
-            ));
-        } else if e.high < -margin {
-            out.push(finding(
-                "latency-improved",
-                Some(side),
-                None,
-                Verdict::Improved,
-                msg,
-            ));
-        }
+        let server = stats::shift(&logs(&server_rounds(bside)), &logs(n_server[k]), conf);
+        let describe = |what: &str, e: &stats::Estimate| {
+            format!(
+                "{what} {} ({:.1}% CI {}…{})",
+                pct(e.estimate),
+                conf * 100.0,
+                pct(e.low),
+                pct(e.high)
+            )
+        };
+        out.extend(side_latency_finding(&Shifts {
+            side,
+            calibrated: e,
+            server,
+            margin,
+            describe: &describe,
+            suffix: format!("{label} threshold {:.0}%", latency * 100.0),
+            stage,
+        }));
     }
     out
+}
+
+/// A side's per-round server time (µs), empty when it was not measured.
+fn server_rounds(side: &crate::report::SideReport) -> Vec<f64> {
+    side.server.as_ref().map_or(vec![], |s| s.round_us.clone())
+}
+
+fn logs(xs: &[f64]) -> Vec<f64> {
+    xs.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect()
+}
+
+/// One side's cross-run latency evidence.
+struct Shifts<'a> {
+    side: &'a str,
+    /// Latency relative to the calibration statement, this run against the baseline (log).
+    calibrated: stats::Estimate,
+    /// Server time per execution, this run against the baseline (log); `None` when either run
+    /// lacks it.
+    server: Option<stats::Estimate>,
+    margin: f64,
+    describe: &'a dyn Fn(&str, &stats::Estimate) -> String,
+    suffix: String,
+    stage: Stage,
+}
+
+/// The calibrated latency shift decides only with the server time's agreement (module doc).
+fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
+    let (e, m) = (&s.calibrated, s.margin);
+    let up = e.low > m;
+    let down = e.high < -m;
+    if !up && !down {
+        return None;
+    }
+    let calibrated = (s.describe)("latency relative to calibration", e);
+    let (id, verdict, why) = match (&s.server, up) {
+        (Some(v), true) if v.low > m => (
+            "latency-regressed",
+            Verdict::Regressed,
+            (s.describe)("server time", v),
+        ),
+        (Some(v), false) if v.high < -m => (
+            "latency-improved",
+            Verdict::Improved,
+            (s.describe)("server time", v),
+        ),
+        (Some(v), _) => (
+            "latency-unconfirmed",
+            Verdict::Pass,
+            format!(
+                "{}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
+                (s.describe)("server time", v)
+            ),
+        ),
+        (None, false) => ("latency-improved", Verdict::Improved, "no server time to compare".into()),
+        // Screened: re-measure; confirmed without server time: not enough to fail.
+        (None, true) if s.stage == Stage::Screen => (
+            "latency-regressed",
+            Verdict::Regressed,
+            "no server time to compare yet".into(),
+        ),
+        (None, true) => (
+            "latency-regressed",
+            Verdict::Inconclusive,
+            "no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive".into(),
+        ),
+    };
+    Some(finding(
+        id,
+        Some(s.side),
+        None,
+        verdict,
+        format!("{}: {calibrated}; {why}; {}", s.side, s.suffix),
+    ))
 }
 
 fn speedup_of(before: &[f64], after: &[f64]) -> f64 {

@@ -80,3 +80,69 @@ fn result_changes_fail() {
     assert_eq!(f[0].id, "result-changed");
     assert!(f[0].message.starts_with("before statement 2"));
 }
+
+fn est(estimate: f64, low: f64, high: f64) -> stats::Estimate {
+    stats::Estimate {
+        estimate,
+        low,
+        high,
+        confidence: 0.95,
+    }
+}
+
+fn shifts(
+    calibrated: stats::Estimate,
+    server: Option<stats::Estimate>,
+    stage: Stage,
+) -> Option<Finding> {
+    let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
+    side_latency_finding(&Shifts {
+        side: "after",
+        calibrated,
+        server,
+        margin: 1.1f64.ln(),
+        describe: &describe,
+        suffix: "threshold 10%".into(),
+        stage,
+    })
+}
+
+#[test]
+fn cross_run_latency_needs_the_server_time_to_agree() {
+    let up = est(0.2, 0.15, 0.25); // +22%, whole interval beyond +10%
+                                   // The A/A false alarms: calibrated latency up, server time flat → a pass, explained.
+    let f = shifts(up, Some(est(0.01, -0.03, 0.05)), Stage::Confirm).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-unconfirmed", Verdict::Pass)
+    );
+    assert!(f.message.contains("did not move"), "{}", f.message);
+    // A real regression moves both.
+    let f = shifts(up, Some(est(0.4, 0.3, 0.5)), Stage::Confirm).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-regressed", Verdict::Regressed)
+    );
+    // Without server time: screened (so it is re-measured), then only inconclusive.
+    let f = shifts(up, None, Stage::Screen).unwrap();
+    assert_eq!(f.verdict, Verdict::Regressed);
+    let f = shifts(up, None, Stage::Confirm).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-regressed", Verdict::Inconclusive)
+    );
+    // Nothing beyond the threshold: no finding whatever the server time does.
+    assert!(shifts(
+        est(0.05, -0.02, 0.12),
+        Some(est(0.4, 0.3, 0.5)),
+        Stage::Confirm
+    )
+    .is_none());
+    // Improvements need the agreement too.
+    let down = est(-0.3, -0.35, -0.2);
+    let f = shifts(down, Some(est(-0.3, -0.4, -0.2)), Stage::Confirm).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-improved", Verdict::Improved)
+    );
+}

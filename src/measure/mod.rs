@@ -10,6 +10,7 @@
 pub mod code;
 pub mod exec;
 pub mod params;
+pub mod server_time;
 
 use std::time::{Duration, Instant};
 
@@ -21,12 +22,16 @@ use sqlx::{ConnectOptions, Connection};
 
 pub use exec::{calibration_side, execute, prepare_side, ExecError, PreparedSide, CALIBRATION_SQL};
 pub use params::ParamSource;
+pub use server_time::ServerClock;
 
 use crate::scenario::{RoundOrder, RunSettings, Side};
 
-/// Unrecorded executions per operation and side after reconnecting: prepares the statements
-/// and warms the new server process's catalog caches.
-const RECONNECT_WARMUP: u64 = 3;
+/// Unrecorded executions per operation and side after reconnecting: prepares the statements,
+/// warms the new server process's catalog caches, and gets each prepared statement past the
+/// plan cache's first five custom plans (`plan_cache_mode = auto` chooses between custom and
+/// generic plans from the sixth execution on), so a round measures a settled backend, as a
+/// long-lived connection (or pgbench -M prepared) does.
+const RECONNECT_WARMUP: u64 = 8;
 
 /// Latency samples of one side of one operation.
 #[derive(Debug, Clone)]
@@ -37,6 +42,11 @@ pub struct SideSamples {
     pub round_p95_ns: Vec<u64>,
     pub round_p99_ns: Vec<u64>,
     pub round_count: Vec<u64>,
+    /// Server time per execution in each round (ns), from `pg_stat_statements`; shorter than
+    /// the other vectors when server time was not available for every round.
+    pub round_server_ns: Vec<f64>,
+    /// Statements `pg_stat_statements` counted over those rounds.
+    pub server_calls: i64,
 }
 
 impl Default for SideSamples {
@@ -47,6 +57,8 @@ impl Default for SideSamples {
             round_p95_ns: vec![],
             round_p99_ns: vec![],
             round_count: vec![],
+            round_server_ns: vec![],
+            server_calls: 0,
         }
     }
 }
@@ -184,8 +196,62 @@ async fn warm_ops(
     Ok(())
 }
 
+/// Server time for the rounds: the clock while it works, and why it stopped when it failed.
+#[derive(Default)]
+pub struct ServerTiming {
+    pub clock: Option<ServerClock>,
+    /// Why server time is missing (never measured, or given up part-way).
+    pub unavailable: Option<String>,
+}
+
+impl ServerTiming {
+    /// A snapshot, or `None` after giving up (a failed probe never fails the run).
+    async fn snapshot(&mut self) -> Option<[server_time::Counter; 2]> {
+        let clock = self.clock.as_mut()?;
+        match clock.snapshot().await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.give_up(format!("reading pg_stat_statements failed part-way: {e}"));
+                None
+            }
+        }
+    }
+
+    fn give_up(&mut self, why: String) {
+        self.clock = None;
+        self.unavailable.get_or_insert(why);
+    }
+
+    /// Records server time per execution for both sides of one operation's block.
+    fn record(
+        &mut self,
+        from: Option<[server_time::Counter; 2]>,
+        to: Option<[server_time::Counter; 2]>,
+        samples: &mut OpSamples,
+    ) {
+        let (Some(from), Some(to)) = (from, to) else {
+            return;
+        };
+        for (k, side) in [&mut samples.before, &mut samples.after]
+            .into_iter()
+            .enumerate()
+        {
+            let executions = side.round_count.last().copied().unwrap_or(0);
+            match server_time::per_execution_ns(from[k], to[k], executions) {
+                Ok((ns, calls)) => {
+                    side.round_server_ns.push(ns);
+                    side.server_calls += calls;
+                }
+                Err(why) => return self.give_up(why),
+            }
+        }
+    }
+}
+
 /// Runs the rounds, appending to `out` (one entry per operation) as it goes, so that an
 /// interrupted run keeps every completed round. `on_round` is called after each round.
+/// With a server clock, `pg_stat_statements` is read before and after each operation's pair
+/// of sides — outside the timed region — for the server time of each side.
 ///
 /// With `reconnect` (`run.reconnect`, the default), both sides get fresh connections — new
 /// server processes — at the start of every round after the first, followed by a short
@@ -199,6 +265,7 @@ pub async fn rounds(
     ops: &[Measurable],
     run: &RunSettings,
     out: &mut Vec<OpSamples>,
+    server: &mut ServerTiming,
     mut on_round: impl FnMut(u64),
 ) -> Result<(), MeasureError> {
     let [before, after] = conns;
@@ -231,6 +298,7 @@ pub async fn rounds(
             )
             .await?;
         }
+        let mut mark = server.snapshot().await;
         for (i, op) in ops.iter().enumerate() {
             let first = first_side(run.order, run.seed, round, i);
             let seed = mix(run.seed, round, i as u64, 0x11);
@@ -267,6 +335,9 @@ pub async fn rounds(
                 side.total.add(hist).expect("histograms share bounds");
             }
             samples.first.push(first);
+            let now = server.snapshot().await;
+            server.record(mark, now, samples);
+            mark = now;
         }
         on_round(round + 1);
     }

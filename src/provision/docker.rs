@@ -282,6 +282,8 @@ pub async fn start_reported(
     Ok(server)
 }
 
+const DIRECT_ROUTE: &str = "the container's own address";
+
 /// A running PostgreSQL container.
 pub struct DockerServer {
     /// `None` once removed.
@@ -360,7 +362,7 @@ impl DockerServer {
             .database("postgres");
         let published = credentials.clone().host(&host.to_string()).port(port);
         let (options, address, route) = match direct(&credentials, &container_ips).await {
-            Some((options, ip)) => (options, format!("{ip}:5432"), "the container's own address"),
+            Some((options, ip)) => (options, format!("{ip}:5432"), DIRECT_ROUTE),
             None => {
                 wait_connectable(&published).await?;
                 (
@@ -478,6 +480,14 @@ async fn wait_connectable(options: &PgConnectOptions) -> Result<()> {
 }
 
 impl Server for DockerServer {
+    fn transport(&self) -> String {
+        if self.route == DIRECT_ROUTE {
+            "container-bridge".into()
+        } else {
+            "docker-published-port".into()
+        }
+    }
+
     fn admin_options(&self) -> PgConnectOptions {
         self.options.clone()
     }

@@ -50,6 +50,28 @@ pub trait Server: Send + Sync {
     fn pinned_cpu(&self) -> Option<usize> {
         None
     }
+    /// How querygate reaches the server (`environment.transport`).
+    fn transport(&self) -> String {
+        transport_of(&self.admin_options())
+    }
+}
+
+/// `unix-socket`, `tcp-loopback` or `tcp-remote`, from the connection options.
+pub fn transport_of(o: &PgConnectOptions) -> String {
+    let host = o.get_host();
+    if o.get_socket().is_some() || host.starts_with('/') {
+        "unix-socket".into()
+    } else if matches!(host, "localhost" | "::1" | "[::1]") || host.starts_with("127.") {
+        "tcp-loopback".into()
+    } else {
+        "tcp-remote".into()
+    }
+}
+
+/// Another CPU than `server` that this process may run on, for the measuring thread.
+pub fn other_cpu(server: usize) -> Option<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    (0..nix::sched::CpuSet::count()).find(|c| *c != server && set.is_set(*c).unwrap_or(false))
 }
 
 /// The CPU to pin a local server and querygate's measuring thread to: the last one this
@@ -87,10 +109,31 @@ pub fn pinned_settings() -> BTreeMap<String, String> {
         ("max_wal_size", "4GB"),
         ("checkpoint_timeout", "30min"),
         ("logging_collector", "off"),
+        // Server time per statement (docs/method.md, "Server time and round trip").
+        ("shared_preload_libraries", "pg_stat_statements"),
+        ("pg_stat_statements.track", "top"),
+        ("pg_stat_statements.track_utility", "on"),
+        ("pg_stat_statements.track_planning", "on"),
+        ("pg_stat_statements.save", "off"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+/// Keeps `pg_stat_statements` loaded when a scenario sets its own `shared_preload_libraries`
+/// (server time needs it; the scenario's libraries are kept too).
+pub fn keep_server_time(settings: &mut BTreeMap<String, String>) {
+    let libs = settings
+        .entry("shared_preload_libraries".into())
+        .or_default();
+    if !libs.split(',').any(|l| l.trim() == "pg_stat_statements") {
+        *libs = if libs.trim().is_empty() {
+            "pg_stat_statements".into()
+        } else {
+            format!("{libs},pg_stat_statements")
+        };
+    }
 }
 
 /// Settings that only take effect per session or database; on a server querygate did not
@@ -117,6 +160,10 @@ pub const RECORDED_SETTINGS: &[&str] = &[
     "track_io_timing",
     "plan_cache_mode",
     "server_version",
+    "shared_preload_libraries",
+    "pg_stat_statements.track",
+    "pg_stat_statements.track_utility",
+    "pg_stat_statements.track_planning",
 ];
 
 /// Replaces the password in a connection URL (user info or `password=` parameter) with `***`.
@@ -170,7 +217,10 @@ pub async fn start(
             progress_line(&line);
         }
         let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
-        let cpu = if cfg.pin { pick_cpu() } else { None };
+        let cpu = match cfg.placement {
+            crate::config::Placement::Free => None,
+            _ => pick_cpu(),
+        };
         let server =
             local::LocalServer::start_pinned(bindir, settings.clone(), reason, cpu).await?;
         Ok::<Box<dyn Server>, anyhow::Error>(Box::new(server))

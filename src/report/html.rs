@@ -26,8 +26,8 @@ use serde_json::Value as Json;
 use super::histogram::decode_histogram;
 use super::text::{
     claim_word, gate_of, headline, mark, measured, op_warnings, p50_text, result_text,
-    short_server_version, speedup_text, statement_facts, unexpected_difference, verdict_word,
-    State, NOT_MEASURED,
+    server_speedup_text, short_server_version, speedup_text, statement_facts,
+    unexpected_difference, verdict_word, State, NOT_MEASURED,
 };
 use super::text::{describe_interval, environment_rows, fmt_us, node_label};
 use super::{OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict};
@@ -222,7 +222,7 @@ fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport)
     let with_gate = report.gate.is_some();
     h.push_str(
         "<table class=\"summary\"><thead><tr><th>operation</th><th>before p50</th><th>after p50</th>\
-         <th>speedup (95% CI)</th><th>plan</th><th>result</th><th>claims</th>",
+         <th>speedup (95% CI)</th><th>server speedup</th><th>plan</th><th>result</th><th>claims</th>",
     );
     if with_gate {
         h.push_str("<th>baseline</th>");
@@ -231,12 +231,13 @@ fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport)
     for (oi, op) in s.operations.iter().enumerate() {
         let _ = write!(
             h,
-            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"sp\">{}</td>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"sp\">{}</td><td class=\"sp\">{}</td>",
             op_anchor(si, oi, op),
             esc(&op.name),
             side_p50_cell(&op.before),
             side_p50_cell(&op.after),
-            esc(&speedup_text(op))
+            esc(&speedup_text(op)),
+            esc(&server_speedup_text(op))
         );
         let _ = write!(
             h,
@@ -316,13 +317,14 @@ fn operation(
     }
     let _ = writeln!(
         h,
-        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · result {}</p>",
+        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · server time {} · result {}</p>",
         esc(&op.mode),
         esc(&speedup_text(op)),
         esc(&op
             .speedup_p95
             .as_ref()
             .map_or("–".into(), describe_interval)),
+        esc(&server_speedup_text(op)),
         result_html(s, op)
     );
     h.push_str("<div class=\"latency\">\n");
@@ -428,7 +430,7 @@ fn claims_and_baseline(h: &mut String, report: &Report, s: &ScenarioReport, op: 
 fn latency_table(h: &mut String, op: &OperationReport) {
     h.push_str(
         "<table class=\"lat\"><thead><tr><th></th><th>executions</th><th>min</th><th>p50</th>\
-         <th>p90</th><th>p95</th><th>p99</th><th>max</th></tr></thead><tbody>\n",
+         <th>p90</th><th>p95</th><th>p99</th><th>max</th><th>server (mean)</th></tr></thead><tbody>\n",
     );
     for (name, side) in [("before", &op.before), ("after", &op.after)] {
         if measured(side) {
@@ -441,11 +443,15 @@ fn latency_table(h: &mut String, op: &OperationReport) {
             for v in [l.min_us, l.p50_us, l.p90_us, l.p95_us, l.p99_us, l.max_us] {
                 let _ = write!(h, "<td class=\"num\">{}</td>", esc(&fmt_us(v)));
             }
-            h.push_str("</tr>\n");
+            let _ = writeln!(
+                h,
+                "<td class=\"num\">{}</td></tr>",
+                esc(&super::server::server_cell(side))
+            );
         } else {
             let _ = writeln!(
                 h,
-                "<tr><th class=\"{name}\">{name}</th><td colspan=\"7\" class=\"muted\">{NOT_MEASURED}</td></tr>"
+                "<tr><th class=\"{name}\">{name}</th><td colspan=\"8\" class=\"muted\">{NOT_MEASURED}</td></tr>"
             );
         }
     }
@@ -989,6 +995,7 @@ mod tests {
             round_p95_us: vec![],
             round_p99_us: vec![],
             round_count: vec![],
+            server: None,
             histogram_ns_v2z: String::new(),
             explain: vec![super::super::StatementReport {
                 sql: "q".into(),

@@ -22,8 +22,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::text::{
-    claim_word, gate_of, measured, result_text, speedup_text, unexpected_difference, verdict_word,
-    NOT_MEASURED,
+    claim_word, gate_of, measured, result_text, server_speedup_text, speedup_text,
+    unexpected_difference, verdict_word, NOT_MEASURED,
 };
 use super::text::{describe_interval, fmt_us};
 use super::{
@@ -142,12 +142,13 @@ fn side_line(name: &str, side: &SideReport) -> String {
     }
     let l = &side.latency;
     format!(
-        "{name}: p50 {}, p95 {}, p99 {}, max {} ({} executions)",
+        "{name}: p50 {}, p95 {}, p99 {}, max {} ({} executions); server {}",
         fmt_us(l.p50_us),
         fmt_us(l.p95_us),
         fmt_us(l.p99_us),
         fmt_us(l.max_us),
-        l.count
+        l.count,
+        super::server::server_cell(side)
     )
 }
 
@@ -170,6 +171,7 @@ fn gate_output(s: &ScenarioReport, op: &OperationReport, gate: Option<&Operation
     let _ = writeln!(out, "{}", side_line("before", &op.before));
     let _ = writeln!(out, "{}", side_line("after", &op.after));
     let _ = writeln!(out, "speedup p50: {}", speedup_text(op));
+    let _ = writeln!(out, "server speedup: {}", server_speedup_text(op));
     let _ = writeln!(
         out,
         "speedup p95: {}",

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 
 use super::text::{
     claim_word, describe_interval, environment_rows, fmt_us, gate_of, headline, mark, measured,
-    op_warnings, p50_text, plural, result_text, short_server_version, speedup_text,
-    statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
+    op_warnings, p50_text, plural, result_text, server_speedup_text, short_server_version,
+    speedup_text, statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
 };
 use super::{ClaimReport, OperationReport, Report, RunStatus, ScenarioReport, Warning};
 
@@ -150,10 +150,10 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
     }
     let with_gate = report.gate.is_some();
     md.push_str(
-        "| operation | before p50 | after p50 | speedup (95% CI) | plan | result | claims |",
+        "| operation | before p50 | after p50 | speedup (95% CI) | server speedup | plan | result | claims |",
     );
     md.push_str(if with_gate { " baseline |\n" } else { "\n" });
-    md.push_str("|---|--:|--:|---|---|---|---|");
+    md.push_str("|---|--:|--:|---|---|---|---|---|");
     md.push_str(if with_gate { "---|\n" } else { "\n" });
     for op in &s.operations {
         let plan = if op.plan_changed {
@@ -176,11 +176,12 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
         };
         let _ = write!(
             md,
-            "| {} | {} | {} | {} | {plan} | {result} | {claims} |",
+            "| {} | {} | {} | {} | {} | {plan} | {result} | {claims} |",
             escape(&op.name),
             escape(&p50_text(&op.before)),
             escape(&p50_text(&op.after)),
             escape(&speedup_text(op)),
+            escape(&server_speedup_text(op)),
         );
         if with_gate {
             let g = gate_of(report, s, op).map_or("–", |g| verdict_word(g.verdict));
@@ -189,6 +190,9 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
         md.push('\n');
     }
     md.push('\n');
+    if let Some(line) = super::server::round_trip_line(s) {
+        let _ = writeln!(md, "{}\n", escape(&line));
+    }
     for warn in s.warnings.iter().filter(|w| w.operation.is_none()) {
         let _ = writeln!(
             md,
@@ -216,21 +220,22 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         let _ = writeln!(md, "{}\n", escape(d));
     }
     let _ = writeln!(md, "Mode: {}\n", escape(&op.mode));
-    md.push_str("| side | executions | p50 | p95 | p99 | max |\n|---|--:|--:|--:|--:|--:|\n");
+    md.push_str("| side | executions | p50 | p95 | p99 | max | server (mean) |\n|---|--:|--:|--:|--:|--:|--:|\n");
     for (name, side) in [("before", &op.before), ("after", &op.after)] {
         if measured(side) {
             let l = &side.latency;
             let _ = writeln!(
                 md,
-                "| {name} | {} | {} | {} | {} | {} |",
+                "| {name} | {} | {} | {} | {} | {} | {} |",
                 l.count,
                 fmt_us(l.p50_us),
                 fmt_us(l.p95_us),
                 fmt_us(l.p99_us),
-                fmt_us(l.max_us)
+                fmt_us(l.max_us),
+                super::server::server_cell(side)
             );
         } else {
-            let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | |");
+            let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | | |");
         }
     }
     md.push('\n');
@@ -240,9 +245,10 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         .map_or("–".into(), describe_interval);
     let _ = writeln!(
         md,
-        "Speedup p50: {} · p95: {}\n",
+        "Speedup p50: {} · p95: {} · server time: {}\n",
         escape(&speedup_text(op)),
-        escape(&p95)
+        escape(&p95),
+        escape(&server_speedup_text(op))
     );
     if !op.claims.is_empty() {
         md.push_str("**Claims**\n\n");

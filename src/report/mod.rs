@@ -6,6 +6,7 @@ pub mod junit;
 pub mod markdown;
 mod model;
 pub mod schema;
+pub mod server;
 pub mod table;
 pub mod text;
 pub mod write;

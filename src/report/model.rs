@@ -74,6 +74,14 @@ pub struct Environment {
     /// The CPU the server and the measuring thread were pinned to (local backend).
     #[serde(default)]
     pub pinned_cpu: Option<usize>,
+    /// How the client reaches the server: `tcp-loopback`, `unix-socket`, `container-bridge`,
+    /// `docker-published-port` or `tcp-remote`. It sets the fixed round trip in every latency.
+    #[serde(default)]
+    pub transport: Option<String>,
+    /// Where server and client run, e.g. `server CPU 1, client CPU 1 (shared)`, `server CPU 1,
+    /// client CPU 0 (split)`, `free (scheduler)`.
+    #[serde(default)]
+    pub placement: Option<String>,
     /// `SELECT version()`.
     pub server_version: String,
     /// `server_version_num`, e.g. 150018.
@@ -130,6 +138,10 @@ pub struct ScenarioReport {
     /// A trivial statement (`SELECT 1`) measured in every round: latency divided by it
     /// survives a change of machine better than latency alone.
     pub calibration: Option<Calibration>,
+    /// How server time was measured (`pg_stat_statements`); absent when it was not, and a
+    /// `server-time-unavailable` warning says why.
+    #[serde(default)]
+    pub server_time: Option<String>,
     /// Problems with this scenario's measurement, with advice.
     pub warnings: Vec<Warning>,
 }
@@ -143,6 +155,14 @@ pub struct Calibration {
     pub round_p50_us: Vec<f64>,
     /// Rounds of the confirmation stage (re-measurement of suspected regressions).
     pub confirm_round_p50_us: Vec<f64>,
+    /// Server time of the calibration statement per round (µs, geometric mean of the two
+    /// connections), when server time was measured.
+    #[serde(default)]
+    pub server_round_us: Vec<f64>,
+    /// The round trip: median over rounds of the calibration's client latency minus its server
+    /// time (µs). Every execution of every operation pays about this much.
+    #[serde(default)]
+    pub round_trip_us: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -217,6 +237,10 @@ pub struct OperationReport {
     pub speedup: Option<Interval>,
     /// The same on per-round 95th percentiles.
     pub speedup_p95: Option<Interval>,
+    /// before/after of per-round server time per execution (pg_stat_statements): the change's
+    /// effect on the server's work, without the round trip. Absent when not measured.
+    #[serde(default)]
+    pub server_speedup: Option<Interval>,
     /// Plan signatures differ between sides.
     pub plan_changed: bool,
     /// One line: what changed in the plans, e.g. `focus_sessions: Seq Scan → Index Scan using idx`.
@@ -242,6 +266,11 @@ pub struct Confirmation {
     pub before_round_p50_us: Vec<f64>,
     /// After side's per-round medians (µs) of the confirmation stage.
     pub after_round_p50_us: Vec<f64>,
+    /// Server time per execution (µs) in the confirmation rounds, when measured.
+    #[serde(default)]
+    pub before_round_server_us: Vec<f64>,
+    #[serde(default)]
+    pub after_round_server_us: Vec<f64>,
 }
 
 /// A ratio with its confidence interval.
@@ -290,12 +319,31 @@ pub struct SideReport {
     pub round_p99_us: Vec<f64>,
     /// Executions per round.
     pub round_count: Vec<u64>,
+    /// Server time per execution, when measured (absent: see the scenario's warnings).
+    #[serde(default)]
+    pub server: Option<ServerTime>,
     /// Every execution as an HdrHistogram in nanoseconds, V2 + DEFLATE, base64.
     pub histogram_ns_v2z: String,
     /// The EXPLAIN pass, one entry per statement.
     pub explain: Vec<StatementReport>,
     /// Digest of all rows returned, `rows:hex` (order-insensitive).
     pub result_checksum: Option<String>,
+}
+
+/// Time the server spent executing one side (planning + execution of every statement, BEGIN and
+/// COMMIT included), per execution: `pg_stat_statements` deltas around each round's block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerTime {
+    /// Mean server time per execution over all rounds, µs.
+    pub mean_us: f64,
+    /// Per round, µs: the samples behind the server speedup.
+    pub round_us: Vec<f64>,
+    /// Statements the server counted per execution (BEGIN/COMMIT included).
+    pub statements_per_execution: f64,
+    /// The share of the mean client latency spent outside the server's execution:
+    /// 1 − server / client (round trip, protocol, client library). 0.9 means a faster query
+    /// can cut at most 10% of what the client sees.
+    pub round_trip_share: f64,
 }
 
 /// Latency over all measured executions.

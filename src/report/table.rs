@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
 use super::text::mark;
-use super::{ClaimVerdict, GateReport, Latency, Report, RunStatus, ScenarioReport};
+use super::{server, ClaimVerdict, GateReport, Latency, Report, RunStatus, ScenarioReport};
 
 /// "p50 / p95 / p99" in one unit, chosen by the p50.
 fn triple(l: &Latency) -> String {
@@ -75,14 +75,13 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
         "before p50 / p95 / p99",
         "after p50 / p95 / p99",
         "speedup (95% CI)",
+        "server speedup",
         "plan",
         "result",
         "claims",
     ]);
     for op in &s.operations {
-        let speedup = op.speedup.as_ref().map_or("–".into(), |i| {
-            format!("{:.2}× ({:.2}–{:.2})", i.estimate, i.low, i.high)
-        });
+        let speedup = server::speedup_cell(op.speedup.as_ref());
         let result = match op.same_result {
             Some(true) => "same".to_string(),
             Some(false) => "DIFFERENT".to_string(),
@@ -98,6 +97,7 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
             Cell::new(triple(&op.before.latency)),
             Cell::new(triple(&op.after.latency)),
             Cell::new(speedup),
+            Cell::new(server::speedup_cell(op.server_speedup.as_ref())),
             Cell::new(&op.plan_change),
             Cell::new(result),
             Cell::new(if claims.is_empty() {
@@ -108,6 +108,9 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
         ]);
     }
     writeln!(w, "{t}")?;
+    if let Some(line) = server::round_trip_line(s) {
+        writeln!(w, "  {line}")?;
+    }
     for op in &s.operations {
         for c in op
             .claims

@@ -194,6 +194,13 @@ pub(crate) fn speedup_text(op: &OperationReport) -> String {
     op.speedup.as_ref().map_or("–".into(), describe_interval)
 }
 
+/// The server-time speedup the same way, or `–` when server time was not measured.
+pub(crate) fn server_speedup_text(op: &OperationReport) -> String {
+    op.server_speedup
+        .as_ref()
+        .map_or("–".into(), describe_interval)
+}
+
 pub(crate) fn result_text(op: &OperationReport) -> &'static str {
     match op.same_result {
         Some(true) => "same",
@@ -322,8 +329,16 @@ pub(crate) fn environment_rows(report: &Report) -> Vec<(String, String)> {
             .into_iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone()))),
     );
-    if let Some(cpu) = e.pinned_cpu {
-        rows.push(("pinned to CPU".into(), cpu.to_string()));
+    if let Some(t) = &e.transport {
+        rows.push(("transport".into(), t.clone()));
+    }
+    match &e.placement {
+        Some(p) => rows.push(("placement".into(), p.clone())),
+        None => {
+            if let Some(cpu) = e.pinned_cpu {
+                rows.push(("pinned to CPU".into(), cpu.to_string()));
+            }
+        }
     }
     rows.push((
         "machine".into(),

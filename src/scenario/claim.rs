@@ -2,8 +2,10 @@
 //! parsed from short sentences so that a scenario can quote them nearly as written.
 //!
 //! Grammar (case-insensitive, `x` and `%` suffixes optional where they make sense):
-//! - `[p50|p95] speedup >= X` / `> X` / `in A..B` (also `A-B`)
+//! - `[p50|p95] speedup >= X` / `> X` / `in A..B` (also `A-B`): end-to-end, client latency
 //! - `[p50|p95] latency reduction >= R%`  (the same as `speedup >= 1 / (1 - R)`)
+//! - `server speedup >= X` / `> X` / `in A..B`, `server latency reduction >= R%`: the same on
+//!   server time per execution (pg_stat_statements), without the round trip
 //! - `[before|after] p50|p95|p99 <= N ms|us|s`  (an absolute latency bound, default side `after`)
 //! - `uses index NAME` / `before uses index NAME`
 //! - `no seq scan on TABLE` / `before no seq scan on TABLE`
@@ -41,6 +43,15 @@ impl fmt::Display for Quantile {
     }
 }
 
+/// What a speedup claim is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Client latency (what the application sees, round trip included): unqualified `speedup`.
+    EndToEnd,
+    /// The server's time per execution (`server speedup`).
+    Server,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Before,
@@ -59,7 +70,9 @@ impl fmt::Display for Side {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// speedup (before/after) at a quantile lies in [min, max]; `max` infinite for `>=`.
+    /// Server-time speedups have no quantile (server time is a mean per round): P50 is stored.
     Speedup {
+        basis: Basis,
         quantile: Quantile,
         min: f64,
         max: f64,
@@ -100,7 +113,7 @@ fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
 }
 
 const EXPECTED: &str = "expected one of: `speedup >= X`, `speedup in A..B`, `p95 speedup >= X`, \
-`latency reduction >= R%`, `after p50 <= N ms`, `uses index NAME`, `no seq scan on TABLE`, \
+`server speedup >= X`, `latency reduction >= R%`, `after p50 <= N ms`, `uses index NAME`, `no seq scan on TABLE`, \
 `buffers ratio >= X`, `same result`";
 
 /// Parses one claim sentence.
@@ -140,9 +153,22 @@ pub fn parse(text: &str) -> Result<Claim, String> {
         toks.remove(0);
     }
 
+    let mut basis = Basis::EndToEnd;
+    if toks.first() == Some(&"server") && side.is_none() {
+        if quantile.is_some() {
+            return err("server time is measured as a mean per round, so a server speedup has no p50/p95 (write `server speedup >= X`)");
+        }
+        basis = Basis::Server;
+        toks.remove(0);
+        if !matches!(toks.first(), Some(&"speedup") | Some(&"latency")) {
+            return err("`server` goes before `speedup` or `latency reduction`");
+        }
+    }
+
     match toks.as_slice() {
         ["speedup", op @ (">=" | ">"), x] if side.is_none() => match number(x, &["x"]) {
             Some(v) if v > 0.0 => Ok(Claim::Speedup {
+                basis,
                 quantile: quantile.unwrap_or(Quantile::P50),
                 min: v,
                 max: f64::INFINITY,
@@ -151,10 +177,11 @@ pub fn parse(text: &str) -> Result<Claim, String> {
             _ => err("the speedup must be a positive number"),
         },
         ["speedup", "in", range] | ["speedup", range] if side.is_none() => {
-            speedup_range(range, quantile.unwrap_or(Quantile::P50)).or_else(err)
+            speedup_range(range, basis, quantile.unwrap_or(Quantile::P50)).or_else(err)
         }
         ["latency", "reduction", ">=", r] if side.is_none() => match number(r, &["%"]) {
             Some(v) if v > 0.0 && v < 100.0 => Ok(Claim::Speedup {
+                basis,
                 quantile: quantile.unwrap_or(Quantile::P50),
                 min: 1.0 / (1.0 - v / 100.0),
                 max: f64::INFINITY,
@@ -190,7 +217,7 @@ pub fn parse(text: &str) -> Result<Claim, String> {
 }
 
 /// `A..B` or `A-B` (an optional `x` after each): the speedup lies in [A, B].
-fn speedup_range(range: &str, quantile: Quantile) -> Result<Claim, &'static str> {
+fn speedup_range(range: &str, basis: Basis, quantile: Quantile) -> Result<Claim, &'static str> {
     let r = range.trim_end_matches('x');
     let parts: Vec<&str> = if r.contains("..") {
         r.split("..").collect()
@@ -200,6 +227,7 @@ fn speedup_range(range: &str, quantile: Quantile) -> Result<Claim, &'static str>
     match parts.as_slice() {
         [a, b] => match (number(a, &["x"]), number(b, &["x"])) {
             (Some(a), Some(b)) if a > 0.0 && a <= b => Ok(Claim::Speedup {
+                basis,
                 quantile,
                 min: a,
                 max: b,
@@ -240,21 +268,22 @@ impl fmt::Display for Claim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Claim::Speedup {
+                basis,
                 quantile,
                 min,
                 max,
                 strict,
-            } if max.is_infinite() => {
-                write!(
-                    f,
-                    "{quantile} speedup {} {}",
-                    if *strict { ">" } else { ">=" },
-                    trim(*min)
-                )
+            } => {
+                match basis {
+                    Basis::EndToEnd => write!(f, "{quantile} speedup")?,
+                    Basis::Server => write!(f, "server speedup")?,
+                }
+                if max.is_infinite() {
+                    write!(f, " {} {}", if *strict { ">" } else { ">=" }, trim(*min))
+                } else {
+                    write!(f, " in {}..{}", trim(*min), trim(*max))
+                }
             }
-            Claim::Speedup {
-                quantile, min, max, ..
-            } => write!(f, "{quantile} speedup in {}..{}", trim(*min), trim(*max)),
             Claim::LatencyAtMost {
                 side,
                 quantile,
@@ -282,6 +311,7 @@ mod tests {
         assert_eq!(
             parse("speedup >= 10").unwrap(),
             Claim::Speedup {
+                basis: Basis::EndToEnd,
                 quantile: Quantile::P50,
                 min: 10.0,
                 max: f64::INFINITY,
@@ -291,6 +321,7 @@ mod tests {
         assert_eq!(
             parse("Speedup in 10..50x").unwrap(),
             Claim::Speedup {
+                basis: Basis::EndToEnd,
                 quantile: Quantile::P50,
                 min: 10.0,
                 max: 50.0,
@@ -300,6 +331,7 @@ mod tests {
         assert_eq!(
             parse("speedup 10–50x").unwrap(),
             Claim::Speedup {
+                basis: Basis::EndToEnd,
                 quantile: Quantile::P50,
                 min: 10.0,
                 max: 50.0,
@@ -309,6 +341,7 @@ mod tests {
         assert_eq!(
             parse("p95 speedup>=2x").unwrap(),
             Claim::Speedup {
+                basis: Basis::EndToEnd,
                 quantile: Quantile::P95,
                 min: 2.0,
                 max: f64::INFINITY,
@@ -349,8 +382,52 @@ mod tests {
     }
 
     #[test]
+    fn server_speedup_claims() {
+        assert_eq!(
+            parse("server speedup >= 10").unwrap(),
+            Claim::Speedup {
+                basis: Basis::Server,
+                quantile: Quantile::P50,
+                min: 10.0,
+                max: f64::INFINITY,
+                strict: false
+            }
+        );
+        assert_eq!(
+            parse("Server speedup 10–50x").unwrap(),
+            Claim::Speedup {
+                basis: Basis::Server,
+                quantile: Quantile::P50,
+                min: 10.0,
+                max: 50.0,
+                strict: false
+            }
+        );
+        let Claim::Speedup { basis, min, .. } = parse("server latency reduction >= 75%").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(basis, Basis::Server);
+        assert!((min - 4.0).abs() < 1e-9);
+        for bad in [
+            "p95 server speedup >= 2",
+            "server uses index i",
+            "after server speedup >= 2",
+            "server",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains("expected one of"), "{bad}: {e}");
+        }
+        assert!(parse("p95 server speedup >= 2")
+            .unwrap_err()
+            .contains("mean per round"));
+    }
+
+    #[test]
     fn display_round_trips() {
         for text in [
+            "server speedup >= 10",
+            "server speedup in 2..8",
             "p50 speedup >= 10",
             "p95 speedup in 10..50",
             "after p99 <= 5ms",
