@@ -47,6 +47,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
 fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let base = report::write::read_report(&c.base).map_err(|e| Error::Usage(format!("{e:#}")))?;
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    check_outputs(&c.outputs)?;
     check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
     apply_gate(&mut new, &base, &c.base);
     emit(&new, Some(c.format), &c.outputs, out)?;
@@ -106,6 +107,7 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
 fn report_command(c: &ReportConfig, out: &mut dyn Write) -> Result<u8> {
     let report =
         report::write::read_report(&c.input).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    check_outputs(&c.outputs)?;
     let any_file =
         c.outputs.markdown.is_some() || c.outputs.html.is_some() || c.outputs.junit.is_some();
     let format = c.format.or(if any_file {
@@ -317,6 +319,14 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
 /// and its fingerprints matched against the scenarios), and an existing `--save-baseline`.
 fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
     let scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    match &c.out {
+        Some(p) => check_output("--out", p, false)?,
+        None => check_output("--out", Path::new("results/run.json"), true)?,
+    }
+    check_outputs(&c.outputs)?;
+    if let Some(p) = &c.baseline.save_to {
+        check_output("--save-baseline", p, false)?;
+    }
     let baseline = match &c.baseline.compare_with {
         Some(p) => Some(
             report::write::read_report(p)
@@ -346,6 +356,21 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
         )?;
     }
     Ok((scenarios, baseline))
+}
+
+/// An output file the user named is refused (exit 2) before any work when it cannot be
+/// written: the results would otherwise be measured and then lost.
+fn check_output(flag: &str, path: &Path, create_missing: bool) -> Result<()> {
+    report::write::check_writable(path, create_missing).map_err(|why| Error::Usage(format!("{flag}: {why}")))
+}
+
+fn check_outputs(o: &Outputs) -> Result<()> {
+    for (flag, path) in [("--markdown", &o.markdown), ("--html", &o.html), ("--junit", &o.junit)] {
+        if let Some(p) = path {
+            check_output(flag, p, false)?;
+        }
+    }
+    Ok(())
 }
 
 /// Where and when a run is recorded: what every (partial) results file is built with.

@@ -79,6 +79,25 @@ pub async fn run_scenario(
     Ok(())
 }
 
+/// A drawn value that does not fit its placeholder's type is the scenario's fault: located at
+/// the generator (or the sample query) that produced it.
+fn bind_error(scenario: &Scenario, op: &crate::scenario::Operation, b: &measure::exec::BindError) -> Error {
+    let at = match &op.params {
+        crate::scenario::Params::Sample { span, .. } => span.start,
+        _ => op.param_spans.get(b.param).map_or(op.span.start, |s| s.start),
+    };
+    let fix = match &op.params {
+        crate::scenario::Params::Sample { .. } => "make the sample query return values of that type",
+        _ => "narrow the generator's range to the column's type, or cast the placeholder in SQL (e.g. `$1::bigint`)",
+    };
+    Error::Scenario(Located::at(
+        &scenario.path,
+        &scenario.text,
+        at,
+        format!("operation `{}`: {}; {fix}", op.name, b.message),
+    ))
+}
+
 /// The two measuring connections (before, after) and, when the scenario reconnects every
 /// round, the options to reconnect with.
 struct Sides {
@@ -424,6 +443,9 @@ async fn param_source(
 
 fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
     let op = scenario.operations.iter().find(|o| o.name == e.operation);
+    if let (Some(op), Some(b)) = (op, &e.error.bind) {
+        return bind_error(scenario, op, b);
+    }
     let side_sql = op.map(|o| match e.side {
         Side::Before => &o.before,
         Side::After => &o.after,

@@ -193,6 +193,86 @@ fn seed_sql_error_is_located() {
     assert!(e.contains("relation \"itemz\" does not exist"), "{e}");
 }
 
+/// A run-time error (no position from the server) in the migration's second statement is
+/// located at that statement, which the message shows; exit 2.
+#[test]
+fn migration_runtime_error_is_located_at_its_statement() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/migration_runtime_error.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("migration_runtime_error.sql:3:3: PostgreSQL error 23505"), "{e}");
+    assert!(
+        e.contains("statement: CREATE UNIQUE INDEX items_grp_key ON items (grp)"),
+        "{e}"
+    );
+}
+
+/// A statement that writes in a `read` operation is refused before any server starts: exit 2,
+/// located at the keyword, no results file written.
+#[test]
+fn read_mode_write_is_refused_before_the_run() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/read_mode_insert.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("read_mode_insert.toml:10:8"), "{e}");
+    assert!(e.contains("mode = \"rollback\""), "{e}");
+    assert!(!e.contains("starting"), "work was done before the refusal:\n{e}");
+}
+
+/// Output paths that cannot be written are refused (exit 2) before the server is contacted:
+/// the url points at a port where nothing listens, so any later check would exit 3 instead.
+#[test]
+fn unwritable_output_paths_are_refused_before_any_work() {
+    let dir = tmpdir();
+    let d = dir.path();
+    let missing = d.join("no/such/dir/r.json");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("--out", missing.display().to_string(), "does not exist"),
+        ("--out", d.display().to_string(), "is a directory"),
+        ("--html", "/sys/querygate-report.html".into(), "cannot write in directory /sys"),
+        ("--markdown", missing.display().to_string(), "does not exist"),
+        ("--junit", d.display().to_string(), "is a directory"),
+        ("--save-baseline", missing.display().to_string(), "does not exist"),
+    ];
+    for (flag, path, why) in cases {
+        let mut args = vec![
+            "run",
+            "tests/data/scenarios/ok/tiny.toml",
+            "--backend",
+            "url",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/postgres",
+        ];
+        if flag != "--out" {
+            args.extend(["--out", "/dev/null"]);
+        }
+        args.extend([flag, path.as_str()]);
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {path}: {e}");
+        assert!(e.contains(flag) && e.contains(why), "{flag} {path}: {e}");
+    }
+    assert!(!d.join("no").exists(), "a missing directory was created");
+}
+
 /// `check` validates without a server.
 #[test]
 fn check_accepts_good_files_and_locates_bad_ones() {

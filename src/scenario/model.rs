@@ -135,6 +135,8 @@ pub struct Operation {
     pub before: SideSql,
     pub after: SideSql,
     pub params: Params,
+    /// Where each generator of `params` is written (empty for a sample or no params).
+    pub param_spans: Vec<Range<usize>>,
     pub claims: Vec<LocatedClaim>,
     /// `Some(true)`: a result difference refutes the operation (the claim `same result`).
     /// `Some(false)`: a difference is expected and reported as information.

@@ -240,44 +240,90 @@ pub async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {
     })?)
 }
 
-/// Runs a whole SQL file (simple protocol, so several statements are fine). A PostgreSQL
-/// error is located in the file, at the position the server reports.
+/// Runs a whole SQL file (simple protocol, so several statements are fine, in one implicit
+/// transaction unless the file has its own). A PostgreSQL error is located in the file: at the
+/// position the server reports, else at the start of the failing statement, which is the one
+/// after the statements the server completed (one `CommandComplete` each).
 pub async fn run_file(
     conn: &mut PgConnection,
     file: &SqlFile,
     vars: Option<&BTreeMap<String, Value>>,
 ) -> Result<Duration> {
+    use futures::TryStreamExt;
     let (sql, map) = match vars {
         Some(v) => substitute(&file.text, v),
         None => (file.text.clone(), substitute::OffsetMap::identity()),
     };
     let started = Instant::now();
-    match sqlx::raw_sql(&sql).execute(&mut *conn).await {
-        Ok(_) => Ok(started.elapsed()),
-        Err(e) => Err(sql_error(e, &file.path, &file.text, &sql, &map)),
+    let mut completed = 0usize;
+    let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+    loop {
+        match results.try_next().await {
+            Ok(Some(either::Either::Left(_))) => completed += 1,
+            Ok(Some(either::Either::Right(_))) => {}
+            Ok(None) => return Ok(started.elapsed()),
+            Err(e) => {
+                let sent = SentFile {
+                    path: &file.path,
+                    original: &file.text,
+                    sent: &sql,
+                    map: &map,
+                };
+                return Err(sql_error(e, &sent, completed));
+            }
+        }
     }
 }
 
-/// Turns an error from running a file into a located scenario error (a server error, placed
-/// where the server says), or an infrastructure error (anything else).
-pub fn sql_error(
-    e: sqlx::Error,
-    path: &std::path::Path,
-    original: &str,
-    sent: &str,
-    map: &substitute::OffsetMap,
-) -> Error {
-    match pg_error_parts(&e) {
-        Some((message, Some(chars))) => Error::Scenario(Located::at(
-            path,
-            original,
-            map.to_original(char_to_byte(sent, chars)),
-            message,
-        )),
-        Some((message, None)) => Error::Scenario(Located::file(path, message)),
-        None => {
-            Error::Infra(anyhow::Error::new(e).context(format!("while running {}", path.display())))
+/// An SQL file as written and as sent (after `:var` substitution).
+pub struct SentFile<'a> {
+    pub path: &'a std::path::Path,
+    pub original: &'a str,
+    pub sent: &'a str,
+    pub map: &'a substitute::OffsetMap,
+}
+
+/// Turns an error from running a file, after `completed` statements succeeded, into a located
+/// scenario error (a server error, placed where the server says or at the failing statement,
+/// which is shown), or an infrastructure error (anything else).
+pub fn sql_error(e: sqlx::Error, file: &SentFile<'_>, completed: usize) -> Error {
+    let Some((message, position)) = pg_error_parts(&e) else {
+        return Error::Infra(
+            anyhow::Error::new(e).context(format!("while running {}", file.path.display())),
+        );
+    };
+    let statements = crate::scenario::sql_statements(file.sent);
+    // The failing statement: the one holding the server's position, else the next one.
+    let failing = match position {
+        Some(chars) => {
+            let at = char_to_byte(file.sent, chars);
+            statements.iter().find(|r| at < r.end.max(r.start + 1)).cloned()
         }
+        None => statements.get(completed).cloned(),
+    };
+    let offset = match (position, &failing) {
+        (Some(chars), _) => char_to_byte(file.sent, chars),
+        (None, Some(r)) => r.start,
+        (None, None) => return Error::Scenario(Located::file(file.path, message)),
+    };
+    let message = match failing {
+        Some(r) => format!("{message}\n  statement: {}", statement_excerpt(&file.sent[r])),
+        None => message,
+    };
+    Error::Scenario(Located::at(
+        file.path,
+        file.original,
+        file.map.to_original(offset),
+        message,
+    ))
+}
+
+/// A statement on one line, shortened: enough to recognise it in the message.
+fn statement_excerpt(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(160) {
+        Some((cut, _)) => format!("{} …", &one_line[..cut]),
+        None => one_line,
     }
 }
 
