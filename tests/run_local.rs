@@ -273,6 +273,29 @@ fn unwritable_output_paths_are_refused_before_any_work() {
     assert!(!d.join("no").exists(), "a missing directory was created");
 }
 
+/// A generator value outside its parameter's type is a scenario error (exit 2) located at the
+/// generator, in PostgreSQL's terms (no Rust type name).
+#[test]
+fn parameter_out_of_range_is_a_located_scenario_error() {
+    let dir = tmpdir();
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/param_out_of_range.toml",
+        "--backend",
+        "local",
+        "--out",
+        dir.path().join("r.json").to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("param_out_of_range.toml:11:11"), "{e}");
+    assert!(
+        e.contains("parameter $1 (type integer)") && e.contains("out of range for type integer"),
+        "{e}"
+    );
+    assert!(!e.contains("I32"), "{e}");
+}
+
 /// `check` validates without a server.
 #[test]
 fn check_accepts_good_files_and_locates_bad_ones() {
