@@ -261,6 +261,11 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     let (scenarios, baseline) = preflight(c)?;
     let mut signals = Signals::new()?;
     let mut progress = Progress::new(quiet);
+    for s in &scenarios {
+        if let Some(w) = scale_warning(s) {
+            progress.step(&w);
+        }
+    }
     let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
     pin_to_server(&*server, &mut progress);
     let out_path = c.out.clone().unwrap_or_else(|| {
@@ -371,6 +376,33 @@ fn check_outputs(o: &Outputs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Above this scale, a seed that inserts `:scale` rows takes long enough to deserve a warning.
+const LARGE_SCALE: i64 = 50_000_000;
+
+/// A warning with an estimate for an enormous scale, before any seeding: at roughly a million
+/// generated rows a second (an `INSERT … SELECT … generate_series` on a modest machine), the
+/// rows `:scale` asks for take this long. An order of magnitude, said as one.
+fn scale_warning(s: &Scenario) -> Option<String> {
+    if s.scale <= LARGE_SCALE {
+        return None;
+    }
+    let hours = s.scale as f64 / 1.0e6 / 3600.0;
+    let time = if hours >= 48.0 {
+        format!("{:.0} days", hours / 24.0)
+    } else if hours >= 1.0 {
+        format!("{hours:.1} hours")
+    } else {
+        format!("{:.0} minutes", hours * 60.0)
+    };
+    Some(format!(
+        "warning: scenario `{}` has scale {} ({:.1e} rows for each seed statement that uses :scale): \
+         at about a million rows a second that is on the order of {time} of seeding, and as many rows of \
+         disk, before anything is measured. Lower `scale` (or --scale) unless this is intended; Ctrl-C \
+         stops and cleans up",
+        s.name, s.scale, s.scale as f64
+    ))
 }
 
 /// Where and when a run is recorded: what every (partial) results file is built with.

@@ -14,7 +14,7 @@ use sqlx::{Connection, Row};
 
 use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
-use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource};
+use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource, CALIBRATION_SQL};
 use crate::measured::{OpPlans, ScenarioRun};
 use crate::progress::Progress;
 use crate::scenario::{Claim, Params, RunSettings, Scenario, Side, Value};
@@ -450,9 +450,13 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
         Side::Before => &o.before,
         Side::After => &o.after,
     });
+    let calibration = e.operation == CALIBRATION_NAME;
     let statement = side_sql
         .and_then(|s| s.statements.get(e.error.statement))
-        .map_or("(transaction control)".to_string(), |s| s.sql.clone());
+        .map_or_else(
+            || if calibration { CALIBRATION_SQL } else { "(transaction control)" }.to_string(),
+            |s| s.sql.clone(),
+        );
     let detail = match crate::pg::pg_error_parts(&e.error.error) {
         Some((msg, _)) if msg.contains("57014") => format!(
             "{msg}\n  the statement ran longer than run.statement_timeout_ms = {} ms",
@@ -461,9 +465,45 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
         Some((msg, _)) => msg,
         None => e.error.error.to_string(),
     };
+    // The calibration is querygate's own; its internal name means nothing to the user.
+    let what = if calibration {
+        "the round-trip calibration (SELECT 1)".to_string()
+    } else {
+        format!("operation `{}`", e.operation)
+    };
     Error::Infra(anyhow::anyhow!(
-        "operation `{}` ({}) failed while measuring: {detail}\n  statement: {statement}",
-        e.operation,
+        "{what} ({}) failed while measuring: {detail}\n  statement: {statement}",
         e.side
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure of the calibration names it in the user's words, not by its internal name.
+    #[test]
+    fn calibration_failure_has_no_internal_name() {
+        let text = "name = \"x\"\n[data]\n[[operation]]\nname = \"q\"\nsql = \"SELECT 1\"\n";
+        let s = crate::scenario::parse(
+            std::path::Path::new("x.toml"),
+            text,
+            None,
+            &crate::scenario::FsReader,
+        )
+        .unwrap();
+        let e = MeasureError {
+            operation: CALIBRATION_NAME.into(),
+            side: Side::After,
+            error: measure::ExecError {
+                statement: 0,
+                error: sqlx::Error::PoolTimedOut,
+                bind: None,
+            },
+        };
+        let msg = measure_error(&s, e).to_string();
+        assert!(!msg.contains(CALIBRATION_NAME), "{msg}");
+        assert!(msg.starts_with("the round-trip calibration (SELECT 1) (after) failed"), "{msg}");
+        assert!(msg.contains("statement: SELECT 1"), "{msg}");
+    }
 }

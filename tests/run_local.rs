@@ -296,6 +296,29 @@ fn parameter_out_of_range_is_a_located_scenario_error() {
     assert!(!e.contains("I32"), "{e}");
 }
 
+/// An enormous scale is warned about, with an estimate, before the server is contacted (the
+/// url has nothing listening: the run then stops with exit 3, having seeded nothing).
+#[test]
+fn enormous_scale_is_warned_about_before_seeding() {
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/tiny.toml",
+        "--scale",
+        "1000000000000",
+        "--backend",
+        "url",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/postgres",
+        "--out",
+        "/dev/null",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{e}");
+    let warned = e.find("has scale 1000000000000").expect("a warning");
+    assert!(e.contains("days of seeding"), "{e}");
+    assert!(warned < e.find("cannot connect").expect("the connection error"), "{e}");
+}
+
 /// `check` validates without a server.
 #[test]
 fn check_accepts_good_files_and_locates_bad_ones() {
