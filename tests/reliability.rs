@@ -406,3 +406,58 @@ async fn passwords_never_appear_in_any_output() {
     assert!(outputs[2].contains("postgres://postgres@127.0.0.1"), "the address is recorded");
     Box::new(server).shutdown().await.unwrap();
 }
+
+/// The sweep of scratch databases drops only what certainly belongs to a dead querygate
+/// process of this machine and pid namespace, and never one with a session connected.
+#[tokio::test(flavor = "current_thread")]
+#[allow(clippy::await_holding_lock)]
+async fn database_sweep_never_drops_what_may_be_alive() {
+    let _serial = serial();
+    use querygate::provision::{local, Server};
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let server = local::LocalServer::start(
+        local::find_bindir(None).unwrap(),
+        querygate::provision::pinned_settings(),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let opts = server.admin_options();
+    let mut c = opts.connect().await.unwrap();
+    let dead = querygate::seed::owner_label(4_194_301);
+    let other_namespace = dead
+        .split_whitespace()
+        .map(|w| if w.starts_with("pidns=") { "pidns=pid4026599999" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cases = [
+        ("qg_1_dead", dead.clone()),
+        ("qg_2_other_container", other_namespace),
+        ("qg_3_busy", dead.clone()),
+        ("qg_4_alive", querygate::seed::owner_label(1)),
+        ("qg_5_old_label", "querygate pid=4194301 host=x".to_string()),
+    ];
+    for (db, comment) in &cases {
+        c.execute(format!("CREATE DATABASE {db}").as_str()).await.unwrap();
+        c.execute(format!("COMMENT ON DATABASE {db} IS '{comment}'").as_str())
+            .await
+            .unwrap();
+    }
+    let busy = opts.clone().database("qg_3_busy").connect().await.unwrap();
+    let lines = querygate::seed::sweep_databases(&opts).await.unwrap();
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'qg\\_%' ORDER BY 1")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(
+        left,
+        ["qg_2_other_container", "qg_3_busy", "qg_4_alive", "qg_5_old_label"],
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("dropped scratch database qg_1_dead")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("left scratch database qg_3_busy alone")), "{lines:?}");
+    busy.close().await.unwrap();
+    c.close().await.unwrap();
+    Box::new(server).shutdown().await.unwrap();
+}

@@ -208,11 +208,12 @@ pub async fn start(
                 .unwrap_or_else(|_| redact_url(url));
             progress.step(&format!("using the server at {address}"));
             let server = url::UrlServer::connect(url, "--backend url".into()).await?;
-            for line in crate::seed::sweep_databases(&server.admin_options())
-                .await
-                .unwrap_or_default()
-            {
-                progress.step(&line);
+            match crate::seed::sweep_databases(&server.admin_options()).await {
+                Ok(lines) => lines.iter().for_each(|l| progress.step(l)),
+                Err(e) => progress.step(&format!(
+                    "warning: the sweep of scratch databases left by earlier runs failed: {}",
+                    redact_url(&format!("{e:#}"))
+                )),
             }
             Box::new(server)
         }

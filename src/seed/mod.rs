@@ -167,40 +167,102 @@ pub async fn drop_databases(admin: &PgConnectOptions, names: &Names) -> anyhow::
     Ok(())
 }
 
-/// Drops `qg_<pid>_…` databases whose querygate process is gone, when the server is on this
-/// machine (a URL to localhost); returns a line per database dropped.
+/// The owner label written as the comment of every scratch database: enough to tell, from
+/// another querygate process, whether the owner may still be alive. A host name and pid alone
+/// are not: two CI containers share host names and pid numbers. So the label also names the
+/// kernel boot (`boot=`), the pid namespace (`pidns=`) and the process's start time (`start=`,
+/// clock ticks since boot), which together identify one process.
+pub fn owner_label(pid: u32) -> String {
+    format!(
+        "querygate pid={pid} host={} boot={} pidns={} start={}",
+        hostname(),
+        boot_id(),
+        pid_namespace(),
+        process_start(pid).unwrap_or_default()
+    )
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string().replace(['[', ']', ':'], ""))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after its `)` are plain.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Whether the owner named by `comment` is certainly gone: written by a querygate process of
+/// this host, boot and pid namespace, whose pid now runs nothing or another process.
+fn owner_gone(comment: &str) -> Option<u32> {
+    let field = |k: &str| {
+        comment
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
+    let pid = field("pid")?.parse::<u32>().ok()?;
+    let same_machine = field("host")? == hostname()
+        && field("boot")? == boot_id()
+        && field("pidns")? == pid_namespace()
+        && boot_id() != "unknown"
+        && pid_namespace() != "unknown";
+    if !same_machine || pid == std::process::id() {
+        return None;
+    }
+    match process_start(pid) {
+        None => Some(pid),
+        Some(start) if field("start").as_deref() != Some(start.as_str()) => Some(pid),
+        Some(_) => None,
+    }
+}
+
+/// Drops scratch databases whose querygate process is certainly gone (see [`owner_gone`]) and
+/// that nobody is connected to; returns a line per database dropped and a warning per failure.
+/// Never `WITH (FORCE)`: a database in use is left alone.
 pub async fn sweep_databases(admin: &PgConnectOptions) -> anyhow::Result<Vec<String>> {
     let mut conn = admin.connect().await?;
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE d.datname LIKE 'qg\\_%'",
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT d.datname, shobj_description(d.oid, 'pg_database'), \
+         (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) \
+         FROM pg_database d WHERE d.datname LIKE 'qg\\_%'",
     )
     .fetch_all(&mut conn)
     .await?;
-    let host = hostname();
-    let mut dropped = Vec::new();
-    for (db, comment) in rows {
-        // The comment is written at creation: "querygate pid=<pid> host=<host>".
-        let Some(c) = comment else { continue };
-        let pid = c
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("pid="))
-            .and_then(|p| p.parse::<u32>().ok());
-        let on_this_host = c.split_whitespace().any(|w| w == format!("host={host}"));
-        if let (Some(pid), true) = (pid, on_this_host) {
-            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            {
-                conn.execute(
-                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&db)).as_str(),
-                )
-                .await?;
-                dropped.push(format!(
-                    "dropped scratch database {db} left by querygate process {pid}"
-                ));
-            }
+    let mut lines = Vec::new();
+    for (db, comment, sessions) in rows {
+        let Some(pid) = comment.as_deref().and_then(owner_gone) else {
+            continue;
+        };
+        if sessions > 0 {
+            lines.push(format!(
+                "left scratch database {db} alone: its querygate process {pid} is gone but {sessions} session(s) are connected"
+            ));
+            continue;
+        }
+        match conn
+            .execute(format!("DROP DATABASE IF EXISTS {}", ident(&db)).as_str())
+            .await
+        {
+            Ok(_) => lines.push(format!(
+                "dropped scratch database {db} left by querygate process {pid}"
+            )),
+            Err(e) => lines.push(format!(
+                "warning: cannot drop scratch database {db} left by querygate process {pid}: {e}"
+            )),
         }
     }
     conn.close().await.ok();
-    Ok(dropped)
+    Ok(lines)
 }
 
 async fn create_database(
@@ -216,7 +278,7 @@ async fn create_database(
         .execute(sql.as_str())
         .await
         .with_context(|| format!("cannot create scratch database {name}"))?;
-    let comment = format!("querygate pid={} host={}", std::process::id(), hostname());
+    let comment = owner_label(std::process::id());
     admin
         .execute(
             format!(
