@@ -250,9 +250,37 @@ async fn start_server(
         settings.extend(s.settings.clone());
     }
     tokio::select! {
-        s = provision::start(cfg, settings, progress) => s,
+        s = provision::start(cfg, settings, progress) => s.map_err(|e| refused_setting(scenarios, e)),
         sig = signals.recv() => Err(Error::Interrupted(sig)),
     }
+}
+
+/// A server that would not start because of a scenario's `[server] settings` value (its log
+/// names the parameter: "invalid value for parameter", "unrecognized configuration
+/// parameter", "outside the valid range for parameter") is a scenario error, located at the
+/// setting; anything else stays an infrastructure error.
+fn refused_setting(scenarios: &[Scenario], e: Error) -> Error {
+    let Error::Infra(inner) = &e else { return e };
+    let log = format!("{inner:#}");
+    for s in scenarios {
+        for (name, span) in &s.setting_spans {
+            let needle = format!("parameter \"{name}\"");
+            let Some(line) = log.lines().find(|l| l.contains(&needle)) else {
+                continue;
+            };
+            let said = line.split_once(":  ").map_or(line, |(_, m)| m).trim();
+            return Error::Scenario(Located::at(
+                &s.path,
+                &s.text,
+                span.start,
+                format!(
+                    "[server] settings: the server refused `{name} = {}` at start: {said}. Fix the value (see `SHOW {name}` for its unit and range) or remove the setting",
+                    s.settings[name]
+                ),
+            ));
+        }
+    }
+    e
 }
 
 async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {

@@ -319,6 +319,24 @@ fn enormous_scale_is_warned_about_before_seeding() {
     assert!(warned < e.find("cannot connect").expect("the connection error"), "{e}");
 }
 
+/// A `[server] settings` value the server refuses at start is a scenario error (exit 2) located
+/// at the setting, with the server's reason; not "the server exited during startup".
+#[test]
+fn refused_server_setting_is_located() {
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/server_setting_invalid.toml",
+        "--backend",
+        "local",
+        "--out",
+        "/dev/null",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("server_setting_invalid.toml:8:38"), "{e}");
+    assert!(e.contains("invalid value for parameter \"work_mem\""), "{e}");
+}
+
 /// `check` validates without a server.
 #[test]
 fn check_accepts_good_files_and_locates_bad_ones() {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 const DIR: &str = "tests/data/scenarios/err";
 
 /// Scenarios in the folder that load without error: their problem shows only on a server.
-const NEEDS_SERVER: &[&str] = &["seed_error", "migration_runtime_error", "param_out_of_range"];
+const NEEDS_SERVER: &[&str] = &["seed_error", "migration_runtime_error", "param_out_of_range", "server_setting_invalid"];
 
 /// The cases, as paths relative to the package root (cargo runs tests there), so that the
 /// paths inside messages are the same on every machine.

@@ -29,6 +29,8 @@ pub struct Scenario {
     pub migration: Migration,
     /// Extra server settings (`[server] settings`), applied where the backend allows.
     pub settings: BTreeMap<String, String>,
+    /// Where each setting's value is written, to locate the server's refusal of it.
+    pub setting_spans: BTreeMap<String, Range<usize>>,
     pub run: RunSettings,
     pub operations: Vec<Operation>,
 }

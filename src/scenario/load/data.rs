@@ -287,9 +287,10 @@ impl Cx<'_> {
     pub(super) fn settings(
         &self,
         raw: Option<RawServer>,
-    ) -> Result<BTreeMap<String, String>, Located> {
+    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, Range<usize>>), Located> {
         let cx = self;
         let mut settings = BTreeMap::new();
+        let mut spans = BTreeMap::new();
         for (k, v) in raw.map(|s| s.settings).unwrap_or_default() {
             let s = match v.get_ref() {
                 toml::Value::String(s) => s.clone(),
@@ -306,9 +307,10 @@ impl Cx<'_> {
                     ))
                 }
             };
+            spans.insert(k.clone(), v.span());
             settings.insert(k, s);
         }
-        Ok(settings)
+        Ok((settings, spans))
     }
 }
 

@@ -190,7 +190,7 @@ pub fn parse(
     };
     let migration = cx.migration(raw.migration)?;
 
-    let settings = cx.settings(raw.server)?;
+    let (settings, setting_spans) = cx.settings(raw.server)?;
 
     if raw.operations.is_empty() {
         return Err(Located::at(
@@ -213,6 +213,7 @@ pub fn parse(
         vars,
         migration,
         settings,
+        setting_spans,
         run,
         operations,
     })
