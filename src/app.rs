@@ -394,11 +394,16 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
 /// An output file the user named is refused (exit 2) before any work when it cannot be
 /// written: the results would otherwise be measured and then lost.
 fn check_output(flag: &str, path: &Path, create_missing: bool) -> Result<()> {
-    report::write::check_writable(path, create_missing).map_err(|why| Error::Usage(format!("{flag}: {why}")))
+    report::write::check_writable(path, create_missing)
+        .map_err(|why| Error::Usage(format!("{flag}: {why}")))
 }
 
 fn check_outputs(o: &Outputs) -> Result<()> {
-    for (flag, path) in [("--markdown", &o.markdown), ("--html", &o.html), ("--junit", &o.junit)] {
+    for (flag, path) in [
+        ("--markdown", &o.markdown),
+        ("--html", &o.html),
+        ("--junit", &o.junit),
+    ] {
         if let Some(p) = path {
             check_output(flag, p, false)?;
         }

@@ -14,7 +14,9 @@ use sqlx::{Connection, Row};
 
 use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
-use crate::measure::{self, mix, Measurable, MeasureError, OpSamples, ParamSource, CALIBRATION_SQL};
+use crate::measure::{
+    self, mix, Measurable, MeasureError, OpSamples, ParamSource, CALIBRATION_SQL,
+};
 use crate::measured::{OpPlans, ScenarioRun};
 use crate::progress::Progress;
 use crate::scenario::{Claim, Params, RunSettings, Scenario, Side, Value};
@@ -81,10 +83,17 @@ pub async fn run_scenario(
 
 /// A drawn value that does not fit its placeholder's type is the scenario's fault: located at
 /// the generator (or the sample query) that produced it.
-fn bind_error(scenario: &Scenario, op: &crate::scenario::Operation, b: &measure::exec::BindError) -> Error {
+fn bind_error(
+    scenario: &Scenario,
+    op: &crate::scenario::Operation,
+    b: &measure::exec::BindError,
+) -> Error {
     let at = match &op.params {
         crate::scenario::Params::Sample { span, .. } => span.start,
-        _ => op.param_spans.get(b.param).map_or(op.span.start, |s| s.start),
+        _ => op
+            .param_spans
+            .get(b.param)
+            .map_or(op.span.start, |s| s.start),
     };
     let fix = match &op.params {
         crate::scenario::Params::Sample { .. } => "make the sample query return values of that type",
@@ -454,7 +463,14 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
     let statement = side_sql
         .and_then(|s| s.statements.get(e.error.statement))
         .map_or_else(
-            || if calibration { CALIBRATION_SQL } else { "(transaction control)" }.to_string(),
+            || {
+                if calibration {
+                    CALIBRATION_SQL
+                } else {
+                    "(transaction control)"
+                }
+                .to_string()
+            },
             |s| s.sql.clone(),
         );
     let detail = match crate::pg::pg_error_parts(&e.error.error) {
@@ -503,7 +519,10 @@ mod tests {
         };
         let msg = measure_error(&s, e).to_string();
         assert!(!msg.contains(CALIBRATION_NAME), "{msg}");
-        assert!(msg.starts_with("the round-trip calibration (SELECT 1) (after) failed"), "{msg}");
+        assert!(
+            msg.starts_with("the round-trip calibration (SELECT 1) (after) failed"),
+            "{msg}"
+        );
         assert!(msg.contains("statement: SELECT 1"), "{msg}");
     }
 }

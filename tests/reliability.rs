@@ -365,12 +365,16 @@ async fn passwords_never_appear_in_any_output() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("percent-encoded"), "{e}");
     for piece in ["pa/ss", "ss?w0rd", "w0rd"] {
-        assert!(!e.contains(piece) && !stdout(&o).contains(piece), "{piece} leaked:\n{e}");
+        assert!(
+            !e.contains(piece) && !stdout(&o).contains(piece),
+            "{piece} leaked:\n{e}"
+        );
     }
 
     let dir = tmpdir();
     let d = dir.path();
-    let kv = format!("host=127.0.0.1 port={port} user=postgres password='{secret}' dbname=postgres");
+    let kv =
+        format!("host=127.0.0.1 port={port} user=postgres password='{secret}' dbname=postgres");
     let files = ["r.json", "r.md", "r.html", "r.xml"].map(|f| d.join(f));
     let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
     let o = querygate()
@@ -397,13 +401,20 @@ async fn passwords_never_appear_in_any_output() {
         .env("DATABASE_URL", &kv)
         .output()
         .unwrap();
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", stderr(&o));
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
     let mut outputs = vec![stdout(&o), stderr(&o)];
     outputs.extend(files.iter().map(|f| std::fs::read_to_string(f).unwrap()));
     for (i, text) in outputs.iter().enumerate() {
         assert!(!text.contains("w0rd"), "output {i} holds the password");
     }
-    assert!(outputs[2].contains("postgres://postgres@127.0.0.1"), "the address is recorded");
+    assert!(
+        outputs[2].contains("postgres://postgres@127.0.0.1"),
+        "the address is recorded"
+    );
     Box::new(server).shutdown().await.unwrap();
 }
 
@@ -427,7 +438,13 @@ async fn database_sweep_never_drops_what_may_be_alive() {
     let dead = querygate::seed::owner_label(4_194_301);
     let other_namespace = dead
         .split_whitespace()
-        .map(|w| if w.starts_with("pidns=") { "pidns=pid4026599999" } else { w })
+        .map(|w| {
+            if w.starts_with("pidns=") {
+                "pidns=pid4026599999"
+            } else {
+                w
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let cases = [
@@ -438,25 +455,43 @@ async fn database_sweep_never_drops_what_may_be_alive() {
         ("qg_5_old_label", "querygate pid=4194301 host=x".to_string()),
     ];
     for (db, comment) in &cases {
-        c.execute(format!("CREATE DATABASE {db}").as_str()).await.unwrap();
+        c.execute(format!("CREATE DATABASE {db}").as_str())
+            .await
+            .unwrap();
         c.execute(format!("COMMENT ON DATABASE {db} IS '{comment}'").as_str())
             .await
             .unwrap();
     }
     let busy = opts.clone().database("qg_3_busy").connect().await.unwrap();
     let lines = querygate::seed::sweep_databases(&opts).await.unwrap();
-    let left: Vec<String> =
-        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'qg\\_%' ORDER BY 1")
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'qg\\_%' ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
     assert_eq!(
         left,
-        ["qg_2_other_container", "qg_3_busy", "qg_4_alive", "qg_5_old_label"],
+        [
+            "qg_2_other_container",
+            "qg_3_busy",
+            "qg_4_alive",
+            "qg_5_old_label"
+        ],
         "{lines:?}"
     );
-    assert!(lines.iter().any(|l| l.contains("dropped scratch database qg_1_dead")), "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("left scratch database qg_3_busy alone")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("dropped scratch database qg_1_dead")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("left scratch database qg_3_busy alone")),
+        "{lines:?}"
+    );
     busy.close().await.unwrap();
     c.close().await.unwrap();
     Box::new(server).shutdown().await.unwrap();

@@ -209,7 +209,10 @@ fn migration_runtime_error_is_located_at_its_statement() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("migration_runtime_error.sql:3:3: PostgreSQL error 23505"), "{e}");
+    assert!(
+        e.contains("migration_runtime_error.sql:3:3: PostgreSQL error 23505"),
+        "{e}"
+    );
     assert!(
         e.contains("statement: CREATE UNIQUE INDEX items_grp_key ON items (grp)"),
         "{e}"
@@ -234,7 +237,10 @@ fn read_mode_write_is_refused_before_the_run() {
     let e = stderr(&o);
     assert!(e.contains("read_mode_insert.toml:10:8"), "{e}");
     assert!(e.contains("mode = \"rollback\""), "{e}");
-    assert!(!e.contains("starting"), "work was done before the refusal:\n{e}");
+    assert!(
+        !e.contains("starting"),
+        "work was done before the refusal:\n{e}"
+    );
 }
 
 /// Output paths that cannot be written are refused (exit 2) before the server is contacted:
@@ -247,10 +253,22 @@ fn unwritable_output_paths_are_refused_before_any_work() {
     let cases: Vec<(&str, String, &str)> = vec![
         ("--out", missing.display().to_string(), "does not exist"),
         ("--out", d.display().to_string(), "is a directory"),
-        ("--html", "/sys/querygate-report.html".into(), "cannot write in directory /sys"),
-        ("--markdown", missing.display().to_string(), "does not exist"),
+        (
+            "--html",
+            "/sys/querygate-report.html".into(),
+            "cannot write in directory /sys",
+        ),
+        (
+            "--markdown",
+            missing.display().to_string(),
+            "does not exist",
+        ),
         ("--junit", d.display().to_string(), "is a directory"),
-        ("--save-baseline", missing.display().to_string(), "does not exist"),
+        (
+            "--save-baseline",
+            missing.display().to_string(),
+            "does not exist",
+        ),
     ];
     for (flag, path, why) in cases {
         let mut args = vec![
@@ -316,7 +334,10 @@ fn enormous_scale_is_warned_about_before_seeding() {
     assert_eq!(o.status.code(), Some(3), "{e}");
     let warned = e.find("has scale 1000000000000").expect("a warning");
     assert!(e.contains("days of seeding"), "{e}");
-    assert!(warned < e.find("cannot connect").expect("the connection error"), "{e}");
+    assert!(
+        warned < e.find("cannot connect").expect("the connection error"),
+        "{e}"
+    );
 }
 
 /// A `[server] settings` value the server refuses at start is a scenario error (exit 2) located
@@ -334,7 +355,10 @@ fn refused_server_setting_is_located() {
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("server_setting_invalid.toml:8:38"), "{e}");
-    assert!(e.contains("invalid value for parameter \"work_mem\""), "{e}");
+    assert!(
+        e.contains("invalid value for parameter \"work_mem\""),
+        "{e}"
+    );
 }
 
 /// `check` validates without a server.

@@ -15,7 +15,12 @@ use std::path::{Path, PathBuf};
 const DIR: &str = "tests/data/scenarios/err";
 
 /// Scenarios in the folder that load without error: their problem shows only on a server.
-const NEEDS_SERVER: &[&str] = &["seed_error", "migration_runtime_error", "param_out_of_range", "server_setting_invalid"];
+const NEEDS_SERVER: &[&str] = &[
+    "seed_error",
+    "migration_runtime_error",
+    "param_out_of_range",
+    "server_setting_invalid",
+];
 
 /// The cases, as paths relative to the package root (cargo runs tests there), so that the
 /// paths inside messages are the same on every machine.
@@ -129,9 +134,15 @@ fn check_exits_2_with_the_located_message() {
 /// `scale = 1e5` (a TOML float with a whole value, as the docs write it) is a scale.
 #[test]
 fn scale_as_a_whole_toml_float_is_accepted() {
-    let text = "name = \"x\"\n[data]\nscale = 1e5\n[[operation]]\nname = \"q\"\nsql = \"SELECT 1\"\n";
-    let s = querygate::scenario::parse(Path::new("x.toml"), text, None, &querygate::scenario::FsReader)
-        .expect("1e5 is a scale");
+    let text =
+        "name = \"x\"\n[data]\nscale = 1e5\n[[operation]]\nname = \"q\"\nsql = \"SELECT 1\"\n";
+    let s = querygate::scenario::parse(
+        Path::new("x.toml"),
+        text,
+        None,
+        &querygate::scenario::FsReader,
+    )
+    .expect("1e5 is a scale");
     assert_eq!(s.scale, 100_000);
     assert_eq!(s.vars["scale"], querygate::scenario::Value::Int(100_000));
 }

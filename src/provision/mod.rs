@@ -166,7 +166,9 @@ fn redact_password_values(text: &str) -> String {
                 })
                 .map_or(value.len(), |(j, _)| j + 2)
         } else {
-            value.find(|c: char| c.is_whitespace() || c == '&').unwrap_or(value.len())
+            value
+                .find(|c: char| c.is_whitespace() || c == '&')
+                .unwrap_or(value.len())
         };
         out.push_str(&rest[..i]);
         out.push_str("password=***");

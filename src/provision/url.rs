@@ -39,9 +39,12 @@ fn key_values(s: &str) -> std::result::Result<PgConnectOptions, String> {
     let mut opts = PgConnectOptions::new();
     let mut rest = s.trim_start();
     while !rest.is_empty() {
-        let eq = rest
-            .find('=')
-            .ok_or_else(|| format!("connection string: `{}` has no `=`", rest.split_whitespace().next().unwrap_or("")))?;
+        let eq = rest.find('=').ok_or_else(|| {
+            format!(
+                "connection string: `{}` has no `=`",
+                rest.split_whitespace().next().unwrap_or("")
+            )
+        })?;
         let key = rest[..eq].trim().to_string();
         rest = rest[eq + 1..].trim_start();
         let mut value = String::new();
@@ -58,7 +61,9 @@ fn key_values(s: &str) -> std::result::Result<PgConnectOptions, String> {
                     c => value.push(c),
                 }
             }
-            let end = end.ok_or_else(|| format!("connection string: the value of `{key}` has no closing quote"))?;
+            let end = end.ok_or_else(|| {
+                format!("connection string: the value of `{key}` has no closing quote")
+            })?;
             rest = &quoted[end..];
         } else {
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());

@@ -133,7 +133,9 @@ pub fn tokens(sql: &str) -> Vec<Token> {
             b'\'' | b'"' => {
                 let escapes = c == b'\''
                     && out.last().is_some_and(|t: &Token| {
-                        t.kind == Tok::Word && t.end == i && sql[t.start..t.end].eq_ignore_ascii_case("e")
+                        t.kind == Tok::Word
+                            && t.end == i
+                            && sql[t.start..t.end].eq_ignore_ascii_case("e")
                     });
                 i = quoted_end(b, i, escapes);
                 Tok::Other
@@ -147,12 +149,16 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                     i = j;
                     Tok::Other
                 } else {
-                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
+                    while j < b.len()
+                        && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80)
+                    {
                         j += 1;
                     }
                     if b.get(j) == Some(&b'$') {
                         let tag = &sql[i..=j];
-                        i = sql[j + 1..].find(tag).map_or(b.len(), |e| j + 1 + e + tag.len());
+                        i = sql[j + 1..]
+                            .find(tag)
+                            .map_or(b.len(), |e| j + 1 + e + tag.len());
                         Tok::Other
                     } else {
                         i += 1;
@@ -167,7 +173,8 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                 Tok::Word
             }
             _ if c.is_ascii_digit() => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_')
+                {
                     i += 1;
                 }
                 Tok::Other
@@ -177,7 +184,11 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                 Tok::Punct(c)
             }
         };
-        out.push(Token { start, end: i.min(b.len()), kind });
+        out.push(Token {
+            start,
+            end: i.min(b.len()),
+            kind,
+        });
     }
     out
 }
@@ -231,9 +242,14 @@ pub fn statements(sql: &str) -> Vec<Range<usize>> {
                     head.push(w.clone());
                 }
                 let routine = head.first().is_some_and(|h| h == "create")
-                    && (matches!(head.get(1).map(String::as_str), Some("function" | "procedure"))
-                        || (head.get(1).is_some_and(|h| h == "or")
-                            && matches!(head.get(3).map(String::as_str), Some("function" | "procedure"))));
+                    && (matches!(
+                        head.get(1).map(String::as_str),
+                        Some("function" | "procedure")
+                    ) || (head.get(1).is_some_and(|h| h == "or")
+                        && matches!(
+                            head.get(3).map(String::as_str),
+                            Some("function" | "procedure")
+                        )));
                 if routine && parens == 0 {
                     match w.as_str() {
                         "begin" => begins += 1,
@@ -254,9 +270,32 @@ pub fn statements(sql: &str) -> Vec<Range<usize>> {
 
 /// Statements that change data, the schema or the server, by their first word.
 const WRITING: &[&str] = &[
-    "insert", "update", "delete", "merge", "truncate", "call", "do", "create", "alter", "drop",
-    "grant", "revoke", "comment", "vacuum", "analyze", "analyse", "cluster", "reindex",
-    "refresh", "lock", "security", "reassign", "import", "checkpoint", "load", "execute",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "truncate",
+    "call",
+    "do",
+    "create",
+    "alter",
+    "drop",
+    "grant",
+    "revoke",
+    "comment",
+    "vacuum",
+    "analyze",
+    "analyse",
+    "cluster",
+    "reindex",
+    "refresh",
+    "lock",
+    "security",
+    "reassign",
+    "import",
+    "checkpoint",
+    "load",
+    "execute",
 ];
 
 /// Where `statement` writes, and the word that says so, found lexically (literals and
@@ -267,20 +306,52 @@ const WRITING: &[&str] = &[
 /// transaction catches them (measure).
 pub fn writes(statement: &str) -> Option<(usize, String)> {
     let toks = tokens(statement);
-    let word = |t: &Token| (t.kind == Tok::Word).then(|| statement[t.start..t.end].to_ascii_lowercase());
+    let word =
+        |t: &Token| (t.kind == Tok::Word).then(|| statement[t.start..t.end].to_ascii_lowercase());
     // Leading parentheses: `(SELECT …)`.
     let mut i = toks.iter().position(|t| t.kind != Tok::Punct(b'('))?;
     let mut first = word(&toks[i])?;
     if first == "explain" {
-        let analyze = toks[i..].iter().take(12).any(|t| word(t).is_some_and(|w| w == "analyze" || w == "analyse"));
+        let analyze = toks[i..]
+            .iter()
+            .take(12)
+            .any(|t| word(t).is_some_and(|w| w == "analyze" || w == "analyse"));
         if !analyze {
             return None;
         }
         // The explained statement starts at the first word that is not an EXPLAIN option.
-        let options = ["explain", "analyze", "analyse", "verbose", "costs", "buffers", "timing",
-            "summary", "settings", "wal", "format", "text", "json", "yaml", "xml", "true",
-            "false", "on", "off", "generic_plan", "serialize", "memory", "none", "binary"];
-        i = toks.iter().enumerate().skip(i).find(|(_, t)| word(t).is_some_and(|w| !options.contains(&w.as_str())))?.0;
+        let options = [
+            "explain",
+            "analyze",
+            "analyse",
+            "verbose",
+            "costs",
+            "buffers",
+            "timing",
+            "summary",
+            "settings",
+            "wal",
+            "format",
+            "text",
+            "json",
+            "yaml",
+            "xml",
+            "true",
+            "false",
+            "on",
+            "off",
+            "generic_plan",
+            "serialize",
+            "memory",
+            "none",
+            "binary",
+        ];
+        i = toks
+            .iter()
+            .enumerate()
+            .skip(i)
+            .find(|(_, t)| word(t).is_some_and(|w| !options.contains(&w.as_str())))?
+            .0;
         first = word(&toks[i])?;
     }
     let at = |t: &Token, w: &str| Some((t.start, w.to_ascii_uppercase()));
@@ -297,11 +368,14 @@ pub fn writes(statement: &str) -> Option<(usize, String)> {
         let Some(w) = word(t) else { continue };
         let prev = toks[j - 1].kind;
         // `AS (INSERT …)` in a WITH; the main statement of a WITH follows its last `)`.
-        let dml_place = prev == Tok::Punct(b'(') || (first == "with" && depth == 0 && prev == Tok::Punct(b')'));
+        let dml_place =
+            prev == Tok::Punct(b'(') || (first == "with" && depth == 0 && prev == Tok::Punct(b')'));
         if dml_place && matches!(w.as_str(), "insert" | "update" | "delete" | "merge") {
             return at(t, &w);
         }
-        let into = w == "into" && depth == 0 && matches!(first.as_str(), "select" | "with" | "table" | "values");
+        let into = w == "into"
+            && depth == 0
+            && matches!(first.as_str(), "select" | "with" | "table" | "values");
         let copy_from = w == "from" && depth == 0 && first == "copy";
         if into || copy_from {
             return at(t, &w);
@@ -321,12 +395,30 @@ mod tests {
     #[test]
     fn splits_files_into_statements_as_psql_does() {
         assert_eq!(split("SELECT 1; SELECT 2;\n"), ["SELECT 1", "SELECT 2"]);
-        assert_eq!(split("-- c;\nSELECT ';' /* ; /* ; */ */ ;;\nSELECT \"a;\""), ["SELECT ';'", "SELECT \"a;\""]);
-        assert_eq!(split("SELECT E'\\';'; SELECT 2"), ["SELECT E'\\';'", "SELECT 2"]);
-        assert_eq!(split("DO $f$ BEGIN PERFORM 1; END $f$; SELECT $$;$$"), ["DO $f$ BEGIN PERFORM 1; END $f$", "SELECT $$;$$"]);
-        assert_eq!(split("CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2); SELECT 3"), ["CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2)", "SELECT 3"]);
+        assert_eq!(
+            split("-- c;\nSELECT ';' /* ; /* ; */ */ ;;\nSELECT \"a;\""),
+            ["SELECT ';'", "SELECT \"a;\""]
+        );
+        assert_eq!(
+            split("SELECT E'\\';'; SELECT 2"),
+            ["SELECT E'\\';'", "SELECT 2"]
+        );
+        assert_eq!(
+            split("DO $f$ BEGIN PERFORM 1; END $f$; SELECT $$;$$"),
+            ["DO $f$ BEGIN PERFORM 1; END $f$", "SELECT $$;$$"]
+        );
+        assert_eq!(
+            split("CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2); SELECT 3"),
+            [
+                "CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2)",
+                "SELECT 3"
+            ]
+        );
         let atomic = "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; SELECT 2; END";
-        assert_eq!(split(&format!("{atomic};\nSELECT 3;")), [atomic, "SELECT 3"]);
+        assert_eq!(
+            split(&format!("{atomic};\nSELECT 3;")),
+            [atomic, "SELECT 3"]
+        );
         assert_eq!(split("BEGIN; SELECT 1; END;"), ["BEGIN", "SELECT 1", "END"]);
         assert!(split("  -- only a comment\n;").is_empty());
     }
@@ -354,11 +446,22 @@ mod tests {
         assert_eq!(w("  drop table t").unwrap().0, "DROP");
         assert_eq!(
             w("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d").unwrap(),
-            ("DELETE".to_string(), "DELETE FROM t RETURNING *) SELECT * FROM d")
+            (
+                "DELETE".to_string(),
+                "DELETE FROM t RETURNING *) SELECT * FROM d"
+            )
         );
-        assert_eq!(w("WITH a AS (SELECT 1) UPDATE t SET x = 1").unwrap().0, "UPDATE");
+        assert_eq!(
+            w("WITH a AS (SELECT 1) UPDATE t SET x = 1").unwrap().0,
+            "UPDATE"
+        );
         assert_eq!(w("SELECT * INTO t2 FROM t").unwrap().0, "INTO");
-        assert_eq!(w("EXPLAIN (ANALYZE, BUFFERS) MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE").unwrap().0, "MERGE");
+        assert_eq!(
+            w("EXPLAIN (ANALYZE, BUFFERS) MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE")
+                .unwrap()
+                .0,
+            "MERGE"
+        );
         assert_eq!(w("COPY t FROM STDIN").unwrap().0, "FROM");
         assert_eq!(w("CALL p()").unwrap().0, "CALL");
     }

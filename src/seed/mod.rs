@@ -359,7 +359,10 @@ pub fn sql_error(e: sqlx::Error, file: &SentFile<'_>, completed: usize) -> Error
     let failing = match position {
         Some(chars) => {
             let at = char_to_byte(file.sent, chars);
-            statements.iter().find(|r| at < r.end.max(r.start + 1)).cloned()
+            statements
+                .iter()
+                .find(|r| at < r.end.max(r.start + 1))
+                .cloned()
         }
         None => statements.get(completed).cloned(),
     };
@@ -369,7 +372,10 @@ pub fn sql_error(e: sqlx::Error, file: &SentFile<'_>, completed: usize) -> Error
         (None, None) => return Error::Scenario(Located::file(file.path, message)),
     };
     let message = match failing {
-        Some(r) => format!("{message}\n  statement: {}", statement_excerpt(&file.sent[r])),
+        Some(r) => format!(
+            "{message}\n  statement: {}",
+            statement_excerpt(&file.sent[r])
+        ),
         None => message,
     };
     Error::Scenario(Located::at(

@@ -12,6 +12,9 @@ use crate::error::Located;
 use crate::scenario::expr::{self, Value};
 use crate::scenario::model::*;
 
+/// Where each `[server] settings` value is written.
+type SettingSpans = BTreeMap<String, Range<usize>>;
+
 impl Cx<'_> {
     pub(super) fn read_file(
         &self,
@@ -287,7 +290,7 @@ impl Cx<'_> {
     pub(super) fn settings(
         &self,
         raw: Option<RawServer>,
-    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, Range<usize>>), Located> {
+    ) -> Result<(BTreeMap<String, String>, SettingSpans), Located> {
         let cx = self;
         let mut settings = BTreeMap::new();
         let mut spans = BTreeMap::new();
