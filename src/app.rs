@@ -47,6 +47,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
 fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let base = report::write::read_report(&c.base).map_err(|e| Error::Usage(format!("{e:#}")))?;
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    check_outputs(&c.outputs)?;
     check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
     apply_gate(&mut new, &base, &c.base);
     emit(&new, Some(c.format), &c.outputs, out)?;
@@ -106,6 +107,7 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
 fn report_command(c: &ReportConfig, out: &mut dyn Write) -> Result<u8> {
     let report =
         report::write::read_report(&c.input).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    check_outputs(&c.outputs)?;
     let any_file =
         c.outputs.markdown.is_some() || c.outputs.html.is_some() || c.outputs.junit.is_some();
     let format = c.format.or(if any_file {
@@ -249,9 +251,37 @@ async fn start_server(
     }
     provision::keep_server_time(&mut settings);
     tokio::select! {
-        s = provision::start(cfg, settings, progress) => s,
+        s = provision::start(cfg, settings, progress) => s.map_err(|e| refused_setting(scenarios, e)),
         sig = signals.recv() => Err(Error::Interrupted(sig)),
     }
+}
+
+/// A server that would not start because of a scenario's `[server] settings` value (its log
+/// names the parameter: "invalid value for parameter", "unrecognized configuration
+/// parameter", "outside the valid range for parameter") is a scenario error, located at the
+/// setting; anything else stays an infrastructure error.
+fn refused_setting(scenarios: &[Scenario], e: Error) -> Error {
+    let Error::Infra(inner) = &e else { return e };
+    let log = format!("{inner:#}");
+    for s in scenarios {
+        for (name, span) in &s.setting_spans {
+            let needle = format!("parameter \"{name}\"");
+            let Some(line) = log.lines().find(|l| l.contains(&needle)) else {
+                continue;
+            };
+            let said = line.split_once(":  ").map_or(line, |(_, m)| m).trim();
+            return Error::Scenario(Located::at(
+                &s.path,
+                &s.text,
+                span.start,
+                format!(
+                    "[server] settings: the server refused `{name} = {}` at start: {said}. Fix the value (see `SHOW {name}` for its unit and range) or remove the setting",
+                    s.settings[name]
+                ),
+            ));
+        }
+    }
+    e
 }
 
 async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {
@@ -260,6 +290,11 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
     let (scenarios, baseline) = preflight(c)?;
     let mut signals = Signals::new()?;
     let mut progress = Progress::new(quiet);
+    for s in &scenarios {
+        if let Some(w) = scale_warning(s) {
+            progress.step(&w);
+        }
+    }
     let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
     let placement = pin_client(&*server, c.backend.placement, &mut progress);
     let out_path = c.out.clone().unwrap_or_else(|| {
@@ -324,6 +359,14 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
     for s in &mut scenarios {
         c.implementations.attach(s)?;
     }
+    match &c.out {
+        Some(p) => check_output("--out", p, false)?,
+        None => check_output("--out", Path::new("results/run.json"), true)?,
+    }
+    check_outputs(&c.outputs)?;
+    if let Some(p) = &c.baseline.save_to {
+        check_output("--save-baseline", p, false)?;
+    }
     let baseline = match &c.baseline.compare_with {
         Some(p) => Some(
             report::write::read_report(p)
@@ -353,6 +396,53 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
         )?;
     }
     Ok((scenarios, baseline))
+}
+
+/// An output file the user named is refused (exit 2) before any work when it cannot be
+/// written: the results would otherwise be measured and then lost.
+fn check_output(flag: &str, path: &Path, create_missing: bool) -> Result<()> {
+    report::write::check_writable(path, create_missing)
+        .map_err(|why| Error::Usage(format!("{flag}: {why}")))
+}
+
+fn check_outputs(o: &Outputs) -> Result<()> {
+    for (flag, path) in [
+        ("--markdown", &o.markdown),
+        ("--html", &o.html),
+        ("--junit", &o.junit),
+    ] {
+        if let Some(p) = path {
+            check_output(flag, p, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Above this scale, a seed that inserts `:scale` rows takes long enough to deserve a warning.
+const LARGE_SCALE: i64 = 50_000_000;
+
+/// A warning with an estimate for an enormous scale, before any seeding: at roughly a million
+/// generated rows a second (an `INSERT … SELECT … generate_series` on a modest machine), the
+/// rows `:scale` asks for take this long. An order of magnitude, said as one.
+fn scale_warning(s: &Scenario) -> Option<String> {
+    if s.scale <= LARGE_SCALE {
+        return None;
+    }
+    let hours = s.scale as f64 / 1.0e6 / 3600.0;
+    let time = if hours >= 48.0 {
+        format!("{:.0} days", hours / 24.0)
+    } else if hours >= 1.0 {
+        format!("{hours:.1} hours")
+    } else {
+        format!("{:.0} minutes", hours * 60.0)
+    };
+    Some(format!(
+        "warning: scenario `{}` has scale {} ({:.1e} rows for each seed statement that uses :scale): \
+         at about a million rows a second that is on the order of {time} of seeding, and as many rows of \
+         disk, before anything is measured. Lower `scale` (or --scale) unless this is intended; Ctrl-C \
+         stops and cleans up",
+        s.name, s.scale, s.scale as f64
+    ))
 }
 
 /// Where and when a run is recorded: what every (partial) results file is built with.

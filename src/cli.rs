@@ -300,6 +300,10 @@ fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
             "--backend url needs --database-url or DATABASE_URL".into(),
         ));
     }
+    if let (BackendArg::Url, Some(url)) = (a.backend, &a.database_url) {
+        crate::provision::url::parse_connection(url)
+            .map_err(|why| Error::Usage(format!("--database-url: {why}")))?;
+    }
     Ok(BackendConfig {
         kind: a.backend.into(),
         database_url: a.database_url,

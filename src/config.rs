@@ -46,7 +46,8 @@ pub struct ReportConfig {
     pub outputs: Outputs,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` is written by hand: the database URL may hold a password.
+#[derive(Clone)]
 pub struct BackendConfig {
     pub kind: BackendKind,
     pub database_url: Option<String>,
@@ -65,6 +66,21 @@ pub enum Placement {
     Split,
     /// No pinning: the scheduler places both.
     Free,
+}
+
+impl std::fmt::Debug for BackendConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendConfig")
+            .field("kind", &self.kind)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("image", &self.image)
+            .field("pg_bindir", &self.pg_bindir)
+            .field("placement", &self.placement)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

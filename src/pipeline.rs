@@ -16,6 +16,7 @@ use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
 use crate::measure::{
     self, mix, Measurable, MeasureError, OpSamples, ParamSource, ServerClock, ServerTiming,
+    CALIBRATION_SQL,
 };
 use crate::measured::{OpPlans, ScenarioRun};
 use crate::progress::Progress;
@@ -88,6 +89,32 @@ pub async fn run_scenario(
     sides.before.close().await.ok();
     sides.after.close().await.ok();
     Ok(())
+}
+
+/// A drawn value that does not fit its placeholder's type is the scenario's fault: located at
+/// the generator (or the sample query) that produced it.
+fn bind_error(
+    scenario: &Scenario,
+    op: &crate::scenario::Operation,
+    b: &measure::exec::BindError,
+) -> Error {
+    let at = match &op.params {
+        crate::scenario::Params::Sample { span, .. } => span.start,
+        _ => op
+            .param_spans
+            .get(b.param)
+            .map_or(op.span.start, |s| s.start),
+    };
+    let fix = match &op.params {
+        crate::scenario::Params::Sample { .. } => "make the sample query return values of that type",
+        _ => "narrow the generator's range to the column's type, or cast the placeholder in SQL (e.g. `$1::bigint`)",
+    };
+    Error::Scenario(Located::at(
+        &scenario.path,
+        &scenario.text,
+        at,
+        format!("operation `{}`: {}; {fix}", op.name, b.message),
+    ))
 }
 
 /// The two measuring connections (before, after) and, when the scenario reconnects every
@@ -457,15 +484,29 @@ async fn param_source(
 
 fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
     let op = scenario.operations.iter().find(|o| o.name == e.operation);
+    if let (Some(op), Some(b)) = (op, &e.error.bind) {
+        return bind_error(scenario, op, b);
+    }
     let side_sql = op.map(|o| match e.side {
         Side::Before => &o.before,
         Side::After => &o.after,
     });
+    let calibration = e.operation == CALIBRATION_NAME;
     let statement = match side_sql.and_then(|s| s.code.as_ref()) {
         Some(code) => format!("(in the Rust function {})", code.name),
         None => side_sql
             .and_then(|s| s.statements.get(e.error.statement))
-            .map_or("(transaction control)".to_string(), |s| s.sql.clone()),
+            .map_or_else(
+                || {
+                    if calibration {
+                        CALIBRATION_SQL
+                    } else {
+                        "(transaction control)"
+                    }
+                    .to_string()
+                },
+                |s| s.sql.clone(),
+            ),
     };
     let detail = match crate::pg::pg_error_parts(&e.error.error) {
         Some((msg, _)) if msg.contains("57014") => format!(
@@ -475,9 +516,48 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
         Some((msg, _)) => msg,
         None => e.error.error.to_string(),
     };
+    // The calibration is querygate's own; its internal name means nothing to the user.
+    let what = if calibration {
+        "the round-trip calibration (SELECT 1)".to_string()
+    } else {
+        format!("operation `{}`", e.operation)
+    };
     Error::Infra(anyhow::anyhow!(
-        "operation `{}` ({}) failed while measuring: {detail}\n  statement: {statement}",
-        e.operation,
+        "{what} ({}) failed while measuring: {detail}\n  statement: {statement}",
         e.side
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure of the calibration names it in the user's words, not by its internal name.
+    #[test]
+    fn calibration_failure_has_no_internal_name() {
+        let text = "name = \"x\"\n[data]\n[[operation]]\nname = \"q\"\nsql = \"SELECT 1\"\n";
+        let s = crate::scenario::parse(
+            std::path::Path::new("x.toml"),
+            text,
+            None,
+            &crate::scenario::FsReader,
+        )
+        .unwrap();
+        let e = MeasureError {
+            operation: CALIBRATION_NAME.into(),
+            side: Side::After,
+            error: measure::ExecError {
+                statement: 0,
+                error: sqlx::Error::PoolTimedOut,
+                bind: None,
+            },
+        };
+        let msg = measure_error(&s, e).to_string();
+        assert!(!msg.contains(CALIBRATION_NAME), "{msg}");
+        assert!(
+            msg.starts_with("the round-trip calibration (SELECT 1) (after) failed"),
+            "{msg}"
+        );
+        assert!(msg.contains("statement: SELECT 1"), "{msg}");
+    }
 }

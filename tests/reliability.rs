@@ -308,8 +308,8 @@ async fn url_backend_touches_only_its_own_databases() {
         "password leaked"
     );
     assert!(
-        text.contains("postgres:***@"),
-        "the address is recorded, redacted"
+        text.contains("postgres://postgres@127.0.0.1"),
+        "the address is recorded, without the password"
     );
 
     let url = format!("postgres://nocreate:s3cret@127.0.0.1:{port}/postgres");
@@ -331,6 +331,168 @@ async fn url_backend_touches_only_its_own_databases() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("s3cret"));
+    c.close().await.unwrap();
+    Box::new(server).shutdown().await.unwrap();
+}
+
+/// No output holds the password: an unparsable URL (`/` and `?` in the password) is refused
+/// with exit 2, redacted; a libpq `key=value` string works, and neither stdout, stderr, the
+/// results file nor the Markdown/HTML/JUnit files hold the password.
+#[tokio::test(flavor = "current_thread")]
+#[allow(clippy::await_holding_lock)]
+async fn passwords_never_appear_in_any_output() {
+    let _serial = serial();
+    use querygate::provision::{local, Server};
+    let server = local::LocalServer::start(
+        local::find_bindir(None).unwrap(),
+        querygate::provision::pinned_settings(),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let port = server.admin_options().get_port();
+    let secret = "pa/ss?w0rd";
+    let bad = format!("postgres://postgres:{secret}@127.0.0.1:{port}/postgres");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/tiny.toml",
+        "--backend",
+        "url",
+        "--database-url",
+        &bad,
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("percent-encoded"), "{e}");
+    for piece in ["pa/ss", "ss?w0rd", "w0rd"] {
+        assert!(
+            !e.contains(piece) && !stdout(&o).contains(piece),
+            "{piece} leaked:\n{e}"
+        );
+    }
+
+    let dir = tmpdir();
+    let d = dir.path();
+    let kv =
+        format!("host=127.0.0.1 port={port} user=postgres password='{secret}' dbname=postgres");
+    let files = ["r.json", "r.md", "r.html", "r.xml"].map(|f| d.join(f));
+    let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    let o = querygate()
+        .args([
+            "run",
+            "tests/data/scenarios/ok/tiny.toml",
+            "--backend",
+            "url",
+            "--rounds",
+            "2",
+            "--iterations",
+            "2",
+            "--format",
+            "json",
+            "--out",
+            paths[0],
+            "--markdown",
+            paths[1],
+            "--html",
+            paths[2],
+            "--junit",
+            paths[3],
+        ])
+        .env("DATABASE_URL", &kv)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let mut outputs = vec![stdout(&o), stderr(&o)];
+    outputs.extend(files.iter().map(|f| std::fs::read_to_string(f).unwrap()));
+    for (i, text) in outputs.iter().enumerate() {
+        assert!(!text.contains("w0rd"), "output {i} holds the password");
+    }
+    assert!(
+        outputs[2].contains("postgres://postgres@127.0.0.1"),
+        "the address is recorded"
+    );
+    Box::new(server).shutdown().await.unwrap();
+}
+
+/// The sweep of scratch databases drops only what certainly belongs to a dead querygate
+/// process of this machine and pid namespace, and never one with a session connected.
+#[tokio::test(flavor = "current_thread")]
+#[allow(clippy::await_holding_lock)]
+async fn database_sweep_never_drops_what_may_be_alive() {
+    let _serial = serial();
+    use querygate::provision::{local, Server};
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let server = local::LocalServer::start(
+        local::find_bindir(None).unwrap(),
+        querygate::provision::pinned_settings(),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let opts = server.admin_options();
+    let mut c = opts.connect().await.unwrap();
+    let dead = querygate::seed::owner_label(4_194_301);
+    let other_namespace = dead
+        .split_whitespace()
+        .map(|w| {
+            if w.starts_with("pidns=") {
+                "pidns=pid4026599999"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cases = [
+        ("qg_1_dead", dead.clone()),
+        ("qg_2_other_container", other_namespace),
+        ("qg_3_busy", dead.clone()),
+        ("qg_4_alive", querygate::seed::owner_label(1)),
+        ("qg_5_old_label", "querygate pid=4194301 host=x".to_string()),
+    ];
+    for (db, comment) in &cases {
+        c.execute(format!("CREATE DATABASE {db}").as_str())
+            .await
+            .unwrap();
+        c.execute(format!("COMMENT ON DATABASE {db} IS '{comment}'").as_str())
+            .await
+            .unwrap();
+    }
+    let busy = opts.clone().database("qg_3_busy").connect().await.unwrap();
+    let lines = querygate::seed::sweep_databases(&opts).await.unwrap();
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'qg\\_%' ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        [
+            "qg_2_other_container",
+            "qg_3_busy",
+            "qg_4_alive",
+            "qg_5_old_label"
+        ],
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("dropped scratch database qg_1_dead")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("left scratch database qg_3_busy alone")),
+        "{lines:?}"
+    );
+    busy.close().await.unwrap();
     c.close().await.unwrap();
     Box::new(server).shutdown().await.unwrap();
 }

@@ -193,6 +193,174 @@ fn seed_sql_error_is_located() {
     assert!(e.contains("relation \"itemz\" does not exist"), "{e}");
 }
 
+/// A run-time error (no position from the server) in the migration's second statement is
+/// located at that statement, which the message shows; exit 2.
+#[test]
+fn migration_runtime_error_is_located_at_its_statement() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/migration_runtime_error.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("migration_runtime_error.sql:3:3: PostgreSQL error 23505"),
+        "{e}"
+    );
+    assert!(
+        e.contains("statement: CREATE UNIQUE INDEX items_grp_key ON items (grp)"),
+        "{e}"
+    );
+}
+
+/// A statement that writes in a `read` operation is refused before any server starts: exit 2,
+/// located at the keyword, no results file written.
+#[test]
+fn read_mode_write_is_refused_before_the_run() {
+    let dir = tmpdir();
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/read_mode_insert.toml",
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("read_mode_insert.toml:10:8"), "{e}");
+    assert!(e.contains("mode = \"rollback\""), "{e}");
+    assert!(
+        !e.contains("starting"),
+        "work was done before the refusal:\n{e}"
+    );
+}
+
+/// Output paths that cannot be written are refused (exit 2) before the server is contacted:
+/// the url points at a port where nothing listens, so any later check would exit 3 instead.
+#[test]
+fn unwritable_output_paths_are_refused_before_any_work() {
+    let dir = tmpdir();
+    let d = dir.path();
+    let missing = d.join("no/such/dir/r.json");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("--out", missing.display().to_string(), "does not exist"),
+        ("--out", d.display().to_string(), "is a directory"),
+        (
+            "--html",
+            "/sys/querygate-report.html".into(),
+            "cannot write in directory /sys",
+        ),
+        (
+            "--markdown",
+            missing.display().to_string(),
+            "does not exist",
+        ),
+        ("--junit", d.display().to_string(), "is a directory"),
+        (
+            "--save-baseline",
+            missing.display().to_string(),
+            "does not exist",
+        ),
+    ];
+    for (flag, path, why) in cases {
+        let mut args = vec![
+            "run",
+            "tests/data/scenarios/ok/tiny.toml",
+            "--backend",
+            "url",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/postgres",
+        ];
+        if flag != "--out" {
+            args.extend(["--out", "/dev/null"]);
+        }
+        args.extend([flag, path.as_str()]);
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {path}: {e}");
+        assert!(e.contains(flag) && e.contains(why), "{flag} {path}: {e}");
+    }
+    assert!(!d.join("no").exists(), "a missing directory was created");
+}
+
+/// A generator value outside its parameter's type is a scenario error (exit 2) located at the
+/// generator, in PostgreSQL's terms (no Rust type name).
+#[test]
+fn parameter_out_of_range_is_a_located_scenario_error() {
+    let dir = tmpdir();
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/param_out_of_range.toml",
+        "--backend",
+        "local",
+        "--out",
+        dir.path().join("r.json").to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("param_out_of_range.toml:11:11"), "{e}");
+    assert!(
+        e.contains("parameter $1 (type integer)") && e.contains("out of range for type integer"),
+        "{e}"
+    );
+    assert!(!e.contains("I32"), "{e}");
+}
+
+/// An enormous scale is warned about, with an estimate, before the server is contacted (the
+/// url has nothing listening: the run then stops with exit 3, having seeded nothing).
+#[test]
+fn enormous_scale_is_warned_about_before_seeding() {
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/ok/tiny.toml",
+        "--scale",
+        "1000000000000",
+        "--backend",
+        "url",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/postgres",
+        "--out",
+        "/dev/null",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{e}");
+    let warned = e.find("has scale 1000000000000").expect("a warning");
+    assert!(e.contains("days of seeding"), "{e}");
+    assert!(
+        warned < e.find("cannot connect").expect("the connection error"),
+        "{e}"
+    );
+}
+
+/// A `[server] settings` value the server refuses at start is a scenario error (exit 2) located
+/// at the setting, with the server's reason; not "the server exited during startup".
+#[test]
+fn refused_server_setting_is_located() {
+    let o = run(&[
+        "run",
+        "tests/data/scenarios/err/server_setting_invalid.toml",
+        "--backend",
+        "local",
+        "--out",
+        "/dev/null",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("server_setting_invalid.toml:8:38"), "{e}");
+    assert!(
+        e.contains("invalid value for parameter \"work_mem\""),
+        "{e}"
+    );
+}
+
 /// `check` validates without a server.
 #[test]
 fn check_accepts_good_files_and_locates_bad_ones() {

@@ -85,7 +85,7 @@ pub async fn explain_side(
     conn.execute("BEGIN").await?;
     let explained = async {
         for st in &side.statements {
-            let args = arguments(st, values).map_err(anyhow::Error::msg)?;
+            let args = arguments(st, values).map_err(|b| anyhow::Error::msg(b.message))?;
             let sql = format!(
                 "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) {}",
                 st.sql
@@ -111,7 +111,7 @@ pub async fn explain_side(
     conn.execute("BEGIN").await?;
     let checked = async {
         for (st, plan) in side.statements.iter().zip(out.iter_mut()) {
-            let args = arguments(st, values).map_err(anyhow::Error::msg)?;
+            let args = arguments(st, values).map_err(|b| anyhow::Error::msg(b.message))?;
             let mut digest = ResultDigest::default();
             // fetch_many is deprecated for multi-statement queries; here it is one statement,
             // and it is the one call that yields both the rows and the affected count.

@@ -21,11 +21,13 @@ pub async fn execute(
     let mut tx = conn.begin().await.map_err(|error| ExecError {
         statement: 0,
         error,
+        bind: None,
     })?;
     let result = code.run(&mut tx, values).await.map_err(code_error);
     tx.rollback().await.map_err(|error| ExecError {
         statement: 0,
         error,
+        bind: None,
     })?;
     result
 }
@@ -40,5 +42,6 @@ fn code_error(e: anyhow::Error) -> ExecError {
     ExecError {
         statement: 0,
         error,
+        bind: None,
     }
 }

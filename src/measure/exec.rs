@@ -30,6 +30,17 @@ pub struct PreparedStatement {
 pub struct ExecError {
     pub statement: usize,
     pub error: sqlx::Error,
+    /// Set when a drawn value could not be bound: a scenario error (the generator), not the
+    /// server's.
+    pub bind: Option<BindError>,
+}
+
+/// A parameter value that does not fit the type the server inferred for its placeholder.
+#[derive(Debug, Clone)]
+pub struct BindError {
+    /// 0-based: placeholder `$param+1`.
+    pub param: usize,
+    pub message: String,
 }
 
 /// Prepares each statement on `conn` (so the server infers parameter types and the statement
@@ -134,13 +145,17 @@ pub const CALIBRATION_SQL: &str = "SELECT 1";
 pub fn arguments(
     st: &PreparedStatement,
     values: &[Value],
-) -> std::result::Result<PgArguments, String> {
+) -> std::result::Result<PgArguments, BindError> {
     let mut args = PgArguments::default();
     for (i, kind) in st.kinds.iter().enumerate() {
-        let v = values
-            .get(i)
-            .ok_or_else(|| format!("no value for parameter ${}", i + 1))?;
-        bind(&mut args, v, *kind).map_err(|e| format!("parameter ${}: {e}", i + 1))?;
+        let v = values.get(i).ok_or_else(|| BindError {
+            param: i,
+            message: format!("no value for parameter ${}", i + 1),
+        })?;
+        bind(&mut args, v, *kind).map_err(|e| BindError {
+            param: i,
+            message: format!("parameter ${} (type {}): {e}", i + 1, kind.pg_name()),
+        })?;
     }
     Ok(args)
 }
@@ -159,12 +174,14 @@ pub async fn execute(
         conn.execute("BEGIN").await.map_err(|error| ExecError {
             statement: 0,
             error,
+            bind: None,
         })?;
     }
     for (i, st) in side.statements.iter().enumerate() {
-        let args = arguments(st, values).map_err(|m| ExecError {
+        let args = arguments(st, values).map_err(|b| ExecError {
             statement: i,
-            error: sqlx::Error::Protocol(m),
+            error: sqlx::Error::Protocol(b.message.clone()),
+            bind: Some(b),
         })?;
         if let Err(error) = sqlx::query_with(st.sql.as_str(), args)
             .execute(&mut *conn)
@@ -176,6 +193,7 @@ pub async fn execute(
             return Err(ExecError {
                 statement: i,
                 error,
+                bind: None,
             });
         }
     }
@@ -184,6 +202,7 @@ pub async fn execute(
         conn.execute(end).await.map_err(|error| ExecError {
             statement: side.statements.len(),
             error,
+            bind: None,
         })?;
     }
     Ok(())

@@ -284,6 +284,7 @@ pub async fn rounds(
                     error: ExecError {
                         statement: 0,
                         error,
+                        bind: None,
                     },
                 })?;
                 let old = std::mem::replace(conn, fresh);

@@ -76,9 +76,37 @@ impl Kind {
     }
 }
 
-/// Adds `v` to `args` as `kind`.
+impl Kind {
+    /// The PostgreSQL type name, for messages in the user's terms.
+    pub fn pg_name(self) -> &'static str {
+        match self {
+            Kind::Bool => "boolean",
+            Kind::I16 => "smallint",
+            Kind::I32 => "integer",
+            Kind::I64 => "bigint",
+            Kind::F32 => "real",
+            Kind::F64 => "double precision",
+            Kind::Numeric => "numeric",
+            Kind::Text => "text",
+            Kind::Uuid => "uuid",
+            Kind::Timestamptz => "timestamp with time zone",
+            Kind::Timestamp => "timestamp without time zone",
+            Kind::Date => "date",
+            Kind::Json => "json",
+        }
+    }
+}
+
+/// Adds `v` to `args` as `kind`. The error is in PostgreSQL's terms (an integer out of range
+/// for `integer`, not a Rust type).
 pub fn bind(args: &mut PgArguments, v: &Value, kind: Kind) -> Result<(), String> {
-    let bad = || format!("cannot use `{v}` as {kind:?}");
+    let name = kind.pg_name();
+    let bad = || match (kind, v) {
+        (Kind::I16 | Kind::I32, Value::Int(_)) => {
+            format!("the value {v} is out of range for type {name}")
+        }
+        _ => format!("the value `{v}` is not a valid {name}"),
+    };
     let r = match (kind, v) {
         (Kind::Bool, Value::Null) => args.add(None::<bool>),
         (Kind::I16, Value::Null) => args.add(None::<i16>),

@@ -166,42 +166,63 @@ pub const RECORDED_SETTINGS: &[&str] = &[
     "pg_stat_statements.track_planning",
 ];
 
-/// Replaces the password in a connection URL (user info or `password=` parameter) with `***`.
+/// Replaces the password in a connection URL (user info or `password=` parameter) or a libpq
+/// `key=value` string (`password=…`) with `***`, also in text that merely contains one (an error
+/// message). When unsure where the password ends (unencoded `/`, `?` or `@` in it), it redacts
+/// too much rather than too little: everything between the user's `:` and the last `@`.
 pub fn redact_url(url: &str) -> String {
-    let url = redact_query_password(url);
-    let url = url.as_str();
+    let url = redact_password_values(url);
     let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+        return url;
     };
     let rest = &url[scheme_end + 3..];
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let Some(at) = rest[..auth_end].rfind('@') else {
-        return url.to_string();
+    let Some(at) = rest.rfind('@') else {
+        return url;
     };
-    let userinfo = &rest[..at];
-    match userinfo.find(':') {
+    match rest[..at].find(':') {
         Some(colon) => format!(
             "{}{}:***{}",
             &url[..scheme_end + 3],
-            &userinfo[..colon],
+            &rest[..colon],
             &rest[at..]
         ),
         None => url.to_string(),
     }
 }
 
-fn redact_query_password(url: &str) -> String {
-    let Some(q) = url.find('?') else {
-        return url.to_string();
-    };
-    let params: Vec<String> = url[q + 1..]
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => kv.to_string(),
-        })
-        .collect();
-    format!("{}?{}", &url[..q], params.join("&"))
+/// `password=value` (URL query or key=value form, value quoted or not) becomes `password=***`.
+fn redact_password_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.to_ascii_lowercase().find("password") {
+        let after = &rest[i + "password".len()..];
+        let trimmed = after.trim_start();
+        let Some(value) = trimmed.strip_prefix('=') else {
+            out.push_str(&rest[..i + "password".len()]);
+            rest = after;
+            continue;
+        };
+        let value = value.trim_start();
+        let end = if let Some(q) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            q.char_indices()
+                .find(|&(_, c)| {
+                    let close = c == '\'' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    close
+                })
+                .map_or(value.len(), |(j, _)| j + 2)
+        } else {
+            value
+                .find(|c: char| c.is_whitespace() || c == '&')
+                .unwrap_or(value.len())
+        };
+        out.push_str(&rest[..i]);
+        out.push_str("password=***");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Starts (or connects to) the server the configuration asks for. `auto` tries docker, then
@@ -234,13 +255,17 @@ pub async fn start(
             let url = cfg.database_url.as_deref().ok_or_else(|| {
                 Error::Usage("--backend url needs --database-url or DATABASE_URL".into())
             })?;
-            progress.step(&format!("using the server at {}", redact_url(url)));
+            let address = url::parse_connection(url)
+                .map(|o| url::display_address(&o))
+                .unwrap_or_else(|_| redact_url(url));
+            progress.step(&format!("using the server at {address}"));
             let server = url::UrlServer::connect(url, "--backend url".into()).await?;
-            for line in crate::seed::sweep_databases(&server.admin_options())
-                .await
-                .unwrap_or_default()
-            {
-                progress.step(&line);
+            match crate::seed::sweep_databases(&server.admin_options()).await {
+                Ok(lines) => lines.iter().for_each(|l| progress.step(l)),
+                Err(e) => progress.step(&format!(
+                    "warning: the sweep of scratch databases left by earlier runs failed: {}",
+                    redact_url(&format!("{e:#}"))
+                )),
             }
             Box::new(server)
         }
@@ -327,6 +352,19 @@ mod tests {
         assert_eq!(
             redact_url("postgres://h/db?user=u&password=x"),
             "postgres://h/db?user=u&password=***"
+        );
+        // Unencoded `/`, `?` and `@` in the password: redact up to the last `@`.
+        assert_eq!(
+            redact_url("postgres://u:pa/ss?w@rd@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("host=h user=u password='it\\'s x' dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(
+            redact_url("cannot parse host=h password = s3cret port=1"),
+            "cannot parse host=h password=*** port=1"
         );
     }
 }

@@ -38,6 +38,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Checks, before any work, that `path` can be written the way `write_atomic` will: not a
+/// directory, in a directory that exists (`create_missing`: or can be created) and where a
+/// file can be created (probed with a temporary file, so read-only mounts and permissions are
+/// both seen). The reason, in the user's terms, on failure.
+pub fn check_writable(path: &Path, create_missing: bool) -> std::result::Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory; give a file path (e.g. {})",
+            path.display(),
+            path.join("run.json").display()
+        ));
+    }
+    if path.exists() && !path.is_file() {
+        return Ok(()); // a device or pipe (/dev/stdout), written through
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        if !create_missing {
+            return Err(format!(
+                "directory {} does not exist; create it first (mkdir -p {})",
+                dir.display(),
+                dir.display()
+            ));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+    }
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    tempfile::Builder::new()
+        .prefix(".querygate-probe-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| format!("cannot write in directory {}: {e}", dir.display()))
+}
+
 pub fn to_json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("reports serialize") + "\n"
 }

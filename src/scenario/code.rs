@@ -407,6 +407,7 @@ fn declared(op: &Operation, scenario: &Scenario) -> Result<ScenarioOp> {
         mode: op.mode,
         before: side(&op.implementation.before),
         after: side(&op.implementation.after),
+        param_spans: vec![0..0; params.len()],
         params: if params.is_empty() {
             super::Params::None
         } else {

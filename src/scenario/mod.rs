@@ -11,4 +11,4 @@ pub use claim::{Claim, Quantile, Side};
 pub use expr::{Expr, Value};
 pub use load::{load, parse, FileReader, FsReader};
 pub use model::*;
-pub use sql::max_placeholder;
+pub use sql::{max_placeholder, statements as sql_statements, writes as sql_writes};

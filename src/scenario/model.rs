@@ -29,6 +29,8 @@ pub struct Scenario {
     pub migration: Migration,
     /// Extra server settings (`[server] settings`), applied where the backend allows.
     pub settings: BTreeMap<String, String>,
+    /// Where each setting's value is written, to locate the server's refusal of it.
+    pub setting_spans: BTreeMap<String, Range<usize>>,
     pub run: RunSettings,
     pub operations: Vec<Operation>,
 }
@@ -138,6 +140,8 @@ pub struct Operation {
     pub before: SideSql,
     pub after: SideSql,
     pub params: Params,
+    /// Where each generator of `params` is written (empty for a sample or no params).
+    pub param_spans: Vec<Range<usize>>,
     pub claims: Vec<LocatedClaim>,
     /// `Some(true)`: a result difference refutes the operation (the claim `same result`).
     /// `Some(false)`: a difference is expected and reported as information.

@@ -167,40 +167,102 @@ pub async fn drop_databases(admin: &PgConnectOptions, names: &Names) -> anyhow::
     Ok(())
 }
 
-/// Drops `qg_<pid>_…` databases whose querygate process is gone, when the server is on this
-/// machine (a URL to localhost); returns a line per database dropped.
+/// The owner label written as the comment of every scratch database: enough to tell, from
+/// another querygate process, whether the owner may still be alive. A host name and pid alone
+/// are not: two CI containers share host names and pid numbers. So the label also names the
+/// kernel boot (`boot=`), the pid namespace (`pidns=`) and the process's start time (`start=`,
+/// clock ticks since boot), which together identify one process.
+pub fn owner_label(pid: u32) -> String {
+    format!(
+        "querygate pid={pid} host={} boot={} pidns={} start={}",
+        hostname(),
+        boot_id(),
+        pid_namespace(),
+        process_start(pid).unwrap_or_default()
+    )
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string().replace(['[', ']', ':'], ""))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after its `)` are plain.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Whether the owner named by `comment` is certainly gone: written by a querygate process of
+/// this host, boot and pid namespace, whose pid now runs nothing or another process.
+fn owner_gone(comment: &str) -> Option<u32> {
+    let field = |k: &str| {
+        comment
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
+    let pid = field("pid")?.parse::<u32>().ok()?;
+    let same_machine = field("host")? == hostname()
+        && field("boot")? == boot_id()
+        && field("pidns")? == pid_namespace()
+        && boot_id() != "unknown"
+        && pid_namespace() != "unknown";
+    if !same_machine || pid == std::process::id() {
+        return None;
+    }
+    match process_start(pid) {
+        None => Some(pid),
+        Some(start) if field("start").as_deref() != Some(start.as_str()) => Some(pid),
+        Some(_) => None,
+    }
+}
+
+/// Drops scratch databases whose querygate process is certainly gone (see [`owner_gone`]) and
+/// that nobody is connected to; returns a line per database dropped and a warning per failure.
+/// Never `WITH (FORCE)`: a database in use is left alone.
 pub async fn sweep_databases(admin: &PgConnectOptions) -> anyhow::Result<Vec<String>> {
     let mut conn = admin.connect().await?;
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE d.datname LIKE 'qg\\_%'",
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT d.datname, shobj_description(d.oid, 'pg_database'), \
+         (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname) \
+         FROM pg_database d WHERE d.datname LIKE 'qg\\_%'",
     )
     .fetch_all(&mut conn)
     .await?;
-    let host = hostname();
-    let mut dropped = Vec::new();
-    for (db, comment) in rows {
-        // The comment is written at creation: "querygate pid=<pid> host=<host>".
-        let Some(c) = comment else { continue };
-        let pid = c
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("pid="))
-            .and_then(|p| p.parse::<u32>().ok());
-        let on_this_host = c.split_whitespace().any(|w| w == format!("host={host}"));
-        if let (Some(pid), true) = (pid, on_this_host) {
-            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            {
-                conn.execute(
-                    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&db)).as_str(),
-                )
-                .await?;
-                dropped.push(format!(
-                    "dropped scratch database {db} left by querygate process {pid}"
-                ));
-            }
+    let mut lines = Vec::new();
+    for (db, comment, sessions) in rows {
+        let Some(pid) = comment.as_deref().and_then(owner_gone) else {
+            continue;
+        };
+        if sessions > 0 {
+            lines.push(format!(
+                "left scratch database {db} alone: its querygate process {pid} is gone but {sessions} session(s) are connected"
+            ));
+            continue;
+        }
+        match conn
+            .execute(format!("DROP DATABASE IF EXISTS {}", ident(&db)).as_str())
+            .await
+        {
+            Ok(_) => lines.push(format!(
+                "dropped scratch database {db} left by querygate process {pid}"
+            )),
+            Err(e) => lines.push(format!(
+                "warning: cannot drop scratch database {db} left by querygate process {pid}: {e}"
+            )),
         }
     }
     conn.close().await.ok();
-    Ok(dropped)
+    Ok(lines)
 }
 
 async fn create_database(
@@ -216,7 +278,7 @@ async fn create_database(
         .execute(sql.as_str())
         .await
         .with_context(|| format!("cannot create scratch database {name}"))?;
-    let comment = format!("querygate pid={} host={}", std::process::id(), hostname());
+    let comment = owner_label(std::process::id());
     admin
         .execute(
             format!(
@@ -240,44 +302,96 @@ pub async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {
     })?)
 }
 
-/// Runs a whole SQL file (simple protocol, so several statements are fine). A PostgreSQL
-/// error is located in the file, at the position the server reports.
+/// Runs a whole SQL file (simple protocol, so several statements are fine, in one implicit
+/// transaction unless the file has its own). A PostgreSQL error is located in the file: at the
+/// position the server reports, else at the start of the failing statement, which is the one
+/// after the statements the server completed (one `CommandComplete` each).
 pub async fn run_file(
     conn: &mut PgConnection,
     file: &SqlFile,
     vars: Option<&BTreeMap<String, Value>>,
 ) -> Result<Duration> {
+    use futures::TryStreamExt;
     let (sql, map) = match vars {
         Some(v) => substitute(&file.text, v),
         None => (file.text.clone(), substitute::OffsetMap::identity()),
     };
     let started = Instant::now();
-    match sqlx::raw_sql(&sql).execute(&mut *conn).await {
-        Ok(_) => Ok(started.elapsed()),
-        Err(e) => Err(sql_error(e, &file.path, &file.text, &sql, &map)),
+    let mut completed = 0usize;
+    let mut results = sqlx::raw_sql(&sql).fetch_many(&mut *conn);
+    loop {
+        match results.try_next().await {
+            Ok(Some(either::Either::Left(_))) => completed += 1,
+            Ok(Some(either::Either::Right(_))) => {}
+            Ok(None) => return Ok(started.elapsed()),
+            Err(e) => {
+                let sent = SentFile {
+                    path: &file.path,
+                    original: &file.text,
+                    sent: &sql,
+                    map: &map,
+                };
+                return Err(sql_error(e, &sent, completed));
+            }
+        }
     }
 }
 
-/// Turns an error from running a file into a located scenario error (a server error, placed
-/// where the server says), or an infrastructure error (anything else).
-pub fn sql_error(
-    e: sqlx::Error,
-    path: &std::path::Path,
-    original: &str,
-    sent: &str,
-    map: &substitute::OffsetMap,
-) -> Error {
-    match pg_error_parts(&e) {
-        Some((message, Some(chars))) => Error::Scenario(Located::at(
-            path,
-            original,
-            map.to_original(char_to_byte(sent, chars)),
-            message,
-        )),
-        Some((message, None)) => Error::Scenario(Located::file(path, message)),
-        None => {
-            Error::Infra(anyhow::Error::new(e).context(format!("while running {}", path.display())))
+/// An SQL file as written and as sent (after `:var` substitution).
+pub struct SentFile<'a> {
+    pub path: &'a std::path::Path,
+    pub original: &'a str,
+    pub sent: &'a str,
+    pub map: &'a substitute::OffsetMap,
+}
+
+/// Turns an error from running a file, after `completed` statements succeeded, into a located
+/// scenario error (a server error, placed where the server says or at the failing statement,
+/// which is shown), or an infrastructure error (anything else).
+pub fn sql_error(e: sqlx::Error, file: &SentFile<'_>, completed: usize) -> Error {
+    let Some((message, position)) = pg_error_parts(&e) else {
+        return Error::Infra(
+            anyhow::Error::new(e).context(format!("while running {}", file.path.display())),
+        );
+    };
+    let statements = crate::scenario::sql_statements(file.sent);
+    // The failing statement: the one holding the server's position, else the next one.
+    let failing = match position {
+        Some(chars) => {
+            let at = char_to_byte(file.sent, chars);
+            statements
+                .iter()
+                .find(|r| at < r.end.max(r.start + 1))
+                .cloned()
         }
+        None => statements.get(completed).cloned(),
+    };
+    let offset = match (position, &failing) {
+        (Some(chars), _) => char_to_byte(file.sent, chars),
+        (None, Some(r)) => r.start,
+        (None, None) => return Error::Scenario(Located::file(file.path, message)),
+    };
+    let message = match failing {
+        Some(r) => format!(
+            "{message}\n  statement: {}",
+            statement_excerpt(&file.sent[r])
+        ),
+        None => message,
+    };
+    Error::Scenario(Located::at(
+        file.path,
+        file.original,
+        file.map.to_original(offset),
+        message,
+    ))
+}
+
+/// A statement on one line, shortened: enough to recognise it in the message.
+fn statement_excerpt(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(160) {
+        Some((cut, _)) => format!("{} …", &one_line[..cut]),
+        None => one_line,
     }
 }
 

@@ -12,6 +12,9 @@ use crate::error::Located;
 use crate::scenario::expr::{self, Value};
 use crate::scenario::model::*;
 
+/// Where each `[server] settings` value is written.
+type SettingSpans = BTreeMap<String, Range<usize>>;
+
 impl Cx<'_> {
     pub(super) fn read_file(
         &self,
@@ -287,9 +290,10 @@ impl Cx<'_> {
     pub(super) fn settings(
         &self,
         raw: Option<RawServer>,
-    ) -> Result<BTreeMap<String, String>, Located> {
+    ) -> Result<(BTreeMap<String, String>, SettingSpans), Located> {
         let cx = self;
         let mut settings = BTreeMap::new();
+        let mut spans = BTreeMap::new();
         for (k, v) in raw.map(|s| s.settings).unwrap_or_default() {
             let s = match v.get_ref() {
                 toml::Value::String(s) => s.clone(),
@@ -306,9 +310,10 @@ impl Cx<'_> {
                     ))
                 }
             };
+            spans.insert(k.clone(), v.span());
             settings.insert(k, s);
         }
-        Ok(settings)
+        Ok((settings, spans))
     }
 }
 

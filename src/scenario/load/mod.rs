@@ -67,7 +67,7 @@ struct RawData {
     #[serde(default)]
     schema: Option<Spanned<toml::Value>>,
     seed: Option<Spanned<toml::Value>>,
-    scale: Option<Spanned<i64>>,
+    scale: Option<Spanned<toml::Value>>,
     #[serde(default)]
     vars: BTreeMap<String, Spanned<toml::Value>>,
 }
@@ -130,8 +130,19 @@ struct RawGate {
 
 /// Reads and validates the scenario at `path`. `scale` overrides the file's `data.scale`.
 pub fn load(path: &Path, scale: Option<i64>) -> Result<Scenario, Located> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Located::file(path, format!("cannot read the scenario file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let byte = e.as_bytes()[at];
+        let lossy = String::from_utf8_lossy(e.as_bytes());
+        Located::at(
+            path,
+            &lossy,
+            at,
+            format!("the scenario file is not UTF-8: byte 0x{byte:02X} here is not valid UTF-8 (a Latin-1 or Windows-1252 character?); save the file as UTF-8"),
+        )
+    })?;
     parse(path, &text, scale, &FsReader)
 }
 
@@ -160,7 +171,7 @@ pub fn parse(
     let data = raw.data;
     let scale = match (scale, &data.scale) {
         (Some(s), _) => s,
-        (None, Some(s)) => *s.get_ref(),
+        (None, Some(s)) => cx.scale(s)?,
         (None, None) => 1,
     };
     if scale < 1 {
@@ -179,7 +190,7 @@ pub fn parse(
     };
     let migration = cx.migration(raw.migration)?;
 
-    let settings = cx.settings(raw.server)?;
+    let (settings, setting_spans) = cx.settings(raw.server)?;
 
     if raw.operations.is_empty() {
         return Err(Located::at(
@@ -202,9 +213,29 @@ pub fn parse(
         vars,
         migration,
         settings,
+        setting_spans,
         run,
         operations,
     })
+}
+
+impl Cx<'_> {
+    /// `data.scale`: a whole number of at least 1. TOML floats with an integral value (`1e5`,
+    /// as the docs write it) are whole numbers too.
+    fn scale(&self, v: &Spanned<toml::Value>) -> Result<i64, Located> {
+        match v.get_ref() {
+            toml::Value::Integer(i) => Ok(*i),
+            toml::Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Ok(*f as i64),
+            toml::Value::Float(f) => Err(self.err(
+                v.span(),
+                format!("`scale` must be a whole number (rows of the seed), found {f}"),
+            )),
+            other => Err(self.err(
+                v.span(),
+                format!("`scale` must be an integer, found {}", kind(other)),
+            )),
+        }
+    }
 }
 
 struct Cx<'a> {

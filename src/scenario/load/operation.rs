@@ -113,6 +113,15 @@ impl Cx<'_> {
         let name = self.operation_name(&raw.name)?;
         let mode = self.mode(raw.mode.as_ref())?;
         let (before, after) = self.sides(&raw, &name, &span)?;
+        if mode == Mode::Read {
+            let default = raw.mode.is_none();
+            if raw.sql.is_some() {
+                self.refuse_writes(&name, &before, "sql", default)?;
+            } else {
+                self.refuse_writes(&name, &before, "before", default)?;
+                self.refuse_writes(&name, &after, "after", default)?;
+            }
+        }
         let (params, param_spans) = self.params(raw.params.as_ref(), vars)?;
         self.check_placeholders(
             &raw,
@@ -129,6 +138,7 @@ impl Cx<'_> {
             before,
             after,
             params,
+            param_spans,
             claims,
             expect_same_result: raw.expect_same_result,
             thresholds: self.thresholds(raw.gate.as_ref(), gate)?,
@@ -170,6 +180,32 @@ impl Cx<'_> {
             },
         };
         Ok(mode)
+    }
+
+    /// A `read` operation runs round after round on the same data, so a statement that writes
+    /// would change what is measured (or drop it): refused here, before any server starts.
+    fn refuse_writes(
+        &self,
+        name: &str,
+        side: &SideSql,
+        key: &str,
+        default: bool,
+    ) -> Result<(), Located> {
+        let default = if default { " (the default)" } else { "" };
+        for st in &side.statements {
+            if let Some((at, word)) = crate::scenario::sql_writes(&st.sql) {
+                let offset = (st.span.start + 1 + at).min(st.span.end);
+                return Err(Located::at(
+                    self.path,
+                    self.text,
+                    offset,
+                    format!(
+                        "operation `{name}`: `{key}` writes (`{word}`) but the mode is \"read\"{default}, which would run the write round after round and change the data being measured: set `mode = \"rollback\"` (each execution rolled back, the data stays the same) or `mode = \"commit\"` (writes kept)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `sql` (both sides) or `before` and `after`.
