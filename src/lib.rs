@@ -12,6 +12,7 @@ pub mod gate;
 pub mod measure;
 pub mod measured;
 pub mod pg;
+pub mod merge;
 pub mod pipeline;
 pub mod progress;
 pub mod provision;
