@@ -8,11 +8,11 @@
 //! Sen's (1968), read off the sorted slopes at the normal approximation of Kendall's S with
 //! ties (the rounds of one scale share their x). The scale stands in for the rows read.
 
+use crate::report::text::group_digits;
 use crate::report::{
     ClaimReport, ClaimVerdict, Growth, OperationReport, OperationSweep, PlanFlip, ScenarioReport,
     SideReport, SweepPoint, SweepReport,
 };
-use crate::report::text::group_digits;
 use crate::scenario::claim::{self, Claim, Side};
 
 use super::{stats, CONFIDENCE};

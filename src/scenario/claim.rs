@@ -299,15 +299,13 @@ fn parse_one(text: &str) -> Result<Claim, String> {
             }),
             _ => err("a latency reduction is a percentage between 0 and 100"),
         },
-        [op @ ("<=" | ">="), rest @ ..] if quantile.is_some() && !rest.is_empty() => {
-            latency_bound(
-                rest,
-                side.unwrap_or(Side::After),
-                quantile.unwrap_or(Quantile::P50),
-                *op == "<=",
-            )
-            .or_else(err)
-        }
+        [op @ ("<=" | ">="), rest @ ..] if quantile.is_some() && !rest.is_empty() => latency_bound(
+            rest,
+            side.unwrap_or(Side::After),
+            quantile.unwrap_or(Quantile::P50),
+            *op == "<=",
+        )
+        .or_else(err),
         ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
             side: side.unwrap_or(Side::After),
             index: name.to_string(),
