@@ -12,17 +12,15 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::analysis::scenario_report;
 use crate::config::{
-    BackendConfig, CheckConfig, Command, CompareConfig, Config, ExplainConfig, OutputFormat,
-    Outputs, Overrides, Placement, ReportConfig, RunConfig,
+    BackendConfig, CheckConfig, Command, CompareConfig, Config, ExplainConfig, MergeConfig,
+    OutputFormat, Outputs, Overrides, Placement, ReportConfig, RunConfig,
 };
 use crate::error::{Error, Located, Result};
 use crate::measured::ScenarioRun;
 use crate::pipeline::{run_scenario, Depth};
 use crate::progress::Progress;
 use crate::provision::{self, Server};
-use crate::report::{
-    self, ClaimVerdict, Environment, Machine, Report, RunStatus, Tool, SCHEMA_VERSION,
-};
+use crate::report::{self, Environment, Machine, Report, RunStatus, Tool, SCHEMA_VERSION};
 use crate::scenario::{self, Scenario};
 use crate::seed::{self, Names};
 
@@ -34,6 +32,7 @@ pub async fn run(config: Config, out: &mut dyn Write) -> Result<u8> {
         Command::Explain(c) => explain_command(&c, config.quiet, out).await,
         Command::Report(c) => report_command(&c, out),
         Command::Compare(c) => compare_command(&c, out),
+        Command::Merge(c) => merge_command(&c, out),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&report::schema::results_schema())
                 .expect("schema serializes");
@@ -81,26 +80,29 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
             .into_iter()
             .map(|m| format!("allowed: {m}")),
     );
-    for op in gate
-        .operations
-        .iter()
-        .filter(|o| o.verdict == report::Verdict::Regressed)
-    {
-        for f in op
-            .findings
-            .iter()
-            .filter(|f| f.verdict == report::Verdict::Regressed)
-        {
-            new.failures.push(format!(
-                "{}/{}: regression ({}): {}",
-                op.scenario, op.operation, f.id, f.message
-            ));
-        }
-    }
+    new.failures.extend(crate::gate::failures(&gate));
     if gate.verdict == report::Verdict::Regressed && new.exit_code == 0 {
         new.exit_code = 1;
     }
     new.gate = Some(gate);
+}
+
+/// `querygate merge`: results files pooled into one; exit code of the merged report.
+fn merge_command(c: &MergeConfig, out: &mut dyn Write) -> Result<u8> {
+    let mut inputs = Vec::new();
+    for path in &c.inputs {
+        let report =
+            report::write::read_report(path).map_err(|e| Error::Usage(format!("{e:#}")))?;
+        inputs.push(crate::merge::Input {
+            name: path.display().to_string(),
+            report,
+        });
+    }
+    let merged =
+        crate::merge::merge(&inputs).map_err(|e| Error::Usage(format!("cannot merge: {e}")))?;
+    report::write::write_report(&c.out, &merged)?;
+    emit(&merged, c.format, &c.outputs, out)?;
+    Ok(merged.exit_code)
 }
 
 /// `querygate report`: re-render a results file. The exit code is the one the run decided.
@@ -657,21 +659,8 @@ fn build_report(
     error: Option<&Error>,
 ) -> Report {
     let scenarios: Vec<_> = runs.iter().map(scenario_report).collect();
-    let mut failures = Vec::new();
-    for s in &scenarios {
-        for op in &s.operations {
-            for c in op
-                .claims
-                .iter()
-                .filter(|c| c.verdict == ClaimVerdict::Refuted)
-            {
-                failures.push(format!(
-                    "{}/{}: claim `{}` refuted: {}",
-                    s.name, op.name, c.claim, c.reason
-                ));
-            }
-        }
-    }
+    let sweeps = crate::analysis::scaling::sweeps(&scenarios);
+    let failures = crate::analysis::claim_failures(&scenarios, &sweeps);
     let incomplete = error.is_some() || scenarios.iter().any(|s| s.status == RunStatus::Incomplete);
     let exit_code = match error {
         Some(e) => e.exit_code(),
@@ -698,6 +687,7 @@ fn build_report(
         failures,
         warnings: vec![],
         gate: None,
+        sweeps,
     }
 }
 

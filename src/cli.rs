@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
-    ExplainConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig, RunConfig,
+    ExplainConfig, MergeConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig,
+    RunConfig,
 };
 use crate::error::Error;
 
@@ -40,8 +41,25 @@ pub enum CliCommand {
     Report(ReportArgs),
     /// Compare two results files (baseline first): the regression gate, offline.
     Compare(CompareArgs),
+    /// Merge results files (e.g. CI shards) into one: same scenario and scale pooled.
+    Merge(MergeArgs),
     /// Print the JSON Schema of results files.
     Schema,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Results files written by `querygate run` (or by an earlier merge).
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// The merged results file.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also print the merged report on stdout.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -372,6 +390,12 @@ impl Cli {
                 outputs: a.outputs.into_outputs(),
             }),
             CliCommand::Schema => Command::Schema,
+            CliCommand::Merge(a) => Command::Merge(MergeConfig {
+                inputs: a.results,
+                out: a.out,
+                format: a.format.map(Into::into),
+                outputs: a.outputs.into_outputs(),
+            }),
             CliCommand::Compare(a) => Command::Compare(CompareConfig {
                 base: a.base,
                 new: a.new,

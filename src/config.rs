@@ -27,6 +27,7 @@ pub enum Command {
     Explain(ExplainConfig),
     Report(ReportConfig),
     Compare(CompareConfig),
+    Merge(MergeConfig),
     /// Print the JSON Schema of the results file.
     Schema,
 }
@@ -148,4 +149,13 @@ pub struct ExplainConfig {
     pub operation: Option<String>,
     pub scale: Option<i64>,
     pub timeout_s: u64,
+}
+
+/// `querygate merge`: results files pooled into one.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub format: Option<OutputFormat>,
+    pub outputs: Outputs,
 }

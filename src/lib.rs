@@ -12,6 +12,7 @@ pub mod explain;
 pub mod gate;
 pub mod measure;
 pub mod measured;
+pub mod merge;
 pub mod pg;
 pub mod pipeline;
 pub mod progress;

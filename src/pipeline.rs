@@ -372,7 +372,7 @@ async fn check_claim_names(
 ) -> Result<()> {
     for op in &scenario.operations {
         for c in &op.claims {
-            let (side, kind, name) = match &c.claim {
+            let (side, kind, name) = match c.claim.inner() {
                 Claim::UsesIndex { side, index } => (*side, "index", index),
                 Claim::NoSeqScan { side, table } => (*side, "table", table),
                 _ => continue,

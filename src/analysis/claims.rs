@@ -34,7 +34,12 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
             side,
             quantile,
             bound_us,
-        } => latency_at_most(ev, *side, *quantile, *bound_us),
+        } => latency_bound(ev, *side, *quantile, *bound_us, true),
+        Claim::LatencyAtLeast {
+            side,
+            quantile,
+            bound_us,
+        } => latency_bound(ev, *side, *quantile, *bound_us, false),
         Claim::UsesIndex { side, index } => uses_index(ev, *side, index),
         Claim::NoSeqScan { side, table } => {
             let plans = side_plans(ev, *side);
@@ -66,6 +71,11 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
                 (Refuted, measured)
             }
         }
+        Claim::Growth { .. } => (
+            Inconclusive,
+            "a growth claim is judged over a sweep of scales (--scale A,B,C)".into(),
+        ),
+        Claim::AtScale { claim, .. } => evaluate(claim, ev),
         Claim::SameResult => match ev.same_result {
             Some(true) => (Holds, "both sides returned the same rows".into()),
             Some(false) => (
@@ -144,12 +154,14 @@ fn speedup(
     }
 }
 
-/// An absolute latency bound, judged on the interval of one side's per-round quantile.
-fn latency_at_most(
+/// A side's latency quantile against a bound: judged on the Hodges–Lehmann interval of its
+/// per-round values, like a speedup.
+fn latency_bound(
     ev: &Evidence<'_>,
     side: Side,
     quantile: Quantile,
     bound_us: f64,
+    at_most: bool,
 ) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
     let idx = match quantile {
@@ -168,14 +180,21 @@ fn latency_at_most(
         "{side} {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
         e.estimate, e.low, e.high
     );
-    if e.high <= bound_us {
-        (Holds, format!("{measured} is within {:.0} µs", bound_us))
-    } else if e.low > bound_us {
-        (Refuted, format!("{measured} exceeds {:.0} µs", bound_us))
+    let (inside, outside) = if at_most {
+        (e.high <= bound_us, e.low > bound_us)
+    } else {
+        (e.low >= bound_us, e.high < bound_us)
+    };
+    if inside {
+        let word = if at_most { "within" } else { "at least" };
+        (Holds, format!("{measured} is {word} {bound_us:.0} µs"))
+    } else if outside {
+        let word = if at_most { "exceeds" } else { "is below" };
+        (Refuted, format!("{measured} {word} {bound_us:.0} µs"))
     } else {
         (
             Inconclusive,
-            format!("{measured} straddles {:.0} µs", bound_us),
+            format!("{measured} straddles {bound_us:.0} µs"),
         )
     }
 }

@@ -1,11 +1,13 @@
 //! Analysis: from raw measurements to the report's numbers and verdicts. Pure: no I/O.
 
 pub mod claims;
+pub mod scaling;
 pub mod server;
 pub mod stats;
 
 use std::collections::BTreeMap;
 
+use hdrhistogram::Histogram;
 use sha2::{Digest, Sha256};
 
 use crate::explain::{side_digest, StatementPlan};
@@ -25,7 +27,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     for (i, op) in s.operations.iter().enumerate() {
         let samples = run.samples.get(i);
         let plans = run.plans.get(i).and_then(Option::as_ref);
-        let report = operation_report(op, samples, plans, &mut warnings);
+        let report = operation_report(op, s.scale, samples, plans, &mut warnings);
         operations.push(report);
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
@@ -139,19 +141,6 @@ fn confirmation(c: &OpSamples) -> Confirmation {
     }
 }
 
-/// The paired speedup interval of per-round values (before over after).
-fn interval(b: &[f64], a: &[f64]) -> Option<Interval> {
-    let (e, geomean) = stats::speedup(b, a, CONFIDENCE)?;
-    Some(Interval {
-        estimate: e.estimate,
-        geomean,
-        low: e.low,
-        high: e.high,
-        confidence: e.confidence,
-        rounds: b.len().min(a.len()),
-    })
-}
-
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
 fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
     c.before
@@ -164,6 +153,7 @@ fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
 
 fn operation_report(
     op: &Operation,
+    scale: i64,
     samples: Option<&OpSamples>,
     plans: Option<&OpPlans>,
     warnings: &mut Vec<Warning>,
@@ -178,11 +168,11 @@ fn operation_report(
     let ratio = |f: fn(&SideSamples) -> &Vec<u64>| -> Option<Interval> {
         let b: Vec<f64> = f(&samples.before).iter().map(|v| *v as f64).collect();
         let a: Vec<f64> = f(&samples.after).iter().map(|v| *v as f64).collect();
-        interval(&b, &a)
+        speedup_interval(&b, &a)
     };
     let speedup = ratio(|s| &s.round_p50_ns);
     let speedup_p95 = ratio(|s| &s.round_p95_ns);
-    let server_speedup = server::server_speedup(samples, interval);
+    let server_speedup = server::server_speedup(samples, speedup_interval);
 
     let same_result = plans.map(|_| side_digest(bp) == side_digest(ap));
     if same_result == Some(false) && op.expect_same_result != Some(false) {
@@ -222,6 +212,7 @@ fn operation_report(
     let claims = op
         .claims
         .iter()
+        .filter(|c| c.claim.applies_at(scale))
         .map(|c| {
             let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
             ClaimReport {
@@ -249,6 +240,12 @@ fn operation_report(
         claims,
         thresholds: op.thresholds,
         confirmation: None,
+        sweep_claims: op
+            .claims
+            .iter()
+            .filter(|c| c.claim.is_sweep())
+            .map(|c| c.text.clone())
+            .collect(),
     }
 }
 
@@ -297,21 +294,7 @@ fn side_report(
 ) -> SideReport {
     let h = &s.total;
     let us = |ns: u64| ns as f64 / 1000.0;
-    let latency = if h.is_empty() {
-        Latency::default()
-    } else {
-        Latency {
-            count: h.len(),
-            min_us: us(h.min()),
-            p50_us: us(h.value_at_quantile(0.50)),
-            p90_us: us(h.value_at_quantile(0.90)),
-            p95_us: us(h.value_at_quantile(0.95)),
-            p99_us: us(h.value_at_quantile(0.99)),
-            max_us: us(h.max()),
-            mean_us: h.mean() / 1000.0,
-            stdev_us: h.stdev() / 1000.0,
-        }
-    };
+    let latency = latency_of(h);
     let transaction = (sql.transaction && sql.code.is_none()) || mode == Mode::Rollback;
     // Round trips the operation itself makes: its statements, with BEGIN and COMMIT when the
     // side is a transaction of its own (a function's are among what it ran); not the
@@ -367,6 +350,92 @@ fn side_report(
             .collect(),
         result_checksum: (!plans.is_empty()).then(|| side_digest(plans).render()),
     }
+}
+
+/// The speedup of paired per-round samples (before, after; any one unit) with its interval.
+pub fn speedup_interval(before: &[f64], after: &[f64]) -> Option<Interval> {
+    let (e, geomean) = stats::speedup(before, after, CONFIDENCE)?;
+    Some(Interval {
+        estimate: e.estimate,
+        geomean,
+        low: e.low,
+        high: e.high,
+        confidence: e.confidence,
+        rounds: before.len().min(after.len()),
+    })
+}
+
+/// Latency percentiles over every execution recorded in `h` (nanoseconds).
+pub fn latency_of(h: &Histogram<u64>) -> Latency {
+    if h.is_empty() {
+        return Latency::default();
+    }
+    let us = |ns: u64| ns as f64 / 1000.0;
+    Latency {
+        count: h.len(),
+        min_us: us(h.min()),
+        p50_us: us(h.value_at_quantile(0.50)),
+        p90_us: us(h.value_at_quantile(0.90)),
+        p95_us: us(h.value_at_quantile(0.95)),
+        p99_us: us(h.value_at_quantile(0.99)),
+        max_us: us(h.max()),
+        mean_us: h.mean() / 1000.0,
+        stdev_us: h.stdev() / 1000.0,
+    }
+}
+
+/// One line per refuted claim, per-scale and over a sweep: what makes a run exit 1.
+pub fn claim_failures(scenarios: &[ScenarioReport], sweeps: &[SweepReport]) -> Vec<String> {
+    let sweep = is_sweep(scenarios);
+    let mut failures = Vec::new();
+    for s in scenarios {
+        let at = if sweep.contains(&s.name.as_str()) {
+            format!(" at scale {}", s.scale)
+        } else {
+            String::new()
+        };
+        for op in &s.operations {
+            for c in op
+                .claims
+                .iter()
+                .filter(|c| c.verdict == ClaimVerdict::Refuted)
+            {
+                failures.push(format!(
+                    "{}/{}: claim `{}`{at} refuted: {}",
+                    s.name, op.name, c.claim, c.reason
+                ));
+            }
+        }
+    }
+    for sw in sweeps {
+        for op in &sw.operations {
+            for c in op
+                .claims
+                .iter()
+                .filter(|c| c.verdict == ClaimVerdict::Refuted)
+            {
+                failures.push(format!(
+                    "{}/{}: claim `{}` over the sweep refuted: {}",
+                    sw.scenario, op.name, c.claim, c.reason
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// Names of the scenarios that ran at more than one scale.
+pub fn is_sweep(scenarios: &[ScenarioReport]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for s in scenarios {
+        let other_scale = scenarios
+            .iter()
+            .any(|x| x.name == s.name && x.scale != s.scale);
+        if other_scale && !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
+    names
 }
 
 /// A one-line account of what changed between the plans (system catalogs left out).

@@ -76,6 +76,25 @@ pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
     }
 }
 
+/// One line per regressed finding: what makes a gated run exit 1.
+pub fn failures(gate: &GateReport) -> Vec<String> {
+    gate.operations
+        .iter()
+        .filter(|o| o.verdict == Verdict::Regressed)
+        .flat_map(|op| {
+            op.findings
+                .iter()
+                .filter(|f| f.verdict == Verdict::Regressed)
+                .map(move |f| {
+                    format!(
+                        "{}/{}: regression ({}): {}",
+                        op.scenario, op.operation, f.id, f.message
+                    )
+                })
+        })
+        .collect()
+}
+
 pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a ScenarioReport> {
     base.scenarios
         .iter()
@@ -112,7 +131,7 @@ pub fn fingerprint_mismatches(base: &Report, new: &[ScenarioReport]) -> Vec<Stri
     out
 }
 
-fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
+pub fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
     let v: Vec<Verdict> = verdicts.collect();
     if v.contains(&Verdict::Regressed) {
         Verdict::Regressed

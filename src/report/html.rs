@@ -95,14 +95,14 @@ pub fn to_string(report: &Report) -> String {
     let _ = write!(
         h,
         "<header class=\"verdict {state}\"><h1>querygate: {}</h1>\n<p>{} {} · {} · {} backend · \
-         {} operation(s) in {} scenario(s) · started {} · {:.1} s</p>",
+         {} operation(s) in {} · started {} · {:.1} s</p>",
         esc(&head.text),
         esc(&report.tool.name),
         esc(&report.tool.version),
         esc(&short_server_version(report)),
         esc(&report.environment.backend),
         total_ops,
-        report.scenarios.len(),
+        super::scaling::scenarios_text(report),
         esc(&report.started_at),
         report.duration_ms / 1000.0
     );
@@ -152,6 +152,7 @@ pub fn to_string(report: &Report) -> String {
             esc(&warn.message)
         );
     }
+    super::scaling::html(&mut h, report);
     let open = total_ops <= OPEN_UP_TO;
     for (si, s) in report.scenarios.iter().enumerate() {
         scenario(&mut h, report, si, s, open);
@@ -397,14 +398,16 @@ fn claims_and_baseline(h: &mut String, report: &Report, s: &ScenarioReport, op: 
         h.push_str(
             "<h4>Claims</h4>\n<table class=\"claims\"><thead><tr><th>verdict</th><th>claim</th><th>reason</th></tr></thead><tbody>\n",
         );
+        let at = super::scaling::scale_suffix(report, s);
         for c in &op.claims {
             let _ = writeln!(
                 h,
-                "<tr><td class=\"c-{0}\">{1} {0}</td><td>{2}</td><td>{3}</td></tr>",
+                "<tr><td class=\"c-{0}\">{1} {0}</td><td>{2}{4}</td><td>{3}</td></tr>",
                 claim_word(c.verdict),
                 mark(c.verdict),
                 esc(&c.claim),
-                esc(&c.reason)
+                esc(&c.reason),
+                esc(&at)
             );
         }
         h.push_str("</tbody></table>\n");

@@ -27,8 +27,8 @@ use super::text::{
 };
 use super::text::{describe_interval, fmt_us};
 use super::{
-    ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport, SideReport,
-    Verdict,
+    ClaimReport, ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
+    SideReport, SweepReport, Verdict,
 };
 
 /// Escapes text for XML content and double-quoted attributes. Characters XML 1.0 cannot
@@ -282,6 +282,48 @@ fn gate_outcome(
     }
 }
 
+/// A claim as a test case: refuted fails, inconclusive is skipped, holds passes.
+fn claim_case(c: &ClaimReport, classname: &str) -> Case {
+    let outcome = match c.verdict {
+        ClaimVerdict::Holds => Outcome::Pass,
+        ClaimVerdict::Refuted => Outcome::Failure {
+            kind: "refuted",
+            message: c.reason.clone(),
+            body: format!("claim `{}` ({}) refuted: {}\n", c.claim, c.parsed, c.reason),
+        },
+        ClaimVerdict::Inconclusive => Outcome::Skipped {
+            message: format!("inconclusive: {}", c.reason),
+        },
+    };
+    Case {
+        name: format!("claim: {}", c.claim),
+        classname: classname.to_string(),
+        time_s: 0.0,
+        out: format!("{}: {}\n", claim_word(c.verdict), c.reason),
+        outcome,
+    }
+}
+
+/// The claims judged over a sweep, one suite per swept scenario.
+fn sweep_suite(report: &Report, sw: &SweepReport) -> Option<Suite> {
+    let cases: Vec<Case> = sw
+        .operations
+        .iter()
+        .flat_map(|op| {
+            let classname = format!("{}.{}", sw.scenario, op.name);
+            op.claims.iter().map(move |c| claim_case(c, &classname))
+        })
+        .collect();
+    let scales: Vec<String> = sw.scales.iter().map(|s| s.to_string()).collect();
+    (!cases.is_empty()).then(|| Suite {
+        name: format!("{} across scales", sw.scenario),
+        timestamp: report.started_at.clone(),
+        hostname: report.environment.machine.hostname.clone(),
+        properties: vec![("scales".into(), scales.join(","))],
+        cases,
+    })
+}
+
 fn suite(report: &Report, s: &ScenarioReport) -> Suite {
     let mut cases = Vec::new();
     if let Some(e) = &s.error {
@@ -291,24 +333,7 @@ fn suite(report: &Report, s: &ScenarioReport) -> Suite {
         let classname = format!("{}.{}", s.name, op.name);
         cases.push(gate_case(report, s, op, &classname));
         for c in &op.claims {
-            let outcome = match c.verdict {
-                ClaimVerdict::Holds => Outcome::Pass,
-                ClaimVerdict::Refuted => Outcome::Failure {
-                    kind: "refuted",
-                    message: c.reason.clone(),
-                    body: format!("claim `{}` ({}) refuted: {}\n", c.claim, c.parsed, c.reason),
-                },
-                ClaimVerdict::Inconclusive => Outcome::Skipped {
-                    message: format!("inconclusive: {}", c.reason),
-                },
-            };
-            cases.push(Case {
-                name: format!("claim: {}", c.claim),
-                classname: classname.clone(),
-                time_s: 0.0,
-                out: format!("{}: {}\n", claim_word(c.verdict), c.reason),
-                outcome,
-            });
+            cases.push(claim_case(c, &classname));
         }
     }
     let env = &report.environment;
@@ -335,7 +360,7 @@ fn suite(report: &Report, s: &ScenarioReport) -> Suite {
         properties.push(("git_commit".into(), c.clone()));
     }
     Suite {
-        name: s.name.clone(),
+        name: format!("{}{}", s.name, super::scaling::scale_suffix(report, s)),
         timestamp: report.started_at.clone(),
         hostname: env.machine.hostname.clone(),
         properties,
@@ -350,6 +375,12 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
 /// The whole document as a string.
 pub fn to_string(report: &Report) -> String {
     let mut suites: Vec<Suite> = report.scenarios.iter().map(|s| suite(report, s)).collect();
+    suites.extend(
+        report
+            .sweeps
+            .iter()
+            .filter_map(|sw| sweep_suite(report, sw)),
+    );
     if let (Some(e), true) = (&report.error, suites.is_empty()) {
         // The run failed before any scenario started: CI should still see a red test.
         suites.push(Suite {

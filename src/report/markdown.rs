@@ -69,8 +69,66 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     w.write_all(to_string(report).as_bytes())
 }
 
+/// The most a GitHub comment or a job summary holds, in characters.
+pub const GITHUB_LIMIT: usize = 65_536;
+
 /// The whole document as a string (the markdown is assembled in memory, then written once).
+///
+/// It always fits [`GITHUB_LIMIT`]: when the whole document is longer, the per-operation
+/// details are left out; when the verdict and the tables alone are still longer, the tables are
+/// cut at a line. Either way a note points to the HTML report, which has everything.
 pub fn to_string(report: &Report) -> String {
+    let full = document(report, true);
+    if full.chars().count() <= GITHUB_LIMIT {
+        return full;
+    }
+    let ops: usize = report.scenarios.iter().map(|s| s.operations.len()).sum();
+    let note = format!(
+        "> **Shortened to fit a GitHub comment ({} characters):** the details of {} are left out{{}}; \
+         the HTML report (`querygate report RESULTS.json --html report.html`, or the run's `--html` artifact) has everything.\n\n",
+        super::text::group_digits(GITHUB_LIMIT as i64),
+        plural(ops, "operation", "operations")
+    );
+    let brief = document(report, false);
+    let with_note = |md: &str, cut: &str| {
+        let note = note.replace("{}", cut);
+        // The note goes right under the verdict line and the summary line.
+        let at = md
+            .match_indices("\n\n")
+            .nth(1)
+            .map_or(md.len(), |(i, _)| i + 2);
+        format!("{}{note}{}", &md[..at], &md[at..])
+    };
+    let shortened = with_note(&brief, "");
+    if shortened.chars().count() <= GITHUB_LIMIT {
+        return shortened;
+    }
+    cut_to_fit(&with_note(&brief, ", and the tables are cut"))
+}
+
+/// Cuts `md` at a line so that it fits, closing a `<details>` left open.
+fn cut_to_fit(md: &str) -> String {
+    const CUT: &str = "\n> … cut here to fit: see the HTML report for the rest.\n";
+    let budget = GITHUB_LIMIT - CUT.chars().count() - "</details>\n".len();
+    let mut end = 0;
+    let mut chars = 0;
+    for line in md.split_inclusive('\n') {
+        chars += line.chars().count();
+        if chars > budget {
+            break;
+        }
+        end += line.len();
+    }
+    let kept = &md[..end];
+    let mut out = kept.to_string();
+    out.push_str(CUT);
+    if kept.matches("<details>").count() > kept.matches("</details>").count() {
+        out.push_str("</details>\n");
+    }
+    out
+}
+
+fn document(report: &Report, details: bool) -> String {
     let mut md = String::new();
     let h = headline(report);
     let icon = match h.state {
@@ -88,7 +146,7 @@ pub fn to_string(report: &Report) -> String {
         escape(&short_server_version(report)),
         escape(&report.environment.backend),
         plural(ops, "operation", "operations"),
-        plural(report.scenarios.len(), "scenario", "scenarios"),
+        super::scaling::scenarios_text(report),
         report.duration_ms / 1000.0
     );
     if let Some(e) = &report.error {
@@ -115,8 +173,9 @@ pub fn to_string(report: &Report) -> String {
             md.push('\n');
         }
     }
+    super::scaling::markdown(&mut md, report);
     for s in &report.scenarios {
-        scenario(&mut md, report, s);
+        scenario(&mut md, report, s, details);
     }
     for warn in &report.warnings {
         let _ = writeln!(
@@ -133,7 +192,7 @@ pub fn to_string(report: &Report) -> String {
     md
 }
 
-fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
+fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool) {
     let incomplete = if s.status == RunStatus::Incomplete {
         " — incomplete"
     } else {
@@ -204,8 +263,10 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport) {
     if s.warnings.iter().any(|w| w.operation.is_none()) {
         md.push('\n');
     }
-    for op in &s.operations {
-        operation_details(md, report, s, op);
+    if details {
+        for op in &s.operations {
+            operation_details(md, report, s, op);
+        }
     }
 }
 
@@ -252,8 +313,9 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
     );
     if !op.claims.is_empty() {
         md.push_str("**Claims**\n\n");
+        let at = super::scaling::scale_suffix(report, s);
         for c in &op.claims {
-            claim_line(md, c);
+            claim_line(md, c, &at);
         }
         md.push('\n');
     }
@@ -308,13 +370,14 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
     md.push_str("</details>\n\n");
 }
 
-fn claim_line(md: &mut String, c: &ClaimReport) {
+fn claim_line(md: &mut String, c: &ClaimReport, at_scale: &str) {
     let _ = writeln!(
         md,
-        "- {} **{}** {}: {}",
+        "- {} **{}** {}{}: {}",
         mark(c.verdict),
         claim_word(c.verdict),
         escape(&c.claim),
+        escape(at_scale),
         escape(&c.reason)
     );
 }

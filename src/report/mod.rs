@@ -5,6 +5,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 mod model;
+pub mod scaling;
 pub mod schema;
 pub mod server;
 pub mod table;

@@ -39,6 +39,75 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// The comparison with a stored baseline, when one was given.
     pub gate: Option<GateReport>,
+    /// One cross-scale view per scenario run at several scales (`--scale A,B,C`), or with
+    /// claims over a sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<SweepReport>,
+}
+
+/// How a scenario's operations behave across the scales of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SweepReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scales measured, ascending.
+    pub scales: Vec<i64>,
+    pub operations: Vec<OperationSweep>,
+}
+
+/// One operation across the scales of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OperationSweep {
+    pub name: String,
+    /// One point per measured scale, ascending.
+    pub points: Vec<SweepPoint>,
+    /// How the before side's per-round p50 grows with the scale: the exponent k of latency ∝ scale^k.
+    pub before_growth: Option<Growth>,
+    /// The same for the after side.
+    pub after_growth: Option<Growth>,
+    /// Plan changes between consecutive scales, per side.
+    pub plan_flips: Vec<PlanFlip>,
+    /// Verdicts on the claims made over the sweep (`after grows at most linearly`, or a claim
+    /// `… at scale >= N` that no measured scale satisfied).
+    pub claims: Vec<ClaimReport>,
+}
+
+/// An operation at one scale of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SweepPoint {
+    pub scale: i64,
+    /// p50 over all executions of the before side, µs (absent when nothing was measured).
+    pub before_p50_us: Option<f64>,
+    /// p50 over all executions of the after side, µs.
+    pub after_p50_us: Option<f64>,
+    /// The speedup at this scale, as in the scale's own operation report.
+    pub speedup: Option<Interval>,
+}
+
+/// The growth exponent k of latency ∝ scale^k: the Theil–Sen slope of ln(per-round p50) over
+/// ln(scale), with Sen's rank interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Growth {
+    pub exponent: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Coverage of the interval.
+    pub confidence: f64,
+}
+
+/// A plan that changes between two consecutive scales of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanFlip {
+    /// before or after.
+    pub side: String,
+    /// The last scale with the old plan.
+    pub from_scale: i64,
+    /// The first scale with the new plan.
+    pub to_scale: i64,
+    /// Plan nodes only in the old plan, e.g. `Hash Join`.
+    pub from: String,
+    /// Plan nodes only in the new plan, e.g. `Nested Loop`.
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -257,6 +326,9 @@ pub struct OperationReport {
     pub thresholds: Thresholds,
     /// Fresh rounds measured to confirm a suspected regression against the baseline.
     pub confirmation: Option<Confirmation>,
+    /// Claims over a sweep, as written in the scenario (judged in `Report::sweeps`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep_claims: Vec<String>,
 }
 
 /// Per-round medians (µs) of the confirmation stage.

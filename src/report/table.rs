@@ -36,6 +36,7 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for s in &report.scenarios {
         scenario(w, report, s)?;
     }
+    super::scaling::table(w, report)?;
     if let Some(g) = &report.gate {
         gate(w, g)?;
     }
@@ -111,6 +112,7 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
     if let Some(line) = server::round_trip_line(s) {
         writeln!(w, "  {line}")?;
     }
+    let at = super::scaling::scale_suffix(report, s);
     for op in &s.operations {
         for c in op
             .claims
@@ -119,7 +121,7 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
         {
             writeln!(
                 w,
-                "  {} `{}` {}: {}",
+                "  {} `{}`{at} {}: {}",
                 op.name,
                 c.claim,
                 verdict_word(c.verdict),

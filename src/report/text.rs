@@ -91,11 +91,17 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 pub(crate) fn refuted_claims(report: &Report) -> usize {
+    let over_sweeps = report
+        .sweeps
+        .iter()
+        .flat_map(|s| &s.operations)
+        .flat_map(|o| &o.claims);
     report
         .scenarios
         .iter()
         .flat_map(|s| &s.operations)
         .flat_map(|o| &o.claims)
+        .chain(over_sweeps)
         .filter(|c| c.verdict == ClaimVerdict::Refuted)
         .count()
 }
@@ -356,4 +362,43 @@ pub(crate) fn environment_rows(report: &Report) -> Vec<(String, String)> {
             .map(|(k, v)| (format!("setting {k}"), v.clone())),
     );
     rows
+}
+
+/// `100000` → `100 000`: scales read at a glance.
+pub fn group_digits(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// One line per plan flip: `before: Hash Join → Nested Loop between 10 000 and 100 000`.
+pub fn describe_flip(f: &super::PlanFlip) -> String {
+    format!(
+        "{}: {} → {} between {} and {}",
+        f.side,
+        f.from,
+        f.to,
+        group_digits(f.from_scale),
+        group_digits(f.to_scale)
+    )
+}
+
+#[cfg(test)]
+mod scale_tests {
+    #[test]
+    fn scales_are_grouped_by_thousands() {
+        assert_eq!(super::group_digits(100000), "100 000");
+        assert_eq!(super::group_digits(999), "999");
+        assert_eq!(super::group_digits(1234567), "1 234 567");
+    }
 }

@@ -6,11 +6,18 @@
 //! - `[p50|p95] latency reduction >= R%`  (the same as `speedup >= 1 / (1 - R)`)
 //! - `server speedup >= X` / `> X` / `in A..B`, `server latency reduction >= R%`: the same on
 //!   server time per execution (pg_stat_statements), without the round trip
-//! - `[before|after] p50|p95|p99 <= N ms|us|s`  (an absolute latency bound, default side `after`)
+//! - `[before|after] p50|p95|p99 <= N ms|us|s`  (an absolute latency bound, default side `after`;
+//!   `>=` for a lower bound, e.g. a claimed "before" time)
 //! - `uses index NAME` / `before uses index NAME`
 //! - `no seq scan on TABLE` / `before no seq scan on TABLE`
 //! - `buffers ratio >= X`  (before/after shared hit+read blocks)
 //! - `same result`
+//!
+//! Over a sweep (`--scale A,B,C`):
+//! - `[before|after] grows at most linearly` / `… at most quadratically` /
+//!   `[before|after] growth <= K` (latency ∝ scale^k with the whole interval of k at most K)
+//! - any claim above followed by `at scale >= N` (also `>`, `<=`, `<`, `=`): judged only at
+//!   the scales that satisfy the condition
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -84,6 +91,12 @@ pub enum Claim {
         quantile: Quantile,
         bound_us: f64,
     },
+    /// one side's latency quantile is at least `bound_us` (a claimed "before" time).
+    LatencyAtLeast {
+        side: Side,
+        quantile: Quantile,
+        bound_us: f64,
+    },
     UsesIndex {
         side: Side,
         index: String,
@@ -96,6 +109,70 @@ pub enum Claim {
         min: f64,
     },
     SameResult,
+    /// Over a sweep: the growth exponent k (latency ∝ scale^k) of one side is at most `max`.
+    Growth {
+        side: Side,
+        max: f64,
+    },
+    /// A claim that applies only at the scales satisfying `cmp scale`.
+    AtScale {
+        cmp: ScaleCmp,
+        scale: i64,
+        claim: Box<Claim>,
+    },
+}
+
+/// The comparison in `at scale >= N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleCmp {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+}
+
+impl ScaleCmp {
+    fn symbol(self) -> &'static str {
+        match self {
+            ScaleCmp::Ge => ">=",
+            ScaleCmp::Gt => ">",
+            ScaleCmp::Le => "<=",
+            ScaleCmp::Lt => "<",
+            ScaleCmp::Eq => "=",
+        }
+    }
+}
+
+impl Claim {
+    /// Whether this claim is judged on a run at `scale` (a growth claim never is: it needs
+    /// the whole sweep).
+    pub fn applies_at(&self, scale: i64) -> bool {
+        match self {
+            Claim::Growth { .. } => false,
+            Claim::AtScale { cmp, scale: n, .. } => match cmp {
+                ScaleCmp::Ge => scale >= *n,
+                ScaleCmp::Gt => scale > *n,
+                ScaleCmp::Le => scale <= *n,
+                ScaleCmp::Lt => scale < *n,
+                ScaleCmp::Eq => scale == *n,
+            },
+            _ => true,
+        }
+    }
+
+    /// The claim itself, without an `at scale` condition.
+    pub fn inner(&self) -> &Claim {
+        match self {
+            Claim::AtScale { claim, .. } => claim,
+            other => other,
+        }
+    }
+
+    /// Claims judged over a sweep (growth), or only at some scales.
+    pub fn is_sweep(&self) -> bool {
+        matches!(self, Claim::Growth { .. } | Claim::AtScale { .. })
+    }
 }
 
 fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
@@ -114,10 +191,70 @@ fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
 
 const EXPECTED: &str = "expected one of: `speedup >= X`, `speedup in A..B`, `p95 speedup >= X`, \
 `server speedup >= X`, `latency reduction >= R%`, `after p50 <= N ms`, `uses index NAME`, `no seq scan on TABLE`, \
-`buffers ratio >= X`, `same result`";
+`buffers ratio >= X`, `same result`, `after grows at most linearly`, `after growth <= K`, \
+or a claim followed by `at scale >= N`";
+
+/// Splits `… at scale >= N` off a claim sentence.
+fn split_scale_condition(text: &str) -> Result<Option<(&str, ScaleCmp, i64)>, String> {
+    let lower = text.to_ascii_lowercase();
+    let Some(at) = lower.rfind(" at scale") else {
+        return Ok(None);
+    };
+    let rest = lower[at + " at scale".len()..]
+        .trim_start_matches('s')
+        .replace(' ', "");
+    let (cmp, num) = [
+        (">=", ScaleCmp::Ge),
+        ("<=", ScaleCmp::Le),
+        (">", ScaleCmp::Gt),
+        ("<", ScaleCmp::Lt),
+        ("=", ScaleCmp::Eq),
+    ]
+    .iter()
+    .find_map(|(sym, c)| rest.strip_prefix(sym).map(|n| (*c, n.to_string())))
+    .unwrap_or((ScaleCmp::Eq, rest.clone()));
+    let n = number(&num, &[])
+        .filter(|v| *v >= 1.0 && v.fract() == 0.0 && *v < 9e15)
+        .ok_or_else(|| {
+            format!("cannot read claim `{text}`: `at scale` needs a positive whole number, e.g. `at scale >= 100000`; {EXPECTED}")
+        })?;
+    Ok(Some((&text[..at], cmp, n as i64)))
+}
+
+/// The growth forms: `grows at most linearly|quadratically`, `growth <= K`.
+fn growth(toks: &[&str]) -> Option<Result<f64, &'static str>> {
+    match toks {
+        ["grows", "at", "most", "linearly"] => Some(Ok(1.0)),
+        ["grows", "at", "most", "quadratically"] => Some(Ok(2.0)),
+        ["grows", "at", "most", "logarithmically"] | ["grows", "sublinearly"] => None,
+        ["growth", "<=", k] | ["growth", "exponent", "<=", k] => Some(
+            number(k, &[])
+                .filter(|v| *v >= 0.0)
+                .ok_or("a growth exponent is a number >= 0"),
+        ),
+        _ => None,
+    }
+}
 
 /// Parses one claim sentence.
 pub fn parse(text: &str) -> Result<Claim, String> {
+    if let Some((inner, cmp, scale)) = split_scale_condition(text)? {
+        let claim = parse_one(inner).map_err(|e| e.replacen(inner, text, 1))?;
+        if claim.is_sweep() {
+            return Err(format!(
+                "cannot read claim `{text}`: a growth claim is judged over the whole sweep, not `at scale`; {EXPECTED}"
+            ));
+        }
+        return Ok(Claim::AtScale {
+            cmp,
+            scale,
+            claim: Box::new(claim),
+        });
+    }
+    parse_one(text)
+}
+
+fn parse_one(text: &str) -> Result<Claim, String> {
     // Normalise operators glued to numbers ("speedup>=10") and unicode dashes ("10–50x").
     let spaced = text
         .replace(">=", " >= ")
@@ -189,10 +326,11 @@ pub fn parse(text: &str) -> Result<Claim, String> {
             }),
             _ => err("a latency reduction is a percentage between 0 and 100"),
         },
-        ["<=", rest @ ..] if quantile.is_some() && !rest.is_empty() => latency_bound(
+        [op @ ("<=" | ">="), rest @ ..] if quantile.is_some() && !rest.is_empty() => latency_bound(
             rest,
             side.unwrap_or(Side::After),
             quantile.unwrap_or(Quantile::P50),
+            *op == "<=",
         )
         .or_else(err),
         ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
@@ -212,6 +350,14 @@ pub fn parse(text: &str) -> Result<Claim, String> {
         ["same", "result"] | ["same", "results"] if side.is_none() && quantile.is_none() => {
             Ok(Claim::SameResult)
         }
+        t if quantile.is_none() && growth(t).is_some() => match growth(t) {
+            Some(Ok(max)) => Ok(Claim::Growth {
+                side: side.unwrap_or(Side::After),
+                max,
+            }),
+            Some(Err(why)) => err(why),
+            None => err("not a claim querygate knows"),
+        },
         _ => err("not a claim querygate knows"),
     }
 }
@@ -240,7 +386,12 @@ fn speedup_range(range: &str, basis: Basis, quantile: Quantile) -> Result<Claim,
 }
 
 /// The bound of `<side> <quantile> <= N unit`, the tokens after `<=` (`5 ms`, `500us`, `1s`).
-fn latency_bound(rest: &[&str], side: Side, quantile: Quantile) -> Result<Claim, &'static str> {
+fn latency_bound(
+    rest: &[&str],
+    side: Side,
+    quantile: Quantile,
+    at_most: bool,
+) -> Result<Claim, &'static str> {
     let joined = rest.join("");
     let (num, scale) = if let Some(n) = joined.strip_suffix("ms") {
         (n, 1000.0)
@@ -255,7 +406,12 @@ fn latency_bound(rest: &[&str], side: Side, quantile: Quantile) -> Result<Claim,
         return Err("a latency bound needs a unit: ms, us or s");
     };
     match number(num, &[]) {
-        Some(v) if v > 0.0 => Ok(Claim::LatencyAtMost {
+        Some(v) if v > 0.0 && at_most => Ok(Claim::LatencyAtMost {
+            side,
+            quantile,
+            bound_us: v * scale,
+        }),
+        Some(v) if v > 0.0 => Ok(Claim::LatencyAtLeast {
             side,
             quantile,
             bound_us: v * scale,
@@ -289,10 +445,25 @@ impl fmt::Display for Claim {
                 quantile,
                 bound_us,
             } => write!(f, "{side} {quantile} <= {}ms", trim(bound_us / 1000.0)),
+            Claim::LatencyAtLeast {
+                side,
+                quantile,
+                bound_us,
+            } => write!(f, "{side} {quantile} >= {}ms", trim(bound_us / 1000.0)),
             Claim::UsesIndex { side, index } => write!(f, "{side} uses index {index}"),
             Claim::NoSeqScan { side, table } => write!(f, "{side} no seq scan on {table}"),
             Claim::BuffersRatio { min } => write!(f, "buffers ratio >= {}", trim(*min)),
             Claim::SameResult => write!(f, "same result"),
+            Claim::Growth { side, max } if *max == 1.0 => {
+                write!(f, "{side} grows at most linearly")
+            }
+            Claim::Growth { side, max } if *max == 2.0 => {
+                write!(f, "{side} grows at most quadratically")
+            }
+            Claim::Growth { side, max } => write!(f, "{side} growth <= {}", trim(*max)),
+            Claim::AtScale { cmp, scale, claim } => {
+                write!(f, "{claim} at scale {} {scale}", cmp.symbol())
+            }
         }
     }
 }
@@ -431,10 +602,16 @@ mod tests {
             "p50 speedup >= 10",
             "p95 speedup in 10..50",
             "after p99 <= 5ms",
+            "before p50 >= 5000ms",
             "before uses index i",
             "after no seq scan on t",
             "same result",
             "buffers ratio >= 3",
+            "after grows at most linearly",
+            "before grows at most quadratically",
+            "after growth <= 0.5",
+            "p50 speedup >= 10 at scale >= 100000",
+            "after p50 <= 100ms at scale < 5000",
         ] {
             assert_eq!(parse(text).unwrap().to_string(), text);
         }
@@ -450,9 +627,54 @@ mod tests {
             "after p50 <= 5",
             "latency reduction >= 150%",
             "uses index",
+            "speedup >= 10 at scale >= ten",
+            "after grows at most linearly at scale >= 10",
+            "grows at most cubically",
         ] {
             let e = parse(bad).unwrap_err();
             assert!(e.contains("expected one of"), "{bad}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    #[test]
+    fn reads_sweep_claims() {
+        assert_eq!(
+            parse("after grows at most linearly").unwrap(),
+            Claim::Growth {
+                side: Side::After,
+                max: 1.0
+            }
+        );
+        assert_eq!(
+            parse("Before growth <= 1.5").unwrap(),
+            Claim::Growth {
+                side: Side::Before,
+                max: 1.5
+            }
+        );
+        let c = parse("speedup >= 10 at scale >= 100_000").unwrap();
+        assert_eq!(
+            c,
+            Claim::AtScale {
+                cmp: ScaleCmp::Ge,
+                scale: 100_000,
+                claim: Box::new(parse("speedup >= 10").unwrap())
+            }
+        );
+        assert!(c.applies_at(100_000) && c.applies_at(1_000_000) && !c.applies_at(99_999));
+        assert!(c.is_sweep());
+        assert!(!parse("after grows at most linearly")
+            .unwrap()
+            .applies_at(10));
+        assert!(parse("speedup >= 2").unwrap().applies_at(10));
+        assert_eq!(
+            parse("speedup >= 2 at scale 1e4").unwrap().to_string(),
+            "p50 speedup >= 2 at scale = 10000"
+        );
     }
 }
