@@ -382,7 +382,7 @@ impl Cli {
     /// The one conversion from flags to configuration.
     pub fn into_config(self) -> Result<Config, Error> {
         let command = match self.command {
-            CliCommand::Run(a) => Command::Run(a.options.into_run_config(a.scenarios)?),
+            CliCommand::Run(a) => Command::Run(Box::new(a.options.into_run_config(a.scenarios)?)),
             CliCommand::Check { scenarios } => Command::Check(CheckConfig { scenarios }),
             CliCommand::Report(a) => Command::Report(ReportConfig {
                 input: a.results,

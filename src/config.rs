@@ -22,7 +22,7 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub enum Command {
-    Run(RunConfig),
+    Run(Box<RunConfig>),
     Check(CheckConfig),
     Explain(ExplainConfig),
     Report(ReportConfig),

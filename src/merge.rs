@@ -489,7 +489,7 @@ mod tests {
             .flat_map(|o| &o.claims)
             .any(|c| c.verdict == crate::report::ClaimVerdict::Refuted);
         assert_eq!(m.exit_code, u8::from(refuted));
-        assert_eq!(m.failures.iter().all(|f| f.contains("at scale")), true);
+        assert!(m.failures.iter().all(|f| f.contains("at scale")));
     }
 
     #[test]

@@ -242,7 +242,7 @@ impl Bench {
             .map_err(|e| Error::Infra(e.into()))?;
         rt.block_on(crate::run(
             Config {
-                command: Command::Run(config),
+                command: Command::Run(Box::new(config)),
                 quiet,
             },
             out,

@@ -321,10 +321,10 @@ fn chart(h: &mut String, op: &OperationSweep) {
             );
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#c0392b\">before</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#2471a3\">after</text></svg>\n",
+         <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#2471a3\">after</text></svg>",
         LEFT + 8.0,
         TOP + 14.0,
         LEFT + 64.0,
