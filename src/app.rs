@@ -199,6 +199,7 @@ fn load_all(paths: &[PathBuf], scales: &[Option<i64>], o: &Overrides) -> Result<
                     if let Some(w) = o.warmup {
                         s.run.warmup = w;
                     }
+                    crate::load::apply_overrides(&mut s, &o.load)?;
                     loaded.push(s);
                 }
                 Err(e) => {
@@ -297,8 +298,18 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             progress.step(&w);
         }
     }
-    let server = start_server(&c.backend, &scenarios, &mut signals, &mut progress).await?;
-    let placement = pin_client(&*server, c.backend.placement, &mut progress);
+    let mut backend = c.backend.clone();
+    if backend.placement != Placement::Free
+        && scenarios
+            .iter()
+            .any(|s| s.load.as_ref().is_some_and(|l| l.enabled))
+    {
+        // Concurrent clients need the server's processes on every CPU (docs/load.md).
+        progress.step("load mode: server and clients not pinned (placement free)");
+        backend.placement = Placement::Free;
+    }
+    let server = start_server(&backend, &scenarios, &mut signals, &mut progress).await?;
+    let placement = pin_client(&*server, backend.placement, &mut progress);
     let out_path = c.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "results/run-{}.json",

@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
-    ExplainConfig, MergeConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig,
-    RunConfig,
+    ExplainConfig, LoadOverrides, MergeConfig, OutputFormat, Outputs, Overrides, Placement,
+    ReportConfig, RunConfig,
 };
 use crate::error::Error;
 
@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum CliCommand {
     /// Measure scenarios before and after their migration.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate scenario files without running them.
     Check {
         #[arg(required = true)]
@@ -172,9 +172,30 @@ pub struct RunOptions {
     /// Override run.iterations.
     #[arg(long)]
     pub iterations: Option<u64>,
-    /// Override run.warmup.
+    /// Override run.warmup (a count of executions), or with a unit (`5s`) the load warm-up.
     #[arg(long)]
-    pub warmup: Option<u64>,
+    pub warmup: Option<String>,
+    /// Load mode: concurrent clients, each with its own connection (overrides load.clients).
+    #[arg(long, help_heading = "Load")]
+    pub clients: Option<u32>,
+    /// Load mode: total target rate in executions per second (open loop); 0 = closed loop.
+    #[arg(long, help_heading = "Load")]
+    pub rate: Option<f64>,
+    /// Load mode: measured time of the before/after phases, e.g. 20s (overrides load.duration).
+    #[arg(long, help_heading = "Load")]
+    pub duration: Option<String>,
+    /// Load mode: OS threads driving the clients (like pgbench -j).
+    #[arg(long, help_heading = "Load")]
+    pub threads: Option<u32>,
+    /// Load mode: phases of the before/after comparison (even, A B B A …).
+    #[arg(long, help_heading = "Load")]
+    pub phases: Option<u32>,
+    /// Run the migration while the load runs on the before database (see docs/load.md).
+    #[arg(long, help_heading = "Load")]
+    pub under_load: bool,
+    /// Load mode with the scenario's [load] settings (any other load flag implies it).
+    #[arg(long, help_heading = "Load")]
+    pub load: bool,
     /// Stop the whole run after this many seconds (exit code 3, partial results kept).
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
@@ -232,7 +253,7 @@ impl BenchCli {
         if !self.bench {
             options.rounds.get_or_insert(2);
             options.iterations.get_or_insert(2);
-            options.warmup.get_or_insert(1);
+            options.warmup.get_or_insert_with(|| "1".into());
         }
         let mut config = options.into_run_config(vec![scenario])?;
         config.implementations.only = self.filters;
@@ -312,6 +333,21 @@ pub fn parse_scales(s: &str) -> Result<Vec<i64>, Error> {
         .collect()
 }
 
+/// `--warmup 20` (executions, run.warmup) or `--warmup 5s` (the load warm-up).
+fn split_warmup(w: Option<&str>) -> Result<(Option<u64>, Option<u64>), Error> {
+    let Some(w) = w else { return Ok((None, None)) };
+    if let Ok(n) = w.trim().parse::<u64>() {
+        return Ok((Some(n), None));
+    }
+    crate::scenario::parse_duration_ms(w)
+        .map(|ms| (None, Some(ms)))
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--warmup: a count of executions (20) or a load warm-up duration (5s): {e}"
+            ))
+        })
+}
+
 fn backend(a: ServerArgs) -> Result<BackendConfig, Error> {
     if a.backend == BackendArg::Url && a.database_url.is_none() {
         return Err(Error::Usage(
@@ -354,6 +390,30 @@ impl RunOptions {
         if a.timeout == 0 {
             return Err(Error::Usage("--timeout must be at least 1 second".into()));
         }
+        let (warmup, load_warmup) = split_warmup(a.warmup.as_deref())?;
+        let duration_ms = a
+            .duration
+            .as_deref()
+            .map(|d| {
+                crate::scenario::parse_duration_ms(d)
+                    .map_err(|e| Error::Usage(format!("--duration: {e}")))
+            })
+            .transpose()?;
+        if a.rate.is_some_and(|r| !(r >= 0.0 && r.is_finite())) {
+            return Err(Error::Usage(
+                "--rate must be a number of executions per second (0: closed loop)".into(),
+            ));
+        }
+        let load = LoadOverrides {
+            clients: a.clients,
+            rate: a.rate.map(|r| (r > 0.0).then_some(r)),
+            duration_ms,
+            warmup_ms: load_warmup,
+            threads: a.threads,
+            phases: a.phases,
+            under_load: a.under_load,
+            load: a.load,
+        };
         Ok(RunConfig {
             scenarios,
             scales,
@@ -364,7 +424,8 @@ impl RunOptions {
             overrides: Overrides {
                 rounds: a.rounds,
                 iterations: a.iterations,
-                warmup: a.warmup,
+                warmup,
+                load,
             },
             timeout_s: a.timeout,
             baseline: Baseline {
@@ -382,7 +443,10 @@ impl Cli {
     /// The one conversion from flags to configuration.
     pub fn into_config(self) -> Result<Config, Error> {
         let command = match self.command {
-            CliCommand::Run(a) => Command::Run(Box::new(a.options.into_run_config(a.scenarios)?)),
+            CliCommand::Run(a) => {
+                let a = *a;
+                Command::Run(Box::new(a.options.into_run_config(a.scenarios)?))
+            }
             CliCommand::Check { scenarios } => Command::Check(CheckConfig { scenarios }),
             CliCommand::Report(a) => Command::Report(ReportConfig {
                 input: a.results,

@@ -97,6 +97,28 @@ pub struct Overrides {
     pub rounds: Option<u64>,
     pub iterations: Option<u64>,
     pub warmup: Option<u64>,
+    pub load: LoadOverrides,
+}
+
+/// Command-line overrides of a scenario's `[load]` table; any of them turns load mode on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOverrides {
+    pub clients: Option<u32>,
+    /// Executions per second; `Some(None)` is a closed loop (`--rate 0`).
+    pub rate: Option<Option<f64>>,
+    pub duration_ms: Option<u64>,
+    pub warmup_ms: Option<u64>,
+    pub threads: Option<u32>,
+    pub phases: Option<u32>,
+    pub under_load: bool,
+    /// `--load`: run the scenario's `[load]` as written.
+    pub load: bool,
+}
+
+impl LoadOverrides {
+    pub fn any(&self) -> bool {
+        *self != LoadOverrides::default()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod explain;
 pub mod gate;
+pub mod load;
 pub mod measure;
 pub mod measured;
 pub mod merge;

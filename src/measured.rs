@@ -32,6 +32,10 @@ pub struct ScenarioRun {
     pub error: Option<String>,
     /// Why server time (pg_stat_statements) is missing; `None` when it was measured.
     pub server_time_unavailable: Option<String>,
+    /// The load run (`[load]` enabled), which replaces the single-client rounds.
+    pub load: Option<crate::load::LoadRun>,
+    /// The fresh phased load run that confirms suspected regressions of a load run.
+    pub confirm_load: Option<crate::load::LoadRun>,
 }
 
 impl ScenarioRun {
@@ -46,6 +50,8 @@ impl ScenarioRun {
             warnings: vec![],
             error: None,
             server_time_unavailable: None,
+            load: None,
+            confirm_load: None,
         }
     }
 }

@@ -282,6 +282,7 @@ fn rejudge(c: &ClaimReport, op: &OperationReport) -> ClaimReport {
         before_plans: &[],
         after_plans: &[],
         same_result: op.same_result,
+        load: None,
     };
     let (verdict, reason) = claims::evaluate(inner, &ev);
     ClaimReport {

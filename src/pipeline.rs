@@ -67,6 +67,11 @@ pub async fn run_scenario(
     progress.step(&format!("{label}: EXPLAIN pass"));
     explain_pass(&scenario, &mut sides, &ops, run).await?;
 
+    if depth == Depth::Measure && scenario.load.as_ref().is_some_and(|l| l.enabled) {
+        sides.before.close().await.ok();
+        sides.after.close().await.ok();
+        return load_pass(run, ops, sides.options, &label, baseline, progress).await;
+    }
     if depth == Depth::Measure {
         ops.push(calibration);
         sides.server = server_timing(admin, owns_server, names).await;
@@ -117,6 +122,101 @@ fn bind_error(
     ))
 }
 
+/// Runs the scenario's load (phased, or the migration under load) into `run`, in place of the
+/// single-client rounds. `ops` are the scenario's operations, prepared; `options` the before
+/// and after databases with the clients' session settings. With a baseline, operations whose
+/// phased results look worse are confirmed on a fresh phased run.
+async fn load_pass(
+    run: &mut ScenarioRun,
+    ops: Vec<Measurable>,
+    options: [PgConnectOptions; 2],
+    label: &str,
+    baseline: Option<&crate::report::ScenarioReport>,
+    progress: &mut Progress,
+) -> Result<()> {
+    let s = run.scenario.clone();
+    let settings = s.load.clone().expect("a scenario with [load] enabled");
+    let mut index = Vec::new();
+    let mut load_ops = Vec::new();
+    for (i, m) in ops.into_iter().enumerate() {
+        let weight = s.operations[i].weight;
+        if weight > 0 {
+            index.push(i);
+            load_ops.push(crate::load::LoadOp {
+                name: m.name,
+                sides: [m.before, m.after],
+                params: m.params,
+                weight,
+            });
+        }
+    }
+    let seed = s.run.seed;
+    let out = run
+        .load
+        .insert(crate::load::LoadRun::new(settings.clone(), index.clone()));
+    if settings.under_load {
+        let live = crate::load::Live {
+            traffic: options[0].clone(),
+            migration: &s.migration.up,
+        };
+        return crate::load::run_live(live, load_ops.clone(), seed, label, progress, out).await;
+    }
+    run.scenario.run.rounds = u64::from(settings.phases / 2);
+    let measured = crate::load::run_phased(
+        options.clone(),
+        load_ops.clone(),
+        seed,
+        label,
+        progress,
+        out,
+    )
+    .await;
+    run.samples = crate::analysis::load::phase_samples(out, s.operations.len());
+    measured?;
+    let Some(base) = baseline else {
+        return Ok(());
+    };
+    let provisional = crate::analysis::scenario_report(run);
+    let suspects = crate::gate::suspects(base, &provisional);
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    progress.step(&format!(
+        "{label}: possible regression under load in {}; confirming on fresh phases",
+        suspects.join(", ")
+    ));
+    run.confirm_ops = index
+        .iter()
+        .copied()
+        .filter(|&i| suspects.contains(&s.operations[i].name))
+        .collect();
+    // Twice the phases of the same length: the confirmation interval is the stricter one.
+    let mut twice = settings;
+    twice.phases *= 2;
+    twice.duration_ms *= 2;
+    let fresh = run
+        .confirm_load
+        .insert(crate::load::LoadRun::new(twice, index));
+    let confirm_seed = mix(seed, u64::MAX - 1, 0, 0xC0);
+    let confirm_label = format!("{label} (confirmation)");
+    let confirmed = crate::load::run_phased(
+        options,
+        load_ops,
+        confirm_seed,
+        &confirm_label,
+        progress,
+        fresh,
+    )
+    .await;
+    let samples = crate::analysis::load::phase_samples(fresh, s.operations.len());
+    run.confirm_samples = run
+        .confirm_ops
+        .iter()
+        .map(|&i| samples[i].clone())
+        .collect();
+    confirmed
+}
+
 /// The two measuring connections (before, after) and, when the scenario reconnects every
 /// round, the options to reconnect with.
 struct Sides {
@@ -125,6 +225,8 @@ struct Sides {
     reconnect: Option<[PgConnectOptions; 2]>,
     /// Server time (pg_stat_statements) read around each side's block while measuring.
     server: ServerTiming,
+    /// The options of both sides (the load clients connect with them).
+    options: [PgConnectOptions; 2],
 }
 
 impl Sides {
@@ -151,6 +253,7 @@ impl Sides {
             after: seed::connect(&side_options[1]).await?,
             reconnect,
             server: ServerTiming::default(),
+            options: side_options,
         })
     }
 

@@ -9,6 +9,8 @@ pub struct Progress {
     quiet: bool,
     terminal: bool,
     bar: Option<ProgressBar>,
+    /// Load status lines seen since the load started (plain output prints every fifth).
+    load_lines: u64,
 }
 
 impl Progress {
@@ -17,6 +19,7 @@ impl Progress {
             quiet,
             terminal: std::io::stderr().is_terminal(),
             bar: None,
+            load_lines: 0,
         }
     }
 
@@ -63,6 +66,43 @@ impl Progress {
                 eprintln!("querygate:   round {done}/{total}")
             }
             None => {}
+        }
+    }
+
+    /// Starts a load run's status line (a spinner on a terminal).
+    pub fn start_load(&mut self, label: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.terminal {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("querygate: {spinner} {prefix}: {msg}")
+                    .expect("valid template"),
+            );
+            b.set_prefix(label.to_string());
+            b.enable_steady_tick(Duration::from_millis(200));
+            self.bar = Some(b);
+        } else {
+            eprintln!("querygate: {label}: load running");
+        }
+        self.load_lines = 0;
+    }
+
+    /// The load's status, once a second: the spinner's message on a terminal, every fifth
+    /// as a plain line elsewhere.
+    pub fn load_status(&mut self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.set_message(msg.to_string()),
+            None => {
+                if self.load_lines % 5 == 0 {
+                    eprintln!("querygate:   {msg}");
+                }
+                self.load_lines += 1;
+            }
         }
     }
 

@@ -312,6 +312,61 @@ fn focus_scenario_on_docker() {
     );
 }
 
+/// Load mode on docker: the migration under live load holds a SHARE lock (tests/load.rs has
+/// the local-backend twin); the report names the blocked writes; SIGINT during the migration
+/// leaves no container.
+#[test]
+fn migration_under_load_on_docker() {
+    let _serial = docker_test();
+    let dir = tmpdir();
+    let out = dir.path().join("load-docker.json");
+    let (pid, o, e) = run_args(&[
+        "run",
+        "tests/data/scenarios/load/blocking.toml",
+        "--backend",
+        "docker",
+        "--image",
+        DOCKER_IMAGE,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_no_container_left(pid, "after a load run");
+    let r = read_json(&out);
+    assert_eq!(r["environment"]["backend"], "docker");
+    let m = &r["scenarios"][0]["load"]["migration"];
+    assert!(
+        m["blocked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["relation"] == "items" && b["kind"] == "writes"),
+        "{m}"
+    );
+
+    let out = dir.path().join("load-docker-sigint.json");
+    let mut cmd = qg();
+    cmd.args([
+        "run",
+        "tests/data/scenarios/load/blocking.toml",
+        "--backend",
+        "docker",
+        "--image",
+        DOCKER_IMAGE,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let mut q = Running::spawn(cmd);
+    let pid = q.pid();
+    q.wait_for("migration starts under load", Duration::from_secs(180));
+    std::thread::sleep(Duration::from_millis(500));
+    q.signal(Signal::SIGINT);
+    let (exit, e) = q.wait(Duration::from_secs(60));
+    assert_eq!(exit, Some(130), "{e}");
+    assert_no_container_left(pid, "after SIGINT during the migration under load");
+    assert_eq!(read_json(&out)["status"], "incomplete");
+}
+
 /// An SQL error part-way through the measurement: exit 3, a partial report, no container.
 #[test]
 fn sql_error_mid_run_removes_the_container() {

@@ -79,6 +79,27 @@ fn terminal_table_snapshot() {
 }
 
 #[test]
+fn load_snapshots() {
+    let r = fixture("load.json");
+    let mut buf = Vec::new();
+    report::table::render(&mut buf, &r).unwrap();
+    insta::assert_snapshot!("table_load", String::from_utf8(buf).unwrap());
+    insta::assert_snapshot!("markdown_load", markdown(&r));
+    insta::assert_snapshot!("junit_load", junit(&r));
+    // 2 operation gates + 3 load claims, two of them refuted.
+    assert_eq!(check_junit(&junit(&r)), (5, 2, 0, 0));
+    let h = html(&r);
+    assert_eq!(h, html(&r));
+    // The timeline chart, with the migration window shaded and named.
+    assert!(h.contains("<svg class=\"timeline\""), "no timeline chart");
+    assert!(
+        h.contains("<title>migration 15"),
+        "no shaded migration window"
+    );
+    assert!(h.contains("blocked writes to items"));
+}
+
+#[test]
 fn renderers_are_deterministic() {
     for name in FIXTURES {
         let r = fixture(name);

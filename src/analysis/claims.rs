@@ -18,6 +18,8 @@ pub struct Evidence<'a> {
     pub before_plans: &'a [StatementPlan],
     pub after_plans: &'a [StatementPlan],
     pub same_result: Option<bool>,
+    /// The load run, for claims about throughput, rates and the migration under load.
+    pub load: Option<super::load::LoadEvidence<'a>>,
 }
 
 pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
@@ -84,6 +86,24 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
             ),
             None => (Inconclusive, "results were not compared".into()),
         },
+        Claim::AtRate { claim, tps } => {
+            let report = ev.load.as_ref().map(|l| l.report);
+            if let Err(why) = super::load::at_rate(*tps, report) {
+                return (Inconclusive, why);
+            }
+            let achieved = report.map_or(0.0, |r| r.achieved_tps);
+            let (verdict, reason) = evaluate(claim, ev);
+            if verdict == Refuted && achieved > 1.05 * tps {
+                (
+                    Inconclusive,
+                    format!("{reason}; but measured at {achieved:.0} executions/s, above the claimed {tps:.0}/s, which says nothing about {tps:.0}/s: run with --rate {tps:.0}"),
+                )
+            } else {
+                (verdict, format!("{reason} (at {achieved:.0} executions/s)"))
+            }
+        }
+        other => super::load::evaluate(other, ev.load.as_ref())
+            .unwrap_or((Inconclusive, "not a claim querygate can judge here".into())),
     }
 }
 
@@ -262,6 +282,7 @@ mod tests {
             before_plans: &[],
             after_plans: &[],
             same_result: Some(false),
+            load: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Analysis: from raw measurements to the report's numbers and verdicts. Pure: no I/O.
 
 pub mod claims;
+pub mod load;
 pub mod scaling;
 pub mod server;
 pub mod stats;
@@ -24,11 +25,27 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     let s = &run.scenario;
     let mut warnings = run.warnings.clone();
     let mut operations: Vec<OperationReport> = Vec::new();
+    let mut load_report = run.load.as_ref().map(|l| load::load_report(s, l));
     for (i, op) in s.operations.iter().enumerate() {
         let samples = run.samples.get(i);
         let plans = run.plans.get(i).and_then(Option::as_ref);
-        let report = operation_report(op, s.scale, samples, plans, &mut warnings);
+        let load = load_report.as_ref().map(|r| load::LoadEvidence {
+            report: r,
+            operation: r.operations.iter().find(|o| o.name == op.name),
+        });
+        let report = operation_report(op, s.scale, samples, plans, load, &mut warnings);
         operations.push(report);
+    }
+    if let (Some(r), Some(settings)) = (&mut load_report, &run.load.as_ref().map(|l| &l.settings)) {
+        let verdicts = load_claims(settings, r);
+        r.claims = verdicts;
+        if let Some(why) = &r.saturation {
+            warnings.push(Warning {
+                id: "load-saturated".into(),
+                operation: None,
+                message: format!("the load generator fell behind: {why}"),
+            });
+        }
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
     let n = s.operations.len();
@@ -53,7 +70,12 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             op.confirmation = Some(confirmation(c));
         }
     }
+    if let Some(confirm) = &run.confirm_load {
+        load::confirm_throughput(s, confirm, &run.confirm_ops, &mut operations);
+    }
     let server_time = match &run.server_time_unavailable {
+        // Load runs measure client latency only (docs/load.md).
+        _ if run.load.is_some() => None,
         None if rounds_completed > 0 => Some("pg_stat_statements".to_string()),
         None => None,
         Some(why) => {
@@ -68,10 +90,15 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         }
     };
     if rounds_completed > 0 && rounds_completed < 6 {
+        let message = if run.load.is_some() {
+            format!("only {rounds_completed} phase pair(s): a 95% interval of a speedup or throughput ratio under load needs at least 6 pairs; consider [load] phases = 12 or more (--phases; docs/method.md)")
+        } else {
+            format!("only {rounds_completed} rounds: a 95% interval needs at least 6 paired rounds; consider run.rounds = 10 or more")
+        };
         warnings.push(Warning {
             id: "few-rounds".into(),
             operation: None,
-            message: format!("only {rounds_completed} rounds: a 95% interval needs at least 6 paired rounds; consider run.rounds = 10 or more"),
+            message,
         });
     }
     let prepared = run.prepared.clone().unwrap_or_default();
@@ -85,7 +112,12 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect(),
-        status: if run.error.is_none() && rounds_completed == s.run.rounds {
+        status: if run.error.is_none()
+            && run
+                .load
+                .as_ref()
+                .map_or(rounds_completed == s.run.rounds, |l| l.complete)
+        {
             RunStatus::Complete
         } else {
             RunStatus::Incomplete
@@ -120,6 +152,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         calibration,
         server_time,
         warnings,
+        load: load_report,
     }
 }
 
@@ -138,7 +171,40 @@ fn confirmation(c: &OpSamples) -> Confirmation {
         after_round_p50_us: us(&c.after.round_p50_ns),
         before_round_server_us: server(&c.before),
         after_round_server_us: server(&c.after),
+        before_phase_tps: vec![],
+        after_phase_tps: vec![],
     }
+}
+
+/// Verdicts on the `[load] claim` list, checked against every operation of the mix.
+fn load_claims(settings: &crate::scenario::LoadSettings, r: &LoadReport) -> Vec<ClaimReport> {
+    settings
+        .claims
+        .iter()
+        .map(|c| {
+            let evidence = claims::Evidence {
+                speedup_p50: None,
+                speedup_p95: None,
+                server_speedup: None,
+                before_rounds_us: [&[]; 3],
+                after_rounds_us: [&[]; 3],
+                before_plans: &[],
+                after_plans: &[],
+                same_result: None,
+                load: Some(load::LoadEvidence {
+                    report: r,
+                    operation: None,
+                }),
+            };
+            let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
+            ClaimReport {
+                claim: c.text.clone(),
+                parsed: c.claim.to_string(),
+                verdict,
+                reason,
+            }
+        })
+        .collect()
 }
 
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
@@ -156,6 +222,7 @@ fn operation_report(
     scale: i64,
     samples: Option<&OpSamples>,
     plans: Option<&OpPlans>,
+    load: Option<load::LoadEvidence<'_>>,
     warnings: &mut Vec<Warning>,
 ) -> OperationReport {
     let empty = OpSamples::default();
@@ -208,6 +275,7 @@ fn operation_report(
         before_plans: bp,
         after_plans: ap,
         same_result,
+        load,
     };
     let claims = op
         .claims
@@ -403,6 +471,14 @@ pub fn claim_failures(scenarios: &[ScenarioReport], sweeps: &[SweepReport]) -> V
                 failures.push(format!(
                     "{}/{}: claim `{}`{at} refuted: {}",
                     s.name, op.name, c.claim, c.reason
+                ));
+            }
+        }
+        for c in s.load.iter().flat_map(|l| &l.claims) {
+            if c.verdict == ClaimVerdict::Refuted {
+                failures.push(format!(
+                    "{}: load claim `{}`{at} refuted: {}",
+                    s.name, c.claim, c.reason
                 ));
             }
         }

@@ -18,6 +18,8 @@
 //! threshold; a calibrated shift the server time contradicts is `latency-unconfirmed` (pass);
 //! without server time on both runs, a confirmed calibrated shift is only `inconclusive`.
 
+pub mod load;
+
 use crate::analysis::stats;
 use crate::report::{
     Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport, StatementReport,
@@ -36,14 +38,24 @@ pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
             ));
             continue;
         };
+        let load = load::comparable(b, s);
+        if let Err(why) = &load {
+            notes.push(format!(
+                "{}: {why}; latency and throughput are not compared with the baseline (plans, results and buffers are)",
+                s.name
+            ));
+        }
         for op in &s.operations {
             match b.operations.iter().find(|o| o.name == op.name) {
-                Some(bop) => operations.push(gate_operation(b, bop, s, op)),
+                Some(bop) => operations.push(gate_operation(b, bop, s, op, load.is_ok())),
                 None => notes.push(format!(
                     "{}/{}: new operation, not in the baseline",
                     s.name, op.name
                 )),
             }
+        }
+        if let Ok(Some((bl, nl))) = load {
+            operations.extend(load::migration_gate(&s.name, bl, nl));
         }
         for bop in &b.operations {
             if !s.operations.iter().any(|o| o.name == bop.name) {
@@ -147,6 +159,9 @@ pub fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
 /// Operations whose latency looks worse than the baseline at the screening stage: the run
 /// re-measures these on fresh rounds before the gate decides.
 pub fn suspects(base: &ScenarioReport, new: &ScenarioReport) -> Vec<String> {
+    if load::comparable(base, new).is_err() {
+        return vec![];
+    }
     new.operations
         .iter()
         .filter(|op| {
@@ -168,6 +183,7 @@ fn gate_operation(
     b: &OperationReport,
     ns: &ScenarioReport,
     n: &OperationReport,
+    latency: bool,
 ) -> OperationGate {
     let t = n.thresholds;
     let mut findings = Vec::new();
@@ -192,7 +208,11 @@ fn gate_operation(
             findings.extend(statement_findings(side, i, x, y, &t));
         }
     }
-    let screened = latency_signals(bs, b, ns, n, Stage::Screen);
+    let screened = if latency {
+        latency_signals(bs, b, ns, n, Stage::Screen)
+    } else {
+        vec![]
+    };
     if !screened.iter().any(|f| f.verdict == Verdict::Regressed) {
         findings.extend(screened);
     } else {
@@ -400,6 +420,7 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
+    out.extend(throughput_signal(bs, b, ns, n, &test));
     if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
         out.extend(calibrated_signals(
             b,
@@ -411,6 +432,35 @@ fn latency_signals(
         ));
     }
     out
+}
+
+/// Phased load runs: the after/before throughput ratio per phase pair against the baseline's
+/// (`load::throughput_signal`), on the confirmation's fresh phases at that stage.
+fn throughput_signal(
+    bs: &ScenarioReport,
+    b: &OperationReport,
+    ns: &ScenarioReport,
+    n: &OperationReport,
+    test: &ShiftTest,
+) -> Option<Finding> {
+    let Ok(Some((bl, nl))) = load::comparable(bs, ns) else {
+        return None;
+    };
+    let bop = bl.operations.iter().find(|o| o.name == b.name)?;
+    let nop = nl.operations.iter().find(|o| o.name == n.name)?;
+    let now = match (test.stage, &n.confirmation) {
+        (Stage::Confirm, Some(c)) => (c.before_phase_tps.as_slice(), c.after_phase_tps.as_slice()),
+        _ => load::phase_tps(nop)?,
+    };
+    load::throughput_signal(
+        bop,
+        now,
+        load::Stage {
+            confidence: test.conf,
+            label: test.label,
+            threshold: test.latency,
+        },
+    )
 }
 
 /// The interval test of one stage: its confidence, name, and threshold (as a fraction and as
@@ -450,7 +500,9 @@ fn speedup_signal(
         &d(&b.before.round_p50_us, &b.after.round_p50_us),
         &d(n_before, n_after),
         conf,
-    )?;
+    )
+    // Too few rounds (or phase pairs) for an interval at this confidence: nothing to say.
+    .filter(|e| e.confidence + 1e-9 >= conf)?;
     let (was, now) = (
         b.speedup.map_or(f64::NAN, |s| s.estimate),
         speedup_of(n_before, n_after),

@@ -146,3 +146,127 @@ fn cross_run_latency_needs_the_server_time_to_agree() {
         ("latency-improved", Verdict::Improved)
     );
 }
+
+mod load_gate {
+    use super::super::load::*;
+    use crate::report::*;
+
+    fn fixture() -> Report {
+        serde_json::from_str(include_str!("../../tests/data/reports/load.json")).unwrap()
+    }
+
+    fn phased_op(before: &[f64], after: &[f64]) -> LoadOperation {
+        let side = |tps: &[f64]| {
+            serde_json::json!({
+                "executions": 1, "tps": 1.0, "latency": Latency::default(),
+                "service": Latency::default(), "errors": {}, "phase_tps": tps,
+                "histogram_ns_v2z": ""
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "name": "write", "weight": 1, "before": side(before), "after": side(after),
+            "throughput_ratio": null, "steady": null, "window": null, "tail": null,
+            "timeline": []
+        }))
+        .unwrap()
+    }
+
+    const SCREEN: Stage = Stage {
+        confidence: 0.95,
+        label: "screen",
+        threshold: 0.10,
+    };
+
+    #[test]
+    fn a_lower_throughput_ratio_under_load_is_a_regression() {
+        // Baseline: after serves 2× before in every pair; now only ~1.2×.
+        let base = phased_op(
+            &[100.0, 102.0, 98.0, 101.0, 99.0, 100.0],
+            &[200.0, 205.0, 197.0, 201.0, 199.0, 202.0],
+        );
+        let now = phased_op(
+            &[100.0, 101.0, 99.0, 100.0, 98.0, 102.0],
+            &[120.0, 121.0, 118.0, 122.0, 119.0, 120.0],
+        );
+        let f = throughput_signal(&base, phase_tps(&now).unwrap(), SCREEN).unwrap();
+        assert_eq!(f.id, "throughput-regressed");
+        assert_eq!(f.verdict, Verdict::Regressed);
+        assert!(f.message.contains("→ 1.20×"), "{}", f.message);
+        // The same ratio again: nothing to say.
+        assert!(throughput_signal(&base, phase_tps(&base).unwrap(), SCREEN).is_none());
+        // Two pairs each cannot reach 95%: no finding either way.
+        let few = phased_op(&[100.0, 100.0], &[120.0, 120.0]);
+        assert!(throughput_signal(
+            &phased_op(&[100.0, 100.0], &[200.0, 200.0]),
+            phase_tps(&few).unwrap(),
+            SCREEN
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn load_runs_are_compared_only_at_the_same_load() {
+        let r = fixture();
+        let s = &r.scenarios[0];
+        assert!(matches!(comparable(s, s), Ok(Some(_))));
+        let mut other = s.clone();
+        other.load.as_mut().unwrap().clients += 4;
+        let why = comparable(s, &other).unwrap_err();
+        assert!(why.contains("the load differs"), "{why}");
+        let mut single = s.clone();
+        single.load = None;
+        assert!(comparable(s, &single).is_err());
+        assert!(matches!(comparable(&single, &single), Ok(None)));
+        // The gate says so, and compares no latency.
+        let mut new = r.clone();
+        new.scenarios[0] = other;
+        let g = crate::gate::compare(&r, "base.json", &new);
+        assert!(
+            g.notes.iter().any(|n| n.contains("the load differs")),
+            "{:?}",
+            g.notes
+        );
+    }
+
+    #[test]
+    fn a_migration_that_now_blocks_traffic_fails_the_gate() {
+        let r = fixture();
+        let blocking = r.scenarios[0].load.clone().unwrap();
+        let mut quiet = blocking.clone();
+        let m = quiet.migration.as_mut().unwrap();
+        m.blocked.clear();
+        let g = migration_gate("s", &quiet, &blocking).unwrap();
+        assert_eq!(g.operation, MIGRATION_ENTRY);
+        assert_eq!(g.verdict, Verdict::Regressed);
+        assert!(
+            g.findings[0].message.contains("now blocks writes to items"),
+            "{:?}",
+            g.findings
+        );
+        let g = migration_gate("s", &blocking, &quiet).unwrap();
+        assert_eq!(g.verdict, Verdict::Improved);
+        let g = migration_gate("s", &blocking, &blocking).unwrap();
+        assert_eq!(g.verdict, Verdict::Pass);
+        // New errors during the window.
+        let mut failing = blocking.clone();
+        let w = failing.operations[0].window.as_mut().unwrap();
+        w.errors.insert("55P03".into(), 3);
+        let g = migration_gate("s", &blocking, &failing).unwrap();
+        assert_eq!(g.verdict, Verdict::Regressed);
+        assert!(g
+            .findings
+            .iter()
+            .any(|f| f.id == "migration-errors" && f.message.contains("55P03")));
+        // In the whole gate, the migration's findings are an entry of their own.
+        let mut new = r.clone();
+        new.scenarios[0].load = Some(failing);
+        let g = crate::gate::compare(&r, "base.json", &new);
+        assert!(g
+            .operations
+            .iter()
+            .any(|o| o.operation == MIGRATION_ENTRY && o.verdict == Verdict::Regressed));
+        assert!(crate::gate::failures(&g)
+            .iter()
+            .any(|f| f.contains("migration-errors")));
+    }
+}

@@ -169,6 +169,9 @@ pub fn to_string(report: &Report) -> String {
     h
 }
 
+#[path = "html_load.rs"]
+mod load;
+
 fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open: bool) {
     let _ = writeln!(
         h,
@@ -204,6 +207,9 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
         );
     }
     summary_table(h, report, si, s);
+    if let Some(l) = &s.load {
+        load::section(h, l);
+    }
     for warn in s.warnings.iter().filter(|w| w.operation.is_none()) {
         let _ = writeln!(
             h,

@@ -252,6 +252,9 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool)
     if let Some(line) = super::server::round_trip_line(s) {
         let _ = writeln!(md, "{}\n", escape(&line));
     }
+    if let Some(l) = &s.load {
+        load_section(md, l, &super::scaling::scale_suffix(report, s));
+    }
     for warn in s.warnings.iter().filter(|w| w.operation.is_none()) {
         let _ = writeln!(
             md,
@@ -368,6 +371,29 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         md.push('\n');
     }
     md.push_str("</details>\n\n");
+}
+
+fn load_section(md: &mut String, l: &super::LoadReport, at_scale: &str) {
+    use super::load_text;
+    let _ = writeln!(md, "{}\n", escape(&load_text::summary(l)));
+    let (header, rows) = load_text::rows(l);
+    let _ = writeln!(md, "| {} |", header.join(" | "));
+    let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| escape(c)).collect();
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    md.push('\n');
+    let lines = load_text::migration_lines(l);
+    if !lines.is_empty() {
+        code_block(md, "text", &lines.join("\n"));
+    }
+    for c in &l.claims {
+        claim_line(md, c, at_scale);
+    }
+    if !l.claims.is_empty() {
+        md.push('\n');
+    }
 }
 
 fn claim_line(md: &mut String, c: &ClaimReport, at_scale: &str) {

@@ -3,6 +3,8 @@
 pub mod histogram;
 pub mod html;
 pub mod junit;
+mod load;
+pub mod load_text;
 pub mod markdown;
 mod model;
 pub mod scaling;
@@ -12,4 +14,5 @@ pub mod table;
 pub mod text;
 pub mod write;
 
+pub use load::*;
 pub use model::*;

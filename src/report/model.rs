@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::LoadReport;
 /// Defined with the scenario that sets them; recorded here per operation.
 pub use crate::scenario::Thresholds;
 
@@ -213,6 +214,9 @@ pub struct ScenarioReport {
     pub server_time: Option<String>,
     /// Problems with this scenario's measurement, with advice.
     pub warnings: Vec<Warning>,
+    /// The load run (`[load]`, `--clients`, `--under-load`), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
 }
 
 /// The calibration operation's per-round medians (µs), before and after connections.
@@ -343,6 +347,12 @@ pub struct Confirmation {
     pub before_round_server_us: Vec<f64>,
     #[serde(default)]
     pub after_round_server_us: Vec<f64>,
+    /// Load runs: executions per second of each side in each fresh phase pair (the
+    /// throughput-ratio signal's confirmation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_phase_tps: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_phase_tps: Vec<f64>,
 }
 
 /// A ratio with its confidence interval.

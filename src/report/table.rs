@@ -32,6 +32,37 @@ fn verdict_word(v: ClaimVerdict) -> &'static str {
     }
 }
 
+fn render_load<W: Write + ?Sized>(w: &mut W, l: &super::LoadReport) -> io::Result<()> {
+    use super::load_text;
+    writeln!(w, "{}", load_text::summary(l))?;
+    let (header, rows) = load_text::rows(l);
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(header);
+    for r in rows {
+        t.add_row(r);
+    }
+    writeln!(w, "{t}")?;
+    for line in load_text::migration_lines(l) {
+        writeln!(w, "{line}")?;
+    }
+    for c in &l.claims {
+        writeln!(
+            w,
+            "  {} load claim `{}` {}: {}",
+            mark(c.verdict),
+            c.claim,
+            verdict_word(c.verdict),
+            c.reason
+        )?;
+    }
+    if let Some(f) = &l.failure {
+        writeln!(w, "  load failure: {f}")?;
+    }
+    Ok(())
+}
+
 pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for s in &report.scenarios {
         scenario(w, report, s)?;
@@ -128,6 +159,9 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
                 c.reason
             )?;
         }
+    }
+    if let Some(l) = &s.load {
+        render_load(w, l)?;
     }
     for warn in &s.warnings {
         writeln!(w, "  warning[{}]: {}", warn.id, warn.message)?;

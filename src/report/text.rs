@@ -99,8 +99,12 @@ pub(crate) fn refuted_claims(report: &Report) -> usize {
     report
         .scenarios
         .iter()
-        .flat_map(|s| &s.operations)
-        .flat_map(|o| &o.claims)
+        .flat_map(|s| {
+            s.operations
+                .iter()
+                .flat_map(|o| &o.claims)
+                .chain(s.load.iter().flat_map(|l| &l.claims))
+        })
         .chain(over_sweeps)
         .filter(|c| c.verdict == ClaimVerdict::Refuted)
         .count()

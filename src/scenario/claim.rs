@@ -6,12 +6,21 @@
 //! - `[p50|p95] latency reduction >= R%`  (the same as `speedup >= 1 / (1 - R)`)
 //! - `server speedup >= X` / `> X` / `in A..B`, `server latency reduction >= R%`: the same on
 //!   server time per execution (pg_stat_statements), without the round trip
-//! - `[before|after] p50|p95|p99 <= N ms|us|s`  (an absolute latency bound, default side `after`;
+//! - `[before|after] p50|p95|p99 [latency] <= N ms|us|s`  (an absolute latency bound, default side `after`;
 //!   `>=` for a lower bound, e.g. a claimed "before" time)
 //! - `uses index NAME` / `before uses index NAME`
 //! - `no seq scan on TABLE` / `before no seq scan on TABLE`
 //! - `buffers ratio >= X`  (before/after shared hit+read blocks)
 //! - `same result`
+//!
+//! Under load (docs/load.md):
+//! - `[before|after] throughput >= N tps`; `no errors`
+//! - during the migration under load: `max latency during migration <= N ms`,
+//!   `p50|p95|p99 [latency] during migration <= N ms` (the latency bound above, on the
+//!   migration's window), `no errors during migration`, `no blocking during migration`,
+//!   `zero downtime` (no errors and no blocking)
+//! - any timing, throughput or error claim followed by `at N tps`: judged only on a load run
+//!   that kept that rate
 //!
 //! Over a sweep (`--scale A,B,C`):
 //! - `[before|after] grows at most linearly` / `… at most quadratically` /
@@ -120,6 +129,30 @@ pub enum Claim {
         scale: i64,
         claim: Box<Claim>,
     },
+    /// Under load: executions per second of one side (of all operations, at scenario level).
+    Throughput {
+        side: Side,
+        min_tps: f64,
+    },
+    /// Under load, during the migration window: the maximum (`quantile` None) or a quantile of
+    /// latency is at most `bound_us`.
+    MigrationLatency {
+        quantile: Option<Quantile>,
+        bound_us: f64,
+    },
+    /// No failed execution (during the migration window only, or in the whole load run).
+    NoErrors {
+        during_migration: bool,
+    },
+    /// No execution waited on a lock held by the migration's session.
+    NoBlocking,
+    /// No errors and no blocking during the migration.
+    ZeroDowntime,
+    /// `claim` checked on a load run at `tps` executions per second or more.
+    AtRate {
+        claim: Box<Claim>,
+        tps: f64,
+    },
 }
 
 /// The comparison in `at scale >= N`.
@@ -173,6 +206,21 @@ impl Claim {
     pub fn is_sweep(&self) -> bool {
         matches!(self, Claim::Growth { .. } | Claim::AtScale { .. })
     }
+
+    /// Whether `at N tps` can qualify this claim: a claim about timing, throughput or errors
+    /// (not a plan, result or sweep claim, nor a claim that already names a rate).
+    pub fn judged_at_a_rate(&self) -> bool {
+        !matches!(
+            self,
+            Claim::UsesIndex { .. }
+                | Claim::NoSeqScan { .. }
+                | Claim::BuffersRatio { .. }
+                | Claim::SameResult
+                | Claim::Growth { .. }
+                | Claim::AtScale { .. }
+                | Claim::AtRate { .. }
+        )
+    }
 }
 
 fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
@@ -192,7 +240,9 @@ fn number(tok: &str, suffixes: &[&str]) -> Option<f64> {
 const EXPECTED: &str = "expected one of: `speedup >= X`, `speedup in A..B`, `p95 speedup >= X`, \
 `server speedup >= X`, `latency reduction >= R%`, `after p50 <= N ms`, `uses index NAME`, `no seq scan on TABLE`, \
 `buffers ratio >= X`, `same result`, `after grows at most linearly`, `after growth <= K`, \
-or a claim followed by `at scale >= N`";
+under load `throughput >= N tps`, `no errors`, and during a migration under load \
+`max latency during migration <= N ms`, `p99 latency during migration <= N ms`, `no errors during migration`, \
+`no blocking during migration`, `zero downtime`; a claim may be followed by `at N tps` and then by `at scale >= N`";
 
 /// Splits `… at scale >= N` off a claim sentence.
 fn split_scale_condition(text: &str) -> Result<Option<(&str, ScaleCmp, i64)>, String> {
@@ -262,12 +312,37 @@ fn parse_one(text: &str) -> Result<Claim, String> {
         .replace(['–', '—'], "-")
         .to_ascii_lowercase();
     let spaced = spaced.replace(" > =", " >=");
-    let mut toks: Vec<&str> = spaced.split_whitespace().collect();
+    parse_tokens(text, spaced.split_whitespace().collect())
+}
+
+/// A claim from its tokens; `text` (the sentence as written) is for messages.
+fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
     let err = |why: &str| -> Result<Claim, String> {
         Err(format!("cannot read claim `{text}`: {why}; {EXPECTED}"))
     };
     if toks.is_empty() {
         return err("it is empty");
+    }
+    if let Some((inner, tps)) = at_rate(&toks) {
+        if inner.is_empty() {
+            return err("`at N tps` follows a claim");
+        }
+        let Some(tps) = tps.filter(|t| *t > 0.0) else {
+            return err("the rate in `at N tps` must be a positive number");
+        };
+        let claim = parse_tokens(text, inner)?;
+        if !claim.judged_at_a_rate() {
+            return err(
+                "`at N tps` follows a latency, speedup, throughput, error or migration claim",
+            );
+        }
+        return Ok(Claim::AtRate {
+            claim: Box::new(claim),
+            tps,
+        });
+    }
+    if let Some(c) = load_claim(&toks) {
+        return c.or_else(|why| err(&why));
     }
 
     let mut side = None;
@@ -288,6 +363,32 @@ fn parse_one(text: &str) -> Result<Claim, String> {
     }) {
         quantile = Some(q);
         toks.remove(0);
+    }
+    // A latency bound may say `latency` after its statistic, and bound the migration's window
+    // (`max latency during migration <= 200ms`, `p99 during migration <= 50ms`).
+    let max = quantile.is_none() && toks.first() == Some(&"max");
+    if max {
+        toks.remove(0);
+    }
+    if (max || quantile.is_some())
+        && toks.first() == Some(&"latency")
+        && toks.get(1) != Some(&"reduction")
+    {
+        toks.remove(0);
+    }
+    if toks.starts_with(&["during", "migration"]) && (max || quantile.is_some()) {
+        toks.drain(..2);
+        return match toks.as_slice() {
+            _ if side.is_some() => err("the migration runs on the before database while the traffic goes on: a bound during the migration has no before/after"),
+            ["<=", rest @ ..] if !rest.is_empty() => latency_us(rest)
+                .map(|bound_us| Claim::MigrationLatency { quantile, bound_us })
+                .or_else(err),
+            [">=", ..] => err("latency during the migration is bounded from above (`<=`)"),
+            _ => err("not a claim querygate knows"),
+        };
+    }
+    if max {
+        return err("`max latency` is bounded during the migration under load (`max latency during migration <= N ms`); other latency bounds take p50, p95 or p99");
     }
 
     let mut basis = Basis::EndToEnd;
@@ -392,6 +493,24 @@ fn latency_bound(
     quantile: Quantile,
     at_most: bool,
 ) -> Result<Claim, &'static str> {
+    let bound_us = latency_us(rest)?;
+    Ok(if at_most {
+        Claim::LatencyAtMost {
+            side,
+            quantile,
+            bound_us,
+        }
+    } else {
+        Claim::LatencyAtLeast {
+            side,
+            quantile,
+            bound_us,
+        }
+    })
+}
+
+/// A latency written after its operator (`5 ms`, `500us`, `1s`), in µs.
+fn latency_us(rest: &[&str]) -> Result<f64, &'static str> {
     let joined = rest.join("");
     let (num, scale) = if let Some(n) = joined.strip_suffix("ms") {
         (n, 1000.0)
@@ -406,16 +525,7 @@ fn latency_bound(
         return Err("a latency bound needs a unit: ms, us or s");
     };
     match number(num, &[]) {
-        Some(v) if v > 0.0 && at_most => Ok(Claim::LatencyAtMost {
-            side,
-            quantile,
-            bound_us: v * scale,
-        }),
-        Some(v) if v > 0.0 => Ok(Claim::LatencyAtLeast {
-            side,
-            quantile,
-            bound_us: v * scale,
-        }),
+        Some(v) if v > 0.0 => Ok(v * scale),
         _ => Err("a latency bound must be a positive number"),
     }
 }
@@ -464,8 +574,81 @@ impl fmt::Display for Claim {
             Claim::AtScale { cmp, scale, claim } => {
                 write!(f, "{claim} at scale {} {scale}", cmp.symbol())
             }
+            Claim::Throughput { side, min_tps } => {
+                write!(f, "{side} throughput >= {} tps", trim(*min_tps))
+            }
+            Claim::MigrationLatency {
+                quantile: None,
+                bound_us,
+            } => write!(
+                f,
+                "max latency during migration <= {}ms",
+                trim(bound_us / 1000.0)
+            ),
+            Claim::MigrationLatency {
+                quantile: Some(q),
+                bound_us,
+            } => write!(
+                f,
+                "{q} latency during migration <= {}ms",
+                trim(bound_us / 1000.0)
+            ),
+            Claim::NoErrors {
+                during_migration: true,
+            } => write!(f, "no errors during migration"),
+            Claim::NoErrors {
+                during_migration: false,
+            } => write!(f, "no errors"),
+            Claim::NoBlocking => write!(f, "no blocking during migration"),
+            Claim::ZeroDowntime => write!(f, "zero downtime"),
+            Claim::AtRate { claim, tps } => write!(f, "{claim} at {} tps", trim(*tps)),
         }
     }
+}
+
+/// `… at N tps` / `… at Ntps`: the claim before it and the rate.
+fn at_rate<'t>(toks: &[&'t str]) -> Option<(Vec<&'t str>, Option<f64>)> {
+    let n = toks.len();
+    if n >= 3 && toks[n - 3] == "at" && toks[n - 1] == "tps" {
+        return Some((toks[..n - 3].to_vec(), number(toks[n - 2], &[])));
+    }
+    if n >= 2 && toks[n - 2] == "at" && toks[n - 1].ends_with("tps") {
+        return Some((toks[..n - 2].to_vec(), number(toks[n - 1], &["tps"])));
+    }
+    None
+}
+
+/// The claims about a load run and the migration under load other than latency bounds;
+/// `None` when `toks` is none of them.
+fn load_claim(toks: &[&str]) -> Option<Result<Claim, String>> {
+    let (side, rest) = match toks.first() {
+        Some(&"before") => (Side::Before, &toks[1..]),
+        Some(&"after") => (Side::After, &toks[1..]),
+        _ => (Side::After, toks),
+    };
+    let c = match rest {
+        ["throughput", ">=", n @ ..] if !n.is_empty() => {
+            match number(&n.join(""), &["tps", "/s"]) {
+                Some(v) if v > 0.0 => Ok(Claim::Throughput { side, min_tps: v }),
+                _ => Err(
+                    "a throughput is a positive number of executions per second (`1000 tps`)"
+                        .into(),
+                ),
+            }
+        }
+        _ if toks.len() != rest.len() => return None,
+        ["no", "errors", "during", "migration"] => Ok(Claim::NoErrors {
+            during_migration: true,
+        }),
+        ["no", "errors"] | ["no", "errors", "under", "load"] => Ok(Claim::NoErrors {
+            during_migration: false,
+        }),
+        ["no", "blocking", "during", "migration"]
+        | ["no", "lock", "waits", "during", "migration"] => Ok(Claim::NoBlocking),
+        ["zero", "downtime"] | ["zero-downtime"] | ["no", "downtime"] => Ok(Claim::ZeroDowntime),
+        _ => return None,
+    };
+    Some(c)
 }
 
 fn trim(v: f64) -> String {
@@ -612,6 +795,14 @@ mod tests {
             "after growth <= 0.5",
             "p50 speedup >= 10 at scale >= 100000",
             "after p50 <= 100ms at scale < 5000",
+            "after throughput >= 1000 tps",
+            "max latency during migration <= 200ms",
+            "p99 latency during migration <= 50ms",
+            "no errors during migration",
+            "no errors",
+            "no blocking during migration",
+            "zero downtime",
+            "after p95 <= 100ms at 500 tps",
         ] {
             assert_eq!(parse(text).unwrap().to_string(), text);
         }
@@ -630,6 +821,10 @@ mod tests {
             "speedup >= 10 at scale >= ten",
             "after grows at most linearly at scale >= 10",
             "grows at most cubically",
+            "throughput >= fast",
+            "max latency during migration <= 200",
+            "at 500 tps",
+            "p95 <= 100ms at many tps",
         ] {
             let e = parse(bad).unwrap_err();
             assert!(e.contains("expected one of"), "{bad}: {e}");

@@ -416,6 +416,7 @@ fn declared(op: &Operation, scenario: &Scenario) -> Result<ScenarioOp> {
         claims,
         expect_same_result: op.expect_same_result,
         thresholds: Default::default(),
+        weight: 1,
         span: 0..0,
     })
 }

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub setting_spans: BTreeMap<String, Range<usize>>,
     pub run: RunSettings,
     pub operations: Vec<Operation>,
+    /// `[load]`: concurrent clients (see `crate::load`); `None` measures one client at a time.
+    pub load: Option<super::LoadSettings>,
 }
 
 /// The change under test, applied to the "after" database only.
@@ -149,6 +151,8 @@ pub struct Operation {
     pub expect_same_result: Option<bool>,
     /// Gate thresholds: the scenario's `[gate]`, overridden by the operation's `gate`.
     pub thresholds: Thresholds,
+    /// Share of the load mix (`[load]`); 0 leaves the operation out of load runs.
+    pub weight: u32,
     pub span: Range<usize>,
 }
 

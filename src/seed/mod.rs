@@ -126,7 +126,7 @@ pub async fn prepare(
     on_step("applying the migration to the after database");
     let mut after = connect(&admin.clone().database(&names.after)).await?;
     for f in &scenario.migration.up {
-        let d = run_file(&mut after, f, None).await?;
+        let d = run_migration_file(&mut after, f).await?;
         out.migration_files.push(FileTiming {
             file: f.path.display().to_string(),
             duration_ms: ms(d),
@@ -335,6 +335,40 @@ pub async fn run_file(
             }
         }
     }
+}
+
+/// A migration file: whole (one round trip), or statement by statement when it has a statement
+/// that cannot run in the implicit transaction of a multi-statement query (`… CONCURRENTLY`).
+async fn run_migration_file(conn: &mut PgConnection, file: &SqlFile) -> Result<Duration> {
+    if !file.text.to_ascii_uppercase().contains("CONCURRENTLY") {
+        return run_file(conn, file, None).await;
+    }
+    let started = Instant::now();
+    for range in crate::scenario::sql_statements(&file.text) {
+        let sql = &file.text[range.clone()];
+        if let Err(e) = sqlx::raw_sql(sql).execute(&mut *conn).await {
+            return Err(statement_error(e, file, range));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// An error from one statement of a file (sent alone, at `range` of the file), located in the
+/// file.
+fn statement_error(e: sqlx::Error, file: &SqlFile, range: std::ops::Range<usize>) -> Error {
+    let Some((message, position)) = pg_error_parts(&e) else {
+        return Error::Infra(
+            anyhow::Error::new(e).context(format!("while running {}", file.path.display())),
+        );
+    };
+    let sql = &file.text[range.clone()];
+    let offset = range.start + position.map_or(0, |chars| char_to_byte(sql, chars));
+    Error::Scenario(Located::at(
+        &file.path,
+        &file.text,
+        offset,
+        format!("{message}\n  statement: {}", statement_excerpt(sql)),
+    ))
 }
 
 /// An SQL file as written and as sent (after `:var` substitution).

@@ -57,6 +57,7 @@ struct RawScenario {
     server: Option<RawServer>,
     run: Option<RawRun>,
     gate: Option<RawGate>,
+    load: Option<Spanned<super::load_section::RawLoad>>,
     #[serde(rename = "operation", default)]
     operations: Vec<Spanned<RawOperation>>,
 }
@@ -115,6 +116,8 @@ struct RawOperation {
     claim: Option<Spanned<toml::Value>>,
     expect_same_result: Option<bool>,
     gate: Option<RawGate>,
+    /// Share of the load mix (`[load]`); default 1, 0 leaves the operation out of load runs.
+    weight: Option<Spanned<i64>>,
 }
 
 /// `[gate]` (scenario) or `gate = { … }` (operation): regression-gate thresholds.
@@ -201,6 +204,28 @@ pub fn parse(
         ));
     }
     let operations = cx.operations(raw.operations, raw.gate.as_ref(), &vars)?;
+    let load = match raw.load {
+        Some(l) => {
+            let span = l.span();
+            Some(cx.load_section(l.into_inner(), span)?)
+        }
+        None => None,
+    };
+    if let (Some(l), true) = (&load, migration.up.is_empty()) {
+        if l.under_load {
+            return Err(cx.err(
+                l.span.clone(),
+                "`under_load = true` runs the scenario's migration under traffic, and it has none: add [migration] up = [\"….sql\"]",
+            ));
+        }
+    }
+    if load.is_some() && operations.iter().all(|o| o.weight == 0) {
+        let at = load.as_ref().map_or(0..0, |l| l.span.clone());
+        return Err(cx.err(
+            at,
+            "every operation has `weight = 0`: the load mix is empty",
+        ));
+    }
 
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -216,6 +241,7 @@ pub fn parse(
         setting_spans,
         run,
         operations,
+        load,
     })
 }
 
@@ -249,6 +275,30 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// The `[load]` table.
+    fn load_section(
+        &self,
+        raw: super::load_section::RawLoad,
+        span: Range<usize>,
+    ) -> Result<super::LoadSettings, Located> {
+        let err = |at: Range<usize>, m: String| self.err(at, m);
+        let strings = |v: &Spanned<toml::Value>| -> Result<Vec<(String, Range<usize>)>, Located> {
+            let bad = |found: &str| {
+                format!("`load.claim` must be a string or a list of strings, found {found}")
+            };
+            match v.get_ref() {
+                toml::Value::String(s) => Ok(vec![(s.clone(), v.span())]),
+                toml::Value::Array(a) => Ok(self
+                    .strings(a, &v.span(), &bad)?
+                    .into_iter()
+                    .map(|(s, at)| (s.to_string(), at))
+                    .collect()),
+                other => Err(self.err(v.span(), bad(&kind(other)))),
+            }
+        };
+        super::load_section::load_settings(raw, span, &err, &strings)
+    }
+
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> Located {
         Located::at(self.path, self.text, span.start, message)
     }

@@ -131,6 +131,7 @@ impl Cx<'_> {
             (&params, &param_spans),
         )?;
         let claims = self.claims(&raw, &span)?;
+        let weight = self.weight(&raw, &name)?;
         Ok(Operation {
             name,
             description: raw.description,
@@ -142,8 +143,24 @@ impl Cx<'_> {
             claims,
             expect_same_result: raw.expect_same_result,
             thresholds: self.thresholds(raw.gate.as_ref(), gate)?,
+            weight,
             span,
         })
+    }
+
+    /// `weight`: the operation's share of the load mix, 0 – 1 000 000 (default 1).
+    fn weight(&self, raw: &RawOperation, name: &str) -> Result<u32, Located> {
+        match &raw.weight {
+            None => Ok(1),
+            Some(w) if (0..=1_000_000).contains(w.get_ref()) => Ok(*w.get_ref() as u32),
+            Some(w) => Err(self.err(
+                w.span(),
+                format!(
+                    "operation `{name}`: `weight` must be between 0 and 1000000, found {}",
+                    w.get_ref()
+                ),
+            )),
+        }
     }
 
     pub(super) fn operation_name(&self, raw: &Spanned<String>) -> Result<String, Located> {

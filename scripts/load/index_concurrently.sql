@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY events_account_kind_idx ON events (account, kind, payload);

@@ -1,0 +1,1 @@
+CREATE INDEX events_account_kind_idx ON events (account, kind, payload);

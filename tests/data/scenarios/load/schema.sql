@@ -1,0 +1,1 @@
+CREATE TABLE items (id bigint PRIMARY KEY, grp int NOT NULL, payload text NOT NULL);
