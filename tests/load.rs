@@ -278,3 +278,69 @@ fn ctrl_c_during_the_migration_under_load_cleans_up() {
         Duration::from_millis(500),
     );
 }
+
+/// The gate on load runs: a phased run and a migration under load, each compared with a
+/// baseline of itself (same code, same load): nothing regressed, and the comparison was made
+/// (throughput and speedup per phase pair; the migration's blocking, as its own entry).
+#[test]
+fn load_runs_are_gated_against_a_baseline_of_the_same_load() {
+    let dir = tmpdir();
+    for (scenario, extra) in [
+        (
+            "tests/data/scenarios/load/phased.toml",
+            &["--phases", "8", "--duration", "8s"][..],
+        ),
+        ("tests/data/scenarios/load/blocking.toml", &[][..]),
+    ] {
+        let base = dir.path().join("base.json");
+        let _ = std::fs::remove_file(&base);
+        let (_, first) = run_load(
+            scenario,
+            &[extra, &["--save-baseline", base.to_str().unwrap()]].concat(),
+        );
+        assert_eq!(first["status"], "complete");
+        let (o, r) = run_load(
+            scenario,
+            &[extra, &["--baseline", base.to_str().unwrap()]].concat(),
+        );
+        let gate = &r["gate"];
+        let regressed: Vec<&serde_json::Value> = gate["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["verdict"] == "regressed")
+            .collect();
+        assert!(
+            regressed.is_empty(),
+            "{scenario}: {regressed:?}\n{}",
+            stderr(&o)
+        );
+        let names: Vec<&str> = gate["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["operation"].as_str().unwrap())
+            .collect();
+        if scenario.ends_with("blocking.toml") {
+            assert!(names.contains(&"(migration under load)"), "{names:?}");
+        } else {
+            assert_eq!(names, ["read"]);
+        }
+        // A different load is not compared on latency or throughput: the gate says so.
+        if scenario.ends_with("phased.toml") {
+            let (_, r) = run_load(
+                scenario,
+                &[
+                    extra,
+                    &["--clients", "3", "--baseline", base.to_str().unwrap()],
+                ]
+                .concat(),
+            );
+            assert!(r["gate"]["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().contains("the load differs")));
+        }
+    }
+}
