@@ -5,11 +5,16 @@
 #     for N = 1, 4, 16 (goal: querygate >= 90% of pgbench);
 #  2. latency at a fixed rate: querygate --rate R (Poisson arrivals, latency from the intended
 #     start) vs pgbench -R R (latency from the scheduled start), p50/p90/p99 (goal: within 10%).
-#   scripts/load-vs-pgbench.sh [SECONDS] [RATE]      (defaults 15, 2000)
+#   scripts/load-vs-pgbench.sh [SECONDS] [RATE] [REPEATS]      (defaults 15, 2000, 3)
+# The two tools run alternately, so drift on a shared machine hits both alike.
+# PARTS="throughput latency" and CLIENTS="1 4 16" (environment) choose what runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-15}
 rate=${2:-2000}
+reps=${3:-3}
+parts=${PARTS:-throughput latency}
+clients=${CLIENTS:-1 4 16}
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=$(mktemp -d /tmp/qg-loadbench.XXXXXX)
 chmod 755 "$work"
@@ -37,32 +42,63 @@ qg() { "$work/querygate" run scripts/load/point.toml --backend url --database-ur
         --warmup 2s --duration "$((secs * 2))s" --out "$work/qg.json" --format json -q "$@" > /dev/null || true; }
 pgb() { (cd "$work" && pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -j 2 -T "$secs" -f point.sql "$@" bench 2>/dev/null); }
 
-echo "throughput, closed loop, ${secs} s each (querygate: ${secs} s per side, phases A B)"
-printf '%8s %14s %14s %8s\n' clients pgbench querygate ratio
-for n in 1 4 16; do
-    p=$(pgb -c "$n" | awk '/^tps = / {print $3}')
-    qg --clients "$n" --rate 0
-    q=$(python3 -c "import json; print(json.load(open('$work/qg.json'))['scenarios'][0]['load']['achieved_tps'])")
-    python3 -c "print(f'{$n:8d} {$p:14.0f} {$q:14.0f} {$q/$p:8.3f}')"
-done
-
+echo "machine: $(nproc) CPUs; $(uptime)"
+if [[ " $parts " == *" throughput "* ]]; then
 echo
-echo "latency at ${rate}/s, 4 clients, Poisson arrivals, from the scheduled/intended start"
-rm -f "$work"/pgbench_log.*
-pgb -c 4 -R "$rate" -l > /dev/null
-# pgbench log: client tx time(us) script epoch epoch_us schedule_lag(us); latency from the
-# scheduled start is time + lag.
-cat "$work"/pgbench_log.* | awk '{print $3 + $7}' | sort -n > "$work/pg_lat"
-qg --clients 4 --rate "$rate"
-python3 - "$work/pg_lat" "$work/qg.json" <<'PY'
-import json, sys
-lat = [float(x) for x in open(sys.argv[1])]
-q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-load = json.load(open(sys.argv[2]))['scenarios'][0]['load']
-side = load['operations'][0]['before']['latency']
-print(f"{'':10} {'p50 us':>9} {'p90 us':>9} {'p99 us':>9}  executions/s")
-print(f"{'pgbench':10} {q(.50):9.0f} {q(.90):9.0f} {q(.99):9.0f}")
-print(f"{'querygate':10} {side['p50_us']:9.0f} {side['p90_us']:9.0f} {side['p99_us']:9.0f}  {load['achieved_tps']:.0f}/s"
-      + (" SATURATED" if load['saturated'] else ""))
-print("ratio      " + " ".join(f"{a/b:9.3f}" for a, b in [(side['p50_us'], q(.50)), (side['p90_us'], q(.90)), (side['p99_us'], q(.99))]))
+echo "throughput, closed loop, ${secs} s each (querygate: ${secs} s per side, phases A B); ${reps} alternated repetition(s)"
+printf '%8s %4s %14s %14s %8s\n' clients rep pgbench querygate ratio
+for n in $clients; do
+    for r in $(seq 1 "$reps"); do
+        p=$(pgb -c "$n" | awk '/^tps = / {print $3}')
+        qg --clients "$n" --rate 0
+        q=$(python3 -c "import json; print(json.load(open('$work/qg.json'))['scenarios'][0]['load']['achieved_tps'])")
+        python3 -c "print(f'{$n:8d} {$r:4d} {$p:14.0f} {$q:14.0f} {$q/$p:8.3f}')"
+        echo "$n $p $q" >> "$work/tp"
+    done
+done
+python3 - "$work/tp" <<'PY'
+import sys, statistics
+by = {}
+for line in open(sys.argv[1]):
+    n, p, q = line.split()
+    by.setdefault(int(n), []).append(float(q) / float(p))
+print("ratio querygate/pgbench, median of the repetitions: "
+      + ", ".join(f"{n} client(s) {statistics.median(v):.3f}" for n, v in sorted(by.items())))
 PY
+fi
+
+if [[ " $parts " == *" latency "* ]]; then
+echo
+echo "latency at ${rate}/s, 4 clients, Poisson arrivals, from the scheduled/intended start; ${reps} alternated repetition(s)"
+printf '%10s %4s %9s %9s %9s\n' '' rep 'p50 us' 'p90 us' 'p99 us'
+for r in $(seq 1 "$reps"); do
+    rm -f "$work"/pgbench_log.*
+    pgb -c 4 -R "$rate" -l > /dev/null
+    # pgbench's per-transaction log: client tx time(us) script epoch epoch_us schedule_lag(us).
+    # With -R, `time` already counts from the scheduled start (pgbench.c: latency = now -
+    # txn_scheduled), lag included.
+    cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n > "$work/pg_lat.$r"
+    qg --clients 4 --rate "$rate"
+    cp "$work/qg.json" "$work/qg_lat.$r.json"
+done
+python3 - "$work" "$reps" <<'PY'
+import json, sys, statistics
+work, reps = sys.argv[1], int(sys.argv[2])
+ratios = {k: [] for k in ('p50', 'p90', 'p99')}
+for r in range(1, reps + 1):
+    lat = [float(x) for x in open(f"{work}/pg_lat.{r}")]
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    load = json.load(open(f"{work}/qg_lat.{r}.json"))['scenarios'][0]['load']
+    side = load['operations'][0]['before']['latency']
+    pg = {'p50': q(.50), 'p90': q(.90), 'p99': q(.99)}
+    qg = {'p50': side['p50_us'], 'p90': side['p90_us'], 'p99': side['p99_us']}
+    print(f"{'pgbench':>10} {r:4d} {pg['p50']:9.0f} {pg['p90']:9.0f} {pg['p99']:9.0f}")
+    print(f"{'querygate':>10} {r:4d} {qg['p50']:9.0f} {qg['p90']:9.0f} {qg['p99']:9.0f}  {load['achieved_tps']:.0f}/s"
+          + (" SATURATED" if load['saturated'] else ""))
+    for k in ratios:
+        ratios[k].append(qg[k] / pg[k])
+print("ratio querygate/pgbench, median of the repetitions: "
+      + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in ratios.items()))
+PY
+fi
+echo "after: $(uptime)"

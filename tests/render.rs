@@ -92,8 +92,15 @@ fn load_snapshots() {
     assert_eq!(h, html(&r));
     // The timeline chart, with the migration window shaded and named.
     assert!(h.contains("<svg class=\"timeline\""), "no timeline chart");
+    let window = r.scenarios[0]
+        .load
+        .as_ref()
+        .unwrap()
+        .migration
+        .as_ref()
+        .unwrap();
     assert!(
-        h.contains("<title>migration 15"),
+        h.contains(&format!("<title>migration {:.0} ms", window.duration_ms)),
         "no shaded migration window"
     );
     assert!(h.contains("blocked writes to items"));

@@ -24,6 +24,13 @@ pub struct Evidence<'a> {
 
 pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
+    if let Some(why) = ev
+        .load
+        .as_ref()
+        .and_then(|l| super::load::saturated_timing(claim, l.report))
+    {
+        return (Inconclusive, why);
+    }
     match claim {
         Claim::Speedup {
             basis,

@@ -226,8 +226,21 @@ pub fn load_report(s: &Scenario, load: &LoadRun) -> LoadReport {
     } else {
         steady_s + window_s + tail_s
     };
+    // A phased open loop that fell behind serves its phases' executions over a longer time
+    // than the phases last: the rate achieved is over the time it really took.
+    let stretch = if phased {
+        let nominal_s = (set.phase_ms() * u64::from(set.phases)) as f64 / 1000.0;
+        let real_s = load.end_ns.saturating_sub(set.warmup_ms * 1_000_000) as f64 / 1e9;
+        if real_s > nominal_s && nominal_s > 0.0 {
+            nominal_s / real_s
+        } else {
+            1.0
+        }
+    } else {
+        1.0
+    };
     let achieved_tps = if measured_s > 0.0 {
-        executions as f64 / measured_s
+        executions as f64 / measured_s * stretch
     } else {
         0.0
     };
@@ -533,9 +546,10 @@ fn throughput(ev: &LoadEvidence<'_>, side: Side, min: f64) -> (ClaimVerdict, Str
             );
         };
         let measured = format!(
-            "{} {side}: {:.0} executions/s (95% CI {:.0}–{:.0}, {} phases, {} clients{})",
+            "{} {side}: {:.0} executions/s ({:.0}% CI {:.0}–{:.0}, {} phases, {} clients{})",
             ev.what(),
             e.estimate,
+            e.confidence * 100.0,
             e.low,
             e.high,
             per_phase.len(),
@@ -700,6 +714,26 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
     }
 }
 
+/// A timing claim (speedup, latency, throughput, latency during the migration) on a load run
+/// whose generator fell behind is not judged: from the intended start, latency then measures the
+/// backlog, and a phase's executions ran after it. Claims about errors and blocking still are.
+pub fn saturated_timing(claim: &Claim, report: &LoadReport) -> Option<String> {
+    let timing = matches!(
+        claim.inner(),
+        Claim::Speedup { .. }
+            | Claim::LatencyAtMost { .. }
+            | Claim::LatencyAtLeast { .. }
+            | Claim::Throughput { .. }
+            | Claim::MigrationLatency { .. }
+    );
+    (timing && report.saturated).then(|| {
+        format!(
+            "the load generator fell behind ({}): the timings describe its backlog, not the load asked for",
+            report.saturation.as_deref().unwrap_or("saturated")
+        )
+    })
+}
+
 /// `CLAIM at N tps`: judged only on a load run that kept at least 95% of N.
 pub fn at_rate(tps: f64, report: Option<&LoadReport>) -> Result<(), String> {
     let Some(r) = report else {
@@ -722,5 +756,40 @@ fn fmt_ms(us: f64) -> String {
         format!("{:.1} ms", us / 1000.0)
     } else {
         format!("{us:.0} µs")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::claim::parse;
+
+    #[test]
+    fn a_saturated_run_judges_no_timing_claim() {
+        let r: Report =
+            serde_json::from_str(include_str!("../../tests/data/reports/load.json")).unwrap();
+        let mut l = r.scenarios[0].load.clone().unwrap();
+        let p = |t: &str| parse(t).unwrap();
+        assert!(saturated_timing(&p("speedup >= 2"), &l).is_none());
+        l.saturated = true;
+        l.saturation = Some("achieved 10 of 100".into());
+        for t in [
+            "speedup >= 2",
+            "after p95 <= 10ms",
+            "throughput >= 10 tps",
+            "max latency during migration <= 1s",
+            "p95 speedup >= 2 at scale >= 10",
+        ] {
+            let why = saturated_timing(&p(t), &l).unwrap_or_else(|| panic!("{t}"));
+            assert!(why.contains("achieved 10 of 100"), "{why}");
+        }
+        for t in [
+            "zero downtime",
+            "no errors",
+            "uses index i",
+            "no blocking during migration",
+        ] {
+            assert!(saturated_timing(&p(t), &l).is_none(), "{t}");
+        }
     }
 }

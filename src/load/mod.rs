@@ -117,6 +117,7 @@ pub fn apply_overrides(
             l.interval_ms = 100;
         }
     }
+    l.resolve();
     l.validate()
         .map_err(|m| Error::Usage(format!("{}: {m}", s.path.display())))?;
     if l.under_load && s.migration.up.is_empty() {

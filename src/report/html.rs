@@ -189,15 +189,24 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
     if let Some(d) = &s.description {
         let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
     }
+    let measured = match &s.load {
+        Some(l) if l.mode == "phased" => format!(
+            "{} of {} phase pairs under load",
+            s.run.rounds_completed, s.run.rounds
+        ),
+        Some(_) => "the migration under load (below)".to_string(),
+        None => format!(
+            "{} of {} rounds × {} iterations ({} order)",
+            s.run.rounds_completed,
+            s.run.rounds,
+            s.run.iterations,
+            esc(&s.run.order)
+        ),
+    };
     let _ = writeln!(
         h,
-        "<p class=\"meta\">{} of {} rounds × {} iterations ({} order), migration {:.0} ms, seeding {:.0} ms</p>",
-        s.run.rounds_completed,
-        s.run.rounds,
-        s.run.iterations,
-        esc(&s.run.order),
-        s.migration.duration_ms,
-        s.seed_ms
+        "<p class=\"meta\">{measured}, migration {:.0} ms, seeding {:.0} ms</p>",
+        s.migration.duration_ms, s.seed_ms
     );
     if let Some(e) = &s.error {
         let _ = writeln!(

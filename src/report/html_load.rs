@@ -137,17 +137,29 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
         ("max", "#cf222e", |p| p.max_us),
     ];
     for (k, (name, color, f)) in series.iter().enumerate() {
-        let path: Vec<String> = points
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.executions > 0)
-            .map(|(i, p)| format!("{:.1},{:.1}", x((i as f64 + 0.5) * dt), y(f(p))))
-            .collect();
+        // An interval where nothing completed (a stall) breaks the line: no value is drawn
+        // across it.
+        let mut path = String::new();
+        let mut pen_down = false;
+        for (i, p) in points.iter().enumerate() {
+            if p.executions == 0 {
+                pen_down = false;
+                continue;
+            }
+            let _ = write!(
+                path,
+                "{}{:.1},{:.1} ",
+                if pen_down { "L" } else { "M" },
+                x((i as f64 + 0.5) * dt),
+                y(f(p))
+            );
+            pen_down = true;
+        }
         let _ = writeln!(
             h,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/>\
+            "<path fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" d=\"{}\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"{color}\">{name}</text>",
-            path.join(" "),
+            path.trim_end(),
             W - MR + 6.0,
             MT + 12.0 + 14.0 * k as f64
         );
@@ -172,7 +184,7 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
     let _ = writeln!(
         h,
         "{}<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{:.0}/s</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">throughput</text>",
+         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">tps</text>",
         bars.join(""),
         W - MR + 6.0,
         tps_top + 10.0,

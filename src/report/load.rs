@@ -38,7 +38,8 @@ pub struct LoadReport {
     pub tail_ms: u64,
     /// Width of one timeline interval.
     pub interval_ms: u64,
-    /// Executions per second over the measured time, all operations together.
+    /// Executions per second over the measured time, all operations together (a phased open
+    /// loop that ended behind schedule: over the time its phases really took).
     pub achieved_tps: f64,
     /// Measured executions (successful and failed), all operations.
     pub executions: u64,

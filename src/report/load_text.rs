@@ -165,7 +165,8 @@ pub fn migration_lines(l: &LoadReport) -> Vec<String> {
                 .map_or(String::new(), |e| format!("  FAILED: {e}"))
         ));
     }
-    for h in &m.locks_held {
+    let (long, brief): (Vec<_>, Vec<_>) = m.locks_held.iter().partition(|h| h.held_ms > 0.0);
+    for h in long {
         out.push(format!(
             "  held {} on {} for {:.0} ms (seen from {:.1} s to {:.1} s)",
             h.mode,
@@ -173,6 +174,17 @@ pub fn migration_lines(l: &LoadReport) -> Vec<String> {
             h.held_ms,
             h.first_ms / 1000.0,
             h.last_ms / 1000.0
+        ));
+    }
+    if !brief.is_empty() {
+        let locks: Vec<String> = brief
+            .iter()
+            .map(|h| format!("{} on {}", h.mode, h.relation))
+            .collect();
+        out.push(format!(
+            "  held in one sample only (under {} ms): {}",
+            m.sample_ms,
+            locks.join(", ")
         ));
     }
     for f in &m.findings {

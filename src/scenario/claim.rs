@@ -833,6 +833,78 @@ mod tests {
 }
 
 #[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_during_the_migration_is_the_latency_bound_on_another_window() {
+        for (text, quantile, us) in [
+            ("max latency during migration <= 200ms", None, 200_000.0),
+            ("max during migration <= 2 s", None, 2_000_000.0),
+            (
+                "p99 during migration <= 50ms",
+                Some(Quantile::P99),
+                50_000.0,
+            ),
+            (
+                "P95 latency during migration<=500us",
+                Some(Quantile::P95),
+                500.0,
+            ),
+        ] {
+            assert_eq!(
+                parse(text).unwrap(),
+                Claim::MigrationLatency {
+                    quantile,
+                    bound_us: us
+                },
+                "{text}"
+            );
+        }
+        // `latency` may follow a statistic outside the migration too: the same claim.
+        assert_eq!(
+            parse("after p95 latency <= 100ms").unwrap(),
+            parse("after p95 <= 100ms").unwrap()
+        );
+        for (bad, why) in [
+            ("before p99 during migration <= 5ms", "no before/after"),
+            ("max latency during migration >= 5ms", "from above"),
+            ("max latency during migration <= 5", "needs a unit"),
+            ("max latency <= 5ms", "during the migration"),
+            ("uses index i at 500 tps", "`at N tps` follows"),
+            ("speedup >= 2 at 5 tps at 6 tps", "`at N tps` follows"),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(
+                e.contains(why) && e.contains("expected one of"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rate_comes_before_a_scale() {
+        let c = parse("after p95 <= 100ms at 500 tps at scale >= 1000").unwrap();
+        let Claim::AtScale { claim, .. } = &c else {
+            panic!("{c:?}")
+        };
+        assert!(matches!(**claim, Claim::AtRate { tps, .. } if tps == 500.0));
+        assert_eq!(
+            c.to_string(),
+            "after p95 <= 100ms at 500 tps at scale >= 1000"
+        );
+        assert!(c.applies_at(1000) && !c.applies_at(999));
+        assert_eq!(
+            parse("zero downtime at 200tps").unwrap(),
+            Claim::AtRate {
+                claim: Box::new(Claim::ZeroDowntime),
+                tps: 200.0
+            }
+        );
+    }
+}
+
+#[cfg(test)]
 mod sweep_tests {
     use super::*;
 

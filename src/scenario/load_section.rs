@@ -38,6 +38,8 @@ pub struct LoadSettings {
     pub phases: u32,
     /// Discarded at the start of every phase.
     pub settle_ms: u64,
+    /// `settle` was written: otherwise it follows the phase length (`resolve`).
+    pub settle_given: bool,
     /// Width of one timeline interval (one HdrHistogram per operation per interval).
     pub interval_ms: u64,
     /// OS threads driving the clients (like `pgbench -j`).
@@ -65,9 +67,10 @@ impl LoadSettings {
             rate: None,
             arrival: Arrival::Uniform,
             warmup_ms: 5_000,
-            duration_ms: 20_000,
-            phases: 4,
+            duration_ms: 30_000,
+            phases: 12,
             settle_ms: 1_000,
+            settle_given: false,
             interval_ms: 1_000,
             threads: 2,
             under_load: false,
@@ -82,6 +85,14 @@ impl LoadSettings {
     /// Length of one phase of the comparison.
     pub fn phase_ms(&self) -> u64 {
         self.duration_ms / u64::from(self.phases.max(1))
+    }
+
+    /// Settles what depends on other settings (after overrides): an unwritten `settle` is a
+    /// quarter of a phase, at most 1 s.
+    pub fn resolve(&mut self) {
+        if !self.settle_given {
+            self.settle_ms = (self.phase_ms() / 4).min(1_000);
+        }
     }
 
     /// Checks what only makes sense together (after overrides).
@@ -259,6 +270,7 @@ pub(super) fn load_settings(
             *slot = ms;
         }
     }
+    s.settle_given = raw.settle.is_some();
     if raw.interval.is_none() && raw.under_load == Some(true) {
         s.interval_ms = 100;
     }
@@ -274,6 +286,7 @@ pub(super) fn load_settings(
             });
         }
     }
+    s.resolve();
     s.validate().map_err(|m| err(span, m))?;
     Ok(s)
 }
@@ -301,5 +314,15 @@ mod tests {
         s.phases = 4;
         s.settle_ms = 4_000;
         assert!(s.validate().unwrap_err().contains("settle"));
+        // Unwritten, settle follows the phase: 12 phases of 20 s give 417 ms.
+        s.duration_ms = 20_000;
+        s.phases = 12;
+        s.resolve();
+        assert_eq!(s.settle_ms, 416);
+        assert!(s.validate().is_ok());
+        s.settle_given = true;
+        s.settle_ms = 900;
+        s.resolve();
+        assert_eq!(s.settle_ms, 900);
     }
 }
