@@ -48,9 +48,28 @@ fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
     check_outputs(&c.outputs)?;
     check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
+    refuse_nothing_in_common(&base, &c.base, &new.scenarios)?;
+    new.fail_on = c.fail_on;
     apply_gate(&mut new, &base, &c.base);
+    crate::gate::decide(&mut new);
     emit(&new, Some(c.format), &c.outputs, out)?;
     Ok(new.exit_code)
+}
+
+/// Refuses a gate that would compare nothing: it would pass on no evidence.
+fn refuse_nothing_in_common(
+    base: &Report,
+    base_path: &Path,
+    new: &[crate::report::ScenarioReport],
+) -> Result<()> {
+    match crate::gate::nothing_in_common(base, new) {
+        Some(what) => Err(Error::Usage(format!(
+            "the baseline {} has {what}\nA gate needs the same scenario, scale and operation names on both sides: \
+             pass the baseline of this scenario, or create one with --save-baseline",
+            base_path.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a baseline that measured other inputs, unless allowed (then it is noted).
@@ -72,7 +91,7 @@ fn check_fingerprints(
     Ok(())
 }
 
-/// Puts the gate's result into the report and folds it into the exit code.
+/// Puts the gate's result into the report (`gate::decide` then folds it into the exit code).
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
     gate.notes.extend(
@@ -80,10 +99,6 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
             .into_iter()
             .map(|m| format!("allowed: {m}")),
     );
-    new.failures.extend(crate::gate::failures(&gate));
-    if gate.verdict == report::Verdict::Regressed && new.exit_code == 0 {
-        new.exit_code = 1;
-    }
     new.gate = Some(gate);
 }
 
@@ -320,6 +335,7 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
         started_at,
         t0,
         out_path,
+        fail_on: c.fail_on,
     };
     let tag = run_tag();
     let names: Vec<Names> = (0..scenarios.len()).map(|k| Names::new(&tag, k)).collect();
@@ -396,6 +412,11 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
             &planned,
             c.baseline.allow_mismatch,
         )?;
+        refuse_nothing_in_common(
+            base,
+            c.baseline.compare_with.as_deref().expect("baseline path"),
+            &planned,
+        )?;
     }
     Ok((scenarios, baseline))
 }
@@ -453,11 +474,16 @@ struct Recording {
     started_at: chrono::DateTime<chrono::Utc>,
     t0: Instant,
     out_path: PathBuf,
+    fail_on: report::FailOn,
 }
 
 impl Recording {
+    /// The report of `runs` so far, its verdict decided without a gate (`finish` applies it).
     fn report(&self, runs: &[ScenarioRun], error: Option<&Error>) -> Report {
-        build_report(runs, &self.env, self.started_at, self.t0, error)
+        let mut r = build_report(runs, &self.env, self.started_at, self.t0, error);
+        r.fail_on = self.fail_on;
+        crate::gate::decide(&mut r);
+        r
     }
 }
 
@@ -530,6 +556,7 @@ fn finish(
     if let (Some(base), Some(path)) = (baseline, &c.baseline.compare_with) {
         apply_gate(&mut report, base, path);
     }
+    crate::gate::decide(&mut report);
     report::write::write_report(&rec.out_path, &report)?;
     if let Some(p) = &c.baseline.save_to {
         if report.status == RunStatus::Complete {
@@ -660,13 +687,9 @@ fn build_report(
 ) -> Report {
     let scenarios: Vec<_> = runs.iter().map(scenario_report).collect();
     let sweeps = crate::analysis::scaling::sweeps(&scenarios);
-    let failures = crate::analysis::claim_failures(&scenarios, &sweeps);
     let incomplete = error.is_some() || scenarios.iter().any(|s| s.status == RunStatus::Incomplete);
-    let exit_code = match error {
-        Some(e) => e.exit_code(),
-        None if !failures.is_empty() => 1,
-        None => 0,
-    };
+    // An error decides the exit code; otherwise `gate::decide` does, from claims and gate.
+    let exit_code = error.map_or(0, Error::exit_code);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -684,7 +707,8 @@ fn build_report(
         environment: env.clone(),
         scenarios,
         exit_code,
-        failures,
+        fail_on: report::FailOn::default(),
+        failures: vec![],
         warnings: vec![],
         gate: None,
         sweeps,

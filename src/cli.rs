@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
-    ExplainConfig, MergeConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig,
+    ExplainConfig, FailOn, MergeConfig, OutputFormat, Outputs, Overrides, Placement, ReportConfig,
     RunConfig,
 };
 use crate::error::Error;
@@ -98,6 +98,9 @@ pub struct CompareArgs {
     /// Compare even when the scenario, schema or seed fingerprints differ.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
+    /// What fails the comparison (exit code 1): refuted claims, regressions, or both.
+    #[arg(long, value_enum, default_value = "both", env = "QUERYGATE_FAIL_ON")]
+    pub fail_on: FailOnArg,
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +193,9 @@ pub struct RunOptions {
     /// Compare with --baseline even when the scenario, schema or seed fingerprints differ.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
+    /// What fails the run (exit code 1): refuted claims, regressions against the baseline, or both.
+    #[arg(long, value_enum, default_value = "both", env = "QUERYGATE_FAIL_ON")]
+    pub fail_on: FailOnArg,
 }
 
 /// The flags of a bench target built with `querygate::Bench` (`cargo bench --bench NAME -- …`):
@@ -268,6 +274,24 @@ pub enum BackendArg {
     Docker,
     Local,
     Url,
+}
+
+/// The `--fail-on` values; converted into [`FailOn`].
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOnArg {
+    Claims,
+    Regressions,
+    Both,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(f: FailOnArg) -> Self {
+        match f {
+            FailOnArg::Claims => FailOn::Claims,
+            FailOnArg::Regressions => FailOn::Regressions,
+            FailOnArg::Both => FailOn::Both,
+        }
+    }
 }
 
 impl From<BackendArg> for BackendKind {
@@ -374,6 +398,7 @@ impl RunOptions {
                 allow_mismatch: a.allow_fingerprint_mismatch,
             },
             implementations: Default::default(),
+            fail_on: a.fail_on.into(),
         })
     }
 }
@@ -402,6 +427,7 @@ impl Cli {
                 format: a.format.into(),
                 outputs: a.outputs.into_outputs(),
                 allow_mismatch: a.allow_fingerprint_mismatch,
+                fail_on: a.fail_on.into(),
             }),
             CliCommand::Explain(a) => {
                 let scale = match &a.scale {

@@ -16,11 +16,21 @@ pub struct OpPlans {
     pub params: Vec<Value>,
 }
 
+/// The relation names of one scratch database after the migration, for claims that name an
+/// index or a table.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub indexes: Vec<String>,
+    pub tables: Vec<String>,
+}
+
 /// Everything measured for one scenario so far.
 #[derive(Debug, Clone)]
 pub struct ScenarioRun {
     pub scenario: Scenario,
     pub prepared: Option<Prepared>,
+    /// The before and after databases' relation names, once they are prepared.
+    pub catalogs: Option<[Catalog; 2]>,
     pub plans: Vec<Option<OpPlans>>,
     /// One entry per operation, then one for the calibration statement.
     pub samples: Vec<OpSamples>,
@@ -39,6 +49,7 @@ impl ScenarioRun {
         ScenarioRun {
             scenario,
             prepared: None,
+            catalogs: None,
             plans: vec![],
             samples: vec![],
             confirm_ops: vec![],

@@ -332,3 +332,38 @@ fn fixtures_carry_the_stable_fields() {
         }
     }
 }
+
+/// A run whose claims decided nothing (all inconclusive or not evaluated), with no baseline,
+/// is headlined "undecided" in every output, never "pass".
+#[test]
+fn undecided_claims_are_not_headlined_pass() {
+    let mut r = fixture("sample.json");
+    r.gate = None;
+    r.exit_code = 0;
+    r.failures.clear();
+    for (k, c) in r
+        .scenarios
+        .iter_mut()
+        .flat_map(|s| &mut s.operations)
+        .flat_map(|o| &mut o.claims)
+        .enumerate()
+    {
+        c.verdict = if k % 2 == 0 {
+            report::ClaimVerdict::Inconclusive
+        } else {
+            report::ClaimVerdict::NotEvaluated
+        };
+    }
+    let md = markdown(&r);
+    let first = md.lines().next().unwrap();
+    assert!(first.starts_with("## ❔ querygate: undecided:"), "{first}");
+    assert!(!first.contains("pass"), "{first}");
+    assert!(
+        html(&r).contains("<header class=\"verdict undecided\">"),
+        "html header"
+    );
+    let mut buf = Vec::new();
+    report::table::render(&mut buf, &r).unwrap();
+    let table = String::from_utf8(buf).unwrap();
+    assert!(table.contains("\nresult: undecided:"), "{table}");
+}

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::explain::{side_digest, StatementPlan};
 use crate::measure::{OpSamples, SideSamples};
-use crate::measured::{OpPlans, ScenarioRun};
+use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::report::histogram::encode_histogram;
 use crate::report::*;
 use crate::scenario::{Mode, Operation, Scenario, SideSql};
@@ -27,7 +27,14 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     for (i, op) in s.operations.iter().enumerate() {
         let samples = run.samples.get(i);
         let plans = run.plans.get(i).and_then(Option::as_ref);
-        let report = operation_report(op, s.scale, samples, plans, &mut warnings);
+        let report = operation_report(
+            op,
+            s.scale,
+            samples,
+            plans,
+            run.catalogs.as_ref(),
+            &mut warnings,
+        );
         operations.push(report);
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
@@ -156,6 +163,7 @@ fn operation_report(
     scale: i64,
     samples: Option<&OpSamples>,
     plans: Option<&OpPlans>,
+    catalogs: Option<&[Catalog; 2]>,
     warnings: &mut Vec<Warning>,
 ) -> OperationReport {
     let empty = OpSamples::default();
@@ -208,6 +216,8 @@ fn operation_report(
         before_plans: bp,
         after_plans: ap,
         same_result,
+        rounds: samples.before.round_p50_ns.len(),
+        catalogs,
     };
     let claims = op
         .claims

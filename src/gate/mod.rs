@@ -76,6 +76,32 @@ pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
     }
 }
 
+/// Settles a finished run's verdict by the kinds of failure `report.fail_on` chose: `failures`
+/// becomes one line per refuted claim (per scale and over sweeps) and per regression against
+/// the baseline, of the chosen kinds; the exit code becomes 1 when there is one, 0 otherwise,
+/// unless an error already decided it (2, 3, 130, 143). The kind not chosen is still in the
+/// report (claims, gate) and in every headline, marked as not failing.
+pub fn decide(report: &mut Report) {
+    let mut lines = Vec::new();
+    if report.fail_on.claims() {
+        lines.extend(crate::analysis::claim_failures(
+            &report.scenarios,
+            &report.sweeps,
+        ));
+    }
+    if let Some(g) = report
+        .gate
+        .as_ref()
+        .filter(|_| report.fail_on.regressions())
+    {
+        lines.extend(failures(g));
+    }
+    report.failures = lines;
+    if report.exit_code <= 1 {
+        report.exit_code = u8::from(!report.failures.is_empty());
+    }
+}
+
 /// One line per regressed finding: what makes a gated run exit 1.
 pub fn failures(gate: &GateReport) -> Vec<String> {
     gate.operations
@@ -93,6 +119,41 @@ pub fn failures(gate: &GateReport) -> Vec<String> {
                 })
         })
         .collect()
+}
+
+/// When nothing of `new` matches `base` (no scenario at the same scale with an operation of
+/// the same name), what each side holds: a gate that compares nothing must not pass.
+pub fn nothing_in_common(base: &Report, new: &[ScenarioReport]) -> Option<String> {
+    let matched = new.iter().any(|s| {
+        base.scenarios
+            .iter()
+            .filter(|b| b.name == s.name && b.scale == s.scale)
+            .any(|b| {
+                b.operations
+                    .iter()
+                    .any(|bo| s.operations.iter().any(|o| o.name == bo.name))
+            })
+    });
+    let list = |ss: &mut dyn Iterator<Item = &ScenarioReport>| {
+        let v: Vec<String> = ss
+            .map(|s| {
+                let ops: Vec<&str> = s.operations.iter().map(|o| o.name.as_str()).collect();
+                format!("`{}` at scale {} ({})", s.name, s.scale, ops.join(", "))
+            })
+            .collect();
+        if v.is_empty() {
+            "no scenario".to_string()
+        } else {
+            v.join("; ")
+        }
+    };
+    (!matched).then(|| {
+        format!(
+            "nothing to compare: no scenario at the same scale with an operation of the same name\n  baseline: {}\n  this run: {}",
+            list(&mut base.scenarios.iter()),
+            list(&mut new.iter())
+        )
+    })
 }
 
 pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a ScenarioReport> {
@@ -175,6 +236,18 @@ fn gate_operation(
         ("before", &b.before, &n.before),
         ("after", &b.after, &n.after),
     ] {
+        if nside.explain.is_empty() && !bside.explain.is_empty() {
+            // A run that stopped before its EXPLAIN pass has no plans: that is no evidence of
+            // a changed statement list, only of nothing compared.
+            findings.push(finding(
+                "not-compared",
+                Some(side),
+                None,
+                Verdict::Inconclusive,
+                format!("{side}: no plans in this run (it stopped before the EXPLAIN pass); plans not compared"),
+            ));
+            continue;
+        }
         if bside.explain.len() != nside.explain.len() {
             findings.push(finding(
                 "statements-changed",

@@ -27,7 +27,7 @@ use super::histogram::decode_histogram;
 use super::text::{
     claim_word, gate_of, headline, mark, measured, op_warnings, p50_text, result_text,
     server_speedup_text, short_server_version, speedup_text, statement_facts,
-    unexpected_difference, verdict_word, State, NOT_MEASURED,
+    unexpected_difference, verdict_word, State, NOT_MEASURED, QUANTILE_NOTE,
 };
 use super::text::{describe_interval, environment_rows, fmt_us, node_label};
 use super::{OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict};
@@ -81,6 +81,7 @@ pub fn to_string(report: &Report) -> String {
         State::Pass => "pass",
         State::Fail => "fail",
         State::Incomplete => "incomplete",
+        State::Undecided => "undecided",
     };
     let names: Vec<&str> = report.scenarios.iter().map(|s| s.name.as_str()).collect();
     let _ = writeln!(
@@ -459,6 +460,7 @@ fn latency_table(h: &mut String, op: &OperationReport) {
         }
     }
     h.push_str("</tbody></table>\n");
+    let _ = writeln!(h, "<p class=\"muted\">{}</p>", esc(QUANTILE_NOTE));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ use super::text::{
     claim_word, describe_interval, environment_rows, fmt_us, gate_of, headline, mark, measured,
     op_warnings, p50_text, plural, result_text, server_speedup_text, short_server_version,
     speedup_text, statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
+    QUANTILE_NOTE,
 };
 use super::{ClaimReport, OperationReport, Report, RunStatus, ScenarioReport, Warning};
 
@@ -135,6 +136,7 @@ fn document(report: &Report, details: bool) -> String {
         State::Pass => "✅",
         State::Fail => "❌",
         State::Incomplete => "⚠️",
+        State::Undecided => "❔",
     };
     let _ = writeln!(md, "## {icon} querygate: {}\n", escape(&h.text));
     let ops: usize = report.scenarios.iter().map(|s| s.operations.len()).sum();
@@ -299,14 +301,14 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
             let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | | |");
         }
     }
-    md.push('\n');
+    let _ = writeln!(md, "\n_{}_\n", escape(QUANTILE_NOTE));
     let p95 = op
         .speedup_p95
         .as_ref()
         .map_or("–".into(), describe_interval);
     let _ = writeln!(
         md,
-        "Speedup p50: {} · p95: {} · server time: {}\n",
+        "Speedup of per-round p50: {} · of per-round p95: {} · of server time: {}\n",
         escape(&speedup_text(op)),
         escape(&p95),
         escape(&server_speedup_text(op))

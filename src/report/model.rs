@@ -31,8 +31,12 @@ pub struct Report {
     pub environment: Environment,
     /// Every scenario run (or started), in order.
     pub scenarios: Vec<ScenarioReport>,
-    /// The exit code this run decided: 0 pass, 1 refuted claim or regression, 3 incomplete.
+    /// The exit code this run decided: 0 pass, 1 a failure of the kind `fail_on` chose (refuted
+    /// claim, regression), 2 scenario or usage error, 3 infrastructure, 130/143 interrupted.
     pub exit_code: u8,
+    /// What fails the run (exit code 1): `claims`, `regressions` or `both` (the default).
+    #[serde(default)]
+    pub fail_on: FailOn,
     /// Why the exit code is not 0, one line each.
     pub failures: Vec<String>,
     /// Problems with the measurement itself, with advice.
@@ -108,6 +112,28 @@ pub struct PlanFlip {
     pub from: String,
     /// Plan nodes only in the new plan, e.g. `Nested Loop`.
     pub to: String,
+}
+
+/// Which kind of finding fails a run: refuted claims, regressions against the baseline, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Claims,
+    Regressions,
+    #[default]
+    Both,
+}
+
+impl FailOn {
+    /// Refuted claims fail the run.
+    pub fn claims(self) -> bool {
+        self != FailOn::Regressions
+    }
+
+    /// Regressions against the baseline fail the run.
+    pub fn regressions(self) -> bool {
+        self != FailOn::Claims
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -486,6 +512,10 @@ pub enum ClaimVerdict {
     Refuted,
     /// The interval straddles the claimed bound: more rounds may decide.
     Inconclusive,
+    /// There was no evidence to judge on: no plan or no measurement (the run stopped early).
+    /// Never a failure.
+    #[serde(rename = "not-evaluated")]
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -494,7 +524,7 @@ pub struct ClaimReport {
     pub claim: String,
     /// Normalised form.
     pub parsed: String,
-    /// holds, refuted or inconclusive.
+    /// holds, refuted, inconclusive or not-evaluated.
     pub verdict: ClaimVerdict,
     /// Why: the measured evidence in one sentence.
     pub reason: String,
@@ -551,7 +581,8 @@ pub struct OperationGate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable id: plan-changed, result-changed, rows-changed, buffers-increased, temp-blocks,
-    /// latency-regressed, speedup-regressed, latency-suspected, latency-improved, speedup-improved.
+    /// latency-regressed, speedup-regressed, latency-suspected, latency-improved, speedup-improved,
+    /// statements-changed, not-compared.
     pub id: String,
     /// before or after, when the finding concerns one side.
     pub side: Option<String>,

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
-use super::text::mark;
+use super::text::{headline, mark};
 use super::{server, ClaimVerdict, GateReport, Latency, Report, RunStatus, ScenarioReport};
 
 /// "p50 / p95 / p99" in one unit, chosen by the p50.
@@ -29,6 +29,7 @@ fn verdict_word(v: ClaimVerdict) -> &'static str {
         ClaimVerdict::Holds => "holds",
         ClaimVerdict::Refuted => "REFUTED",
         ClaimVerdict::Inconclusive => "inconclusive",
+        ClaimVerdict::NotEvaluated => "not evaluated",
     }
 }
 
@@ -43,7 +44,7 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for warn in &report.warnings {
         writeln!(w, "warning[{}]: {}", warn.id, warn.message)?;
     }
-    Ok(())
+    writeln!(w, "\nresult: {}", headline(report).text)
 }
 
 /// One scenario: its title line, the operations table, then what did not hold.
@@ -73,8 +74,8 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
         .set_content_arrangement(ContentArrangement::Dynamic);
     t.set_header(vec![
         "operation",
-        "before p50 / p95 / p99",
-        "after p50 / p95 / p99",
+        "before p50 / p95 / p99 (all executions)",
+        "after p50 / p95 / p99 (all executions)",
         "speedup (95% CI)",
         "server speedup",
         "plan",

@@ -7,7 +7,7 @@ mod load;
 mod model;
 mod sql;
 
-pub use claim::{Claim, Quantile, Side};
+pub use claim::{Bound, Claim, Quantile, Side};
 pub use expr::{Expr, Value};
 pub use load::{load, parse, FileReader, FsReader};
 pub use model::*;
