@@ -128,7 +128,7 @@ pub struct Baseline {
     pub save_to: Option<PathBuf>,
     /// Replace an existing baseline file.
     pub overwrite: bool,
-    /// Compare even when scenario, schema or seed fingerprints differ.
+    /// Compare even when the baseline measured other inputs (`gate::input_differences`).
     pub allow_mismatch: bool,
 }
 

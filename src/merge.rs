@@ -138,22 +138,15 @@ fn check_compatible(inputs: &[Input]) -> Result<(), String> {
                 seen.insert(&s.name, (&i.name, s));
                 continue;
             };
-            let (a, b) = (&s0.fingerprints, &s.fingerprints);
-            for (what, x, y) in [
-                ("scenario file", &a.scenario, &b.scenario),
-                ("schema", &a.schema, &b.schema),
-                ("seed", &a.seed, &b.seed),
-                ("migration", &a.migration, &b.migration),
-            ] {
-                if x != y {
-                    return Err(format!(
-                        "scenario `{}`: the {what} fingerprint differs between {name0} ({}…) and {} ({}…): they measured different inputs; re-run the shards from one commit",
-                        s.name,
-                        &x[..x.len().min(12)],
-                        i.name,
-                        &y[..y.len().min(12)]
-                    ));
-                }
+            let differences = crate::gate::input_differences(s0, s, true);
+            if !differences.is_empty() {
+                return Err(format!(
+                    "scenario `{}`: {name0} and {} measured different inputs: {} ({name0} vs {}); re-run the shards from one commit",
+                    s.name,
+                    i.name,
+                    differences.join("; "),
+                    i.name
+                ));
             }
         }
     }
@@ -515,7 +508,7 @@ mod tests {
         c.scenarios[0].scale += 1;
         let e = merge(&[input("a.json", a.clone()), input("c.json", c)]).unwrap_err();
         assert!(
-            e.contains("seed fingerprint") && e.contains("c.json"),
+            e.contains("the seed differs") && e.contains("c.json"),
             "{e}"
         );
     }

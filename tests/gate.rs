@@ -285,3 +285,73 @@ fn fail_on_chooses_what_fails_and_the_summary_says_which_kind_failed() {
     assert_eq!(r["fail_on"], "regressions");
     assert_eq!(r["exit_code"], 0);
 }
+
+/// A baseline fingerprints what changes measurements, not the scenario file's bytes: comments,
+/// descriptions, claims and gate thresholds may change; SQL, parameters, variables, settings
+/// and run parameters may not, and the refusal names the component that differs.
+#[test]
+fn baseline_survives_edits_that_change_no_measurement_and_names_what_differs() {
+    let dir = tmpdir();
+    let d = dir.path();
+    setup(d, "noop.sql");
+    let base = d.join("base.json");
+    let base_s = base.to_str().unwrap();
+    let o = qg_run(d, &["--save-baseline", base_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let original = std::fs::read_to_string(d.join("gate.toml")).unwrap();
+    let write = |text: &str| std::fs::write(d.join("gate.toml"), text).unwrap();
+
+    // Comments, a description, a claim and a gate threshold: the baseline still applies.
+    write(
+        &original
+            .replace("name = \"gate_validation\"", "# edited\nname = \"gate_validation\"\ndescription = \"now described\"")
+            .replace(
+                "params = [\"random(1, :groups)\"]",
+                "params = [\"random( 1, groups )\"]  # respelled\nclaim = \"uses index items_grp_idx\"\ngate = { latency_threshold = 0.2 }",
+            ),
+    );
+    let o = qg_run(d, &["--baseline", base_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Each input that changes measurements is refused before the run, by name.
+    let refused = |text: &str, extra: &[&str], expected: &str| {
+        write(text);
+        let mut args = vec!["--baseline", base_s];
+        args.extend_from_slice(extra);
+        let o = qg_run(d, &args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{expected}: {e}");
+        assert!(e.contains("measured different inputs"), "{e}");
+        assert!(e.contains(expected), "expected `{expected}` in:\n{e}");
+    };
+    refused(
+        &original.replace("payload = payload WHERE", "payload = payload || '' WHERE"),
+        &[],
+        "gate_validation: operation `write`: its before SQL and after SQL differ (baseline vs this run)",
+    );
+    refused(
+        &original.replace("random(1, :groups)", "random(1, :groups / 2)"),
+        &[],
+        "operation `lookup`: its parameters differ",
+    );
+    refused(
+        &original.replace("scale / 50", "scale / 25"),
+        &[],
+        "the variables differ: groups = 1000 vs 2000",
+    );
+    refused(
+        &format!("{original}\n[server]\nsettings = {{ work_mem = \"8MB\" }}\n"),
+        &[],
+        "the [server] settings differ",
+    );
+    refused(
+        &original.replace("round_budget_ms = 100", "round_budget_ms = 200\nseed = 7"),
+        &[],
+        "the run parameters differ: round_budget_ms 100 vs 200, seed 42 vs 7",
+    );
+    refused(
+        &original.replace("mode = \"rollback\"", "mode = \"commit\""),
+        &[],
+        "operation `write`: its before SQL and after SQL differ",
+    );
+}

@@ -50,7 +50,10 @@ fn focus_scenario_end_to_end() {
     assert_eq!(s["vars"]["users"], "200");
     assert_eq!(s["run"]["rounds_completed"], 6);
     assert!(s["migration"]["duration_ms"].as_f64().unwrap() > 0.0);
-    assert_eq!(s["fingerprints"]["scenario"].as_str().unwrap().len(), 64);
+    assert_eq!(s["fingerprints"]["settings"].as_str().unwrap().len(), 64);
+    let op = &s["fingerprints"]["operations"]["get_active_session"];
+    assert_eq!(op["params"].as_str().unwrap().len(), 64);
+    assert_eq!(op["before"], op["after"], "both sides run the same `sql`");
     let ops = s["operations"].as_array().unwrap();
     let names: Vec<&str> = ops.iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(

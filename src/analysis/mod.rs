@@ -15,7 +15,7 @@ use crate::measure::{OpSamples, SideSamples};
 use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::report::histogram::encode_histogram;
 use crate::report::*;
-use crate::scenario::{Mode, Operation, Scenario, SideSql};
+use crate::scenario::{Mode, Operation, Params, Scenario, SideSql};
 
 pub const CONFIDENCE: f64 = 0.95;
 
@@ -498,26 +498,59 @@ pub fn plan_change(before: &[StatementPlan], after: &[StatementPlan]) -> (bool, 
     (true, parts.join("; "))
 }
 
-/// SHA-256 of the scenario file and of each group of SQL files it names.
+/// SHA-256 fingerprints of what changes measurements: the SQL files, the server settings and
+/// each operation's SQL and parameters — not the scenario file's bytes (comments, names,
+/// descriptions, claims and gate thresholds change no measurement).
 pub fn fingerprints(s: &Scenario) -> Fingerprints {
-    let hash = |texts: &mut dyn Iterator<Item = &str>| {
-        let mut h = Sha256::new();
-        for t in texts {
-            h.update((t.len() as u64).to_le_bytes());
-            h.update(t.as_bytes());
-        }
-        hex::encode(h.finalize())
+    let files = |files: &mut dyn Iterator<Item = &crate::scenario::SqlFile>| {
+        hash(files.map(|f| f.text.clone()))
     };
     Fingerprints {
-        scenario: hash(&mut std::iter::once(s.text.as_str())),
-        schema: hash(
-            &mut s
-                .schema
-                .iter()
-                .chain(&s.migration.base)
-                .map(|f| f.text.as_str()),
-        ),
-        seed: hash(&mut s.seed.iter().map(|f| f.text.as_str())),
-        migration: hash(&mut s.migration.up.iter().map(|f| f.text.as_str())),
+        schema: files(&mut s.schema.iter().chain(&s.migration.base)),
+        seed: files(&mut s.seed.iter()),
+        migration: files(&mut s.migration.up.iter()),
+        settings: hash(s.settings.iter().map(|(k, v)| format!("{k} = {v}"))),
+        operations: s
+            .operations
+            .iter()
+            .map(|op| {
+                let side = |side: &SideSql| {
+                    let code = side.code.as_ref().map(|c| format!("rust {}", c.name));
+                    hash(
+                        [
+                            format!("{:?}", op.mode),
+                            format!("transaction {}", side.transaction),
+                        ]
+                        .into_iter()
+                        .chain(code)
+                        .chain(side.statements.iter().map(|st| st.sql.clone())),
+                    )
+                };
+                let params = match &op.params {
+                    Params::None => hash(["none".to_string()]),
+                    Params::Generated(exprs) => hash(
+                        std::iter::once("generated".to_string())
+                            .chain(exprs.iter().map(|e| e.to_string())),
+                    ),
+                    Params::Sample { sql, .. } => hash(["sample".to_string(), sql.clone()]),
+                };
+                let f = OperationFingerprint {
+                    before: side(&op.before),
+                    after: side(&op.after),
+                    params,
+                };
+                (op.name.clone(), f)
+            })
+            .collect(),
     }
+}
+
+/// SHA-256 of a sequence of texts, each length-prefixed so that boundaries count.
+fn hash(texts: impl IntoIterator<Item = String>) -> String {
+    let mut h = Sha256::new();
+    for t in texts {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    }
+    hex::encode(h.finalize())
 }

@@ -162,31 +162,117 @@ pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a Sce
         .find(|b| b.name == s.name && b.scale == s.scale)
 }
 
-/// Fingerprint differences that make a comparison meaningless: other scenario, schema or seed.
-/// (The migration may differ: it is what a pull request changes.)
+/// Input differences that make a comparison meaningless, one line per component, each naming
+/// its scenario. (The migration may differ: it is what a pull request changes.)
 pub fn fingerprint_mismatches(base: &Report, new: &[ScenarioReport]) -> Vec<String> {
     let mut out = Vec::new();
     for s in new {
         let Some(b) = find_scenario(base, s) else {
             continue;
         };
-        for (what, x, y) in [
-            (
-                "scenario file",
-                &b.fingerprints.scenario,
-                &s.fingerprints.scenario,
-            ),
-            ("schema", &b.fingerprints.schema, &s.fingerprints.schema),
-            ("seed", &b.fingerprints.seed, &s.fingerprints.seed),
-        ] {
-            if x != y {
-                out.push(format!(
-                    "{}: the {what} differs from the baseline's ({}… vs {}…)",
-                    s.name,
-                    &x[..x.len().min(12)],
-                    &y[..y.len().min(12)]
-                ));
-            }
+        out.extend(
+            input_differences(b, s, false)
+                .into_iter()
+                .map(|d| format!("{}: {d} (baseline vs this run)", s.name)),
+        );
+    }
+    out
+}
+
+/// What differs between two runs of one scenario among the inputs that change measurements —
+/// schema, seed, variables and parameters (at the same scale: they derive from it), server
+/// settings, run parameters, each operation's SQL, and with `with_migration` the migration —
+/// one line per component, saying what. Components that a file written by an older querygate
+/// did not record are not compared. Pairs read `first vs second`.
+pub fn input_differences(
+    b: &ScenarioReport,
+    n: &ScenarioReport,
+    with_migration: bool,
+) -> Vec<String> {
+    let (fb, fnew) = (&b.fingerprints, &n.fingerprints);
+    let mut out = Vec::new();
+    for (what, x, y) in [
+        (
+            "the schema differs (schema files and migration base)",
+            &fb.schema,
+            &fnew.schema,
+        ),
+        ("the seed differs (seed scripts)", &fb.seed, &fnew.seed),
+    ]
+    .into_iter()
+    .chain(with_migration.then_some(("the migration differs", &fb.migration, &fnew.migration)))
+    {
+        if x != y {
+            out.push(what.to_string());
+        }
+    }
+    let same_scale = b.scale == n.scale;
+    let vars: Vec<String> = b
+        .vars
+        .iter()
+        .chain(n.vars.iter().filter(|(k, _)| !b.vars.contains_key(*k)))
+        // The scale is matched on, the seed is a run parameter.
+        .filter(|(k, _)| same_scale && !matches!(k.as_str(), "scale" | "seed"))
+        .filter_map(|(k, _)| {
+            let (x, y) = (b.vars.get(k), n.vars.get(k));
+            let show = |v: Option<&String>| v.map_or("(unset)".to_string(), Clone::clone);
+            (x != y).then(|| format!("{k} = {} vs {}", show(x), show(y)))
+        })
+        .collect();
+    if !vars.is_empty() {
+        out.push(format!("the variables differ: {}", vars.join(", ")));
+    }
+    if !fb.settings.is_empty() && fb.settings != fnew.settings {
+        out.push("the [server] settings differ".into());
+    }
+    let (rb, rn) = (&b.run, &n.run);
+    let run: Vec<String> = [
+        ("warmup", rb.warmup.to_string(), rn.warmup.to_string()),
+        (
+            "iterations",
+            rb.iterations.to_string(),
+            rn.iterations.to_string(),
+        ),
+        (
+            "round_budget_ms",
+            rb.round_budget_ms.to_string(),
+            rn.round_budget_ms.to_string(),
+        ),
+        ("seed", rb.seed.to_string(), rn.seed.to_string()),
+        ("order", rb.order.clone(), rn.order.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, x, y)| x != y)
+    .map(|(k, x, y)| format!("{k} {x} vs {y}"))
+    .collect();
+    if !run.is_empty() {
+        out.push(format!("the run parameters differ: {}", run.join(", ")));
+    }
+    for (name, ob) in &fb.operations {
+        let Some(on) = fnew.operations.get(name) else {
+            continue;
+        };
+        let parts: Vec<&str> = [
+            ("before SQL", &ob.before, &on.before),
+            ("after SQL", &ob.after, &on.after),
+            ("parameters", &ob.params, &on.params),
+        ]
+        .into_iter()
+        // Generators fold variables, which derive from the scale.
+        .filter(|(what, _, _)| same_scale || *what != "parameters")
+        .filter(|(_, x, y)| x != y)
+        .map(|(what, _, _)| what)
+        .collect();
+        if !parts.is_empty() {
+            out.push(format!(
+                "operation `{name}`: its {} differ{}",
+                parts.join(" and "),
+                if parts.len() == 1 && parts[0] != "parameters" {
+                    "s"
+                } else {
+                    ""
+                }
+            ));
         }
     }
     out

@@ -146,3 +146,67 @@ fn cross_run_latency_needs_the_server_time_to_agree() {
         ("latency-improved", Verdict::Improved)
     );
 }
+
+fn sample_scenario() -> ScenarioReport {
+    crate::report::write::parse_report(include_str!("../../tests/data/reports/sample.json"))
+        .unwrap()
+        .scenarios
+        .remove(0)
+}
+
+#[test]
+fn input_differences_name_the_component_and_skip_what_an_older_file_lacks() {
+    let base = sample_scenario();
+    let mut new = base.clone();
+    // A file written before settings and operations were fingerprinted compares on the rest.
+    new.fingerprints.settings = "a".repeat(64);
+    new.fingerprints.operations.insert(
+        "by_group".into(),
+        OperationFingerprint {
+            before: "b".into(),
+            after: "c".into(),
+            params: "d".into(),
+        },
+    );
+    assert_eq!(input_differences(&base, &new, false), Vec::<String>::new());
+    let mut old = new.clone();
+    new.fingerprints.migration = "e".repeat(64);
+    assert!(input_differences(&old, &new, false).is_empty());
+    assert_eq!(
+        input_differences(&old, &new, true),
+        vec!["the migration differs"]
+    );
+    new.fingerprints.migration = old.fingerprints.migration.clone();
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .after = "x".into();
+    new.run.iterations += 1;
+    new.vars.insert("groups".into(), "7".into());
+    let d = input_differences(&old, &new, false);
+    assert_eq!(
+        d,
+        vec![
+            "the variables differ: groups = 400 vs 7".to_string(),
+            format!(
+                "the run parameters differ: iterations {} vs {}",
+                old.run.iterations, new.run.iterations
+            ),
+            "operation `by_group`: its after SQL differs".to_string(),
+        ]
+    );
+    // At another scale, variables and generated parameters legitimately differ.
+    old.scale += 1;
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .after = "c".into();
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .params = "p".into();
+    assert_eq!(input_differences(&old, &new, false).len(), 1, "run only");
+}

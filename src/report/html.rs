@@ -911,10 +911,12 @@ fn scenario_inputs(h: &mut String, s: &ScenarioReport) {
     };
     row("scenario file", &s.file);
     let f = &s.fingerprints;
-    row("fingerprint scenario", &f.scenario);
     row("fingerprint schema", &f.schema);
     row("fingerprint seed", &f.seed);
     row("fingerprint migration", &f.migration);
+    if !f.settings.is_empty() {
+        row("fingerprint settings", &f.settings);
+    }
     for m in &s.migration.files {
         row(
             "migration file",

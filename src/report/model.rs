@@ -260,16 +260,39 @@ pub struct Calibration {
     pub round_trip_us: Option<f64>,
 }
 
+/// SHA-256 fingerprints of what changes measurements: a baseline whose fingerprints differ
+/// measured another experiment. The scenario file's own bytes are not fingerprinted: names,
+/// descriptions, claims, gate thresholds and comments change no measurement. Variables and run
+/// parameters are compared from `vars` and `run`, which record them in the clear.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Fingerprints {
-    /// SHA-256 of the scenario file.
-    pub scenario: String,
     /// SHA-256 of the schema files and the migration's base files.
     pub schema: String,
     /// SHA-256 of the seed scripts.
     pub seed: String,
     /// SHA-256 of the migration's change files.
     pub migration: String,
+    /// SHA-256 of the scenario's `[server] settings` (name = value, sorted); empty in files
+    /// written before querygate recorded it.
+    #[serde(default)]
+    pub settings: String,
+    /// Per operation, by name: what it executes; empty in files written before querygate
+    /// recorded it.
+    #[serde(default)]
+    pub operations: BTreeMap<String, OperationFingerprint>,
+}
+
+/// SHA-256 fingerprints of one operation: each side's SQL (with the mode and the transaction
+/// wrapping, or the Rust function's path) and its parameters (generators in their compiled
+/// form, or the sample query).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OperationFingerprint {
+    /// The before side.
+    pub before: String,
+    /// The after side.
+    pub after: String,
+    /// Where parameter values come from.
+    pub params: String,
 }
 
 /// How the rounds were run.
