@@ -60,9 +60,12 @@ pub async fn run_scenario(
     let (mut ops, calibration) = prepare_operations(&scenario, &mut sides).await?;
 
     progress.step(&format!("{label}: warming up"));
-    measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
+    let times = measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
         .await
         .map_err(|e| measure_error(&scenario, e))?;
+    if depth == Depth::Measure {
+        plan_rounds(&scenario, &label, &mut ops, &times, run, progress);
+    }
 
     progress.step(&format!("{label}: EXPLAIN pass"));
     explain_pass(&scenario, &mut sides, &ops, run).await?;
@@ -89,6 +92,87 @@ pub async fn run_scenario(
     sides.before.close().await.ok();
     sides.after.close().await.ok();
     Ok(())
+}
+
+/// Above this share of the measuring time, one operation dominates the run.
+const DOMINANT_SHARE: f64 = 0.5;
+
+/// Plans the executions per round from the warm-up times (both sides within the round budget),
+/// says how long the rounds should take, and warns when one operation takes most of that time.
+fn plan_rounds(
+    scenario: &Scenario,
+    label: &str,
+    ops: &mut [Measurable],
+    times: &[measure::WarmTime],
+    run: &mut ScenarioRun,
+    progress: &mut Progress,
+) {
+    let settings = &scenario.run;
+    let planned = measure::planned_iterations(times, settings);
+    for (op, n) in ops.iter_mut().zip(&planned) {
+        op.per_round = *n;
+    }
+    let Some(estimate) = measure::estimate(times, &planned, settings) else {
+        return;
+    };
+    progress.step(&format!(
+        "{label}: measuring should take about {} ({} rounds of about {})",
+        human(estimate.total),
+        settings.rounds,
+        human(estimate.total / settings.rounds.max(1) as u32)
+    ));
+    if ops.len() < 2 || estimate.total.is_zero() {
+        return;
+    }
+    let (i, longest) = estimate
+        .per_operation
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, d)| **d)
+        .expect("at least two operations");
+    let share = longest.as_secs_f64() / estimate.total.as_secs_f64();
+    if share < DOMINANT_SHARE {
+        return;
+    }
+    let [b, a] = times[i].map(|t| t.unwrap_or_default());
+    let (side, slowest) = if b >= a { ("before", b) } else { ("after", a) };
+    let capped = if planned[i] < settings.iterations {
+        format!(
+            ", capped from {} by round_budget_ms = {}",
+            settings.iterations, settings.round_budget_ms
+        )
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "`{}` takes {:.0}% of the measuring time (about {} of {}): {:.1} ms per execution on the {side} side, \
+         {} executions per side and round{capped}. To shorten the run, lower round_budget_ms or iterations, \
+         or measure `{}` in a scenario of its own",
+        ops[i].name,
+        share * 100.0,
+        human(*longest),
+        human(estimate.total),
+        slowest.as_secs_f64() * 1000.0,
+        planned[i],
+        ops[i].name
+    );
+    progress.step(&format!("{label}: warning: {message}"));
+    run.warnings.push(crate::report::Warning {
+        id: "dominant-operation".into(),
+        operation: Some(ops[i].name.clone()),
+        message,
+    });
+}
+
+/// A duration for people: `850 ms`, `42 s`, `3 min 20 s`, `2 h 5 min`.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{} ms", d.as_millis()),
+        1..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 /// A drawn value that does not fit its placeholder's type is the scenario's fault: located at
@@ -198,6 +282,7 @@ async fn prepare_operations(
             before: b,
             after: a,
             params,
+            per_round: scenario.run.iterations,
         });
     }
     let calibration = Measurable {
@@ -205,6 +290,7 @@ async fn prepare_operations(
         before: measure::calibration_side(before).await?,
         after: measure::calibration_side(after).await?,
         params: ParamSource::None,
+        per_round: scenario.run.iterations,
     };
     Ok((ops, calibration))
 }

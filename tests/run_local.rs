@@ -470,3 +470,95 @@ fn server_time_is_recorded_beside_client_latency() {
         "{c}"
     );
 }
+
+/// The round budget bounds both sides: a write that takes 30 ms after the change runs as few
+/// executions as fit the budget even in rounds where the fast side goes first (it used to run
+/// the fast side's full count), both sides run the same count, the run's length is estimated
+/// up front, and the operation that dominates it is named with its share.
+#[test]
+fn the_round_budget_bounds_both_sides_and_the_run_is_estimated_up_front() {
+    let dir = tmpdir();
+    let d = dir.path();
+    std::fs::write(d.join("schema.sql"), "CREATE TABLE t (id int);\n").unwrap();
+    std::fs::write(
+        d.join("budget.toml"),
+        r#"name = "budget"
+
+[data]
+schema = ["schema.sql"]
+
+[run]
+warmup = 3
+rounds = 4
+iterations = 40
+round_budget_ms = 100
+order = "abba"
+
+[[operation]]
+name = "fast"
+sql = "SELECT 1"
+
+[[operation]]
+name = "slow_after"
+mode = "rollback"
+before = "SELECT 1"
+after = "SELECT pg_sleep(0.03)"
+"#,
+    )
+    .unwrap();
+    let out = d.join("r.json");
+    let o = run(&[
+        "run",
+        d.join("budget.toml").to_str().unwrap(),
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    assert!(
+        e.contains("budget (scale 1): measuring should take about"),
+        "{e}"
+    );
+    let r = read_json(&out);
+    let ops = r["scenarios"][0]["operations"].as_array().unwrap();
+    let counts = |op: &serde_json::Value, side: &str| -> Vec<u64> {
+        op[side]["round_count"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .collect()
+    };
+    let slow = &ops[1];
+    let (before, after) = (counts(slow, "before"), counts(slow, "after"));
+    assert_eq!(before.len(), 4);
+    assert_eq!(before, after, "both sides run as many executions");
+    // 100 ms / 30 ms: three fit; never the fast side's 40 (1.2 s per round).
+    assert!(after.iter().all(|&n| (1..=4).contains(&n)), "{after:?}");
+    assert_eq!(
+        counts(&ops[0], "before"),
+        vec![40; 4],
+        "the fast one is not capped"
+    );
+    let warning = r["scenarios"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "dominant-operation")
+        .unwrap_or_else(|| {
+            panic!(
+                "no dominant-operation warning: {}",
+                r["scenarios"][0]["warnings"]
+            )
+        })
+        .clone();
+    assert_eq!(warning["operation"], "slow_after");
+    let m = warning["message"].as_str().unwrap();
+    assert!(
+        m.contains("% of the measuring time") && m.contains("on the after side"),
+        "{m}"
+    );
+    assert!(e.contains("warning: `slow_after` takes"), "{e}");
+}

@@ -304,8 +304,9 @@ pub struct RunInfo {
     pub rounds: u64,
     /// Executions per operation, side and round (upper bound; see `round_budget_ms`).
     pub iterations: u64,
-    /// The side that goes first in a round stops after this many ms; the other side then runs
-    /// as many executions.
+    /// Bounds each side of an operation in a round, in ms: executions per round are planned
+    /// from the warm-up so that the slower side fits; the first side stops after this long,
+    /// the second (as many executions) after twice this long.
     pub round_budget_ms: u64,
     /// Seed for parameter generators and the round order.
     pub seed: u64,

@@ -63,8 +63,9 @@ pub struct RunSettings {
     pub rounds: u64,
     /// Executions per side per operation per round (at most).
     pub iterations: u64,
-    /// A side's share of a round stops early after this long (the other side then runs as
-    /// many executions), so slow "before" queries do not blow the time budget.
+    /// Bounds both sides of an operation in a round: the executions per round are planned from
+    /// the warm-up so that the slower side fits, and each side stops early (the second after
+    /// twice this long), so a slow side does not blow the time budget.
     pub round_budget_ms: u64,
     /// Seed for parameter generators and the round order.
     pub seed: u64,
