@@ -176,6 +176,7 @@ fn check(c: &CheckConfig, out: &mut dyn Write) -> Result<u8> {
     let mut errors = Vec::new();
     for path in &c.scenarios {
         match scenario::load(path, None) {
+            Ok(s) if !s.single_side_errors().is_empty() => errors.extend(s.single_side_errors()),
             Ok(s) => {
                 let claims: usize = s.operations.iter().map(|o| o.claims.len()).sum();
                 writeln!(
@@ -374,8 +375,19 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
 /// and its fingerprints matched against the scenarios), and an existing `--save-baseline`.
 fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
     let mut scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    let mut errors: Vec<Located> = Vec::new();
     for s in &mut scenarios {
         c.implementations.attach(s)?;
+        for e in s.single_side_errors() {
+            if !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(Error::Scenario(errors.remove(0))),
+        _ => return Err(Error::Scenarios(errors)),
     }
     match &c.out {
         Some(p) => check_output("--out", p, false)?,

@@ -43,11 +43,12 @@ fn junit(r: &Report) -> String {
     String::from_utf8(buf).unwrap()
 }
 
-const FIXTURES: [&str; 4] = [
+const FIXTURES: [&str; 5] = [
     "sample.json",
     "incomplete.json",
     "many.json",
     "compared.json",
+    "single_side.json",
 ];
 
 #[test]
@@ -69,6 +70,27 @@ fn junit_snapshots() {
     insta::assert_snapshot!("junit_sample", junit(&fixture("sample.json")));
     insta::assert_snapshot!("junit_incomplete", junit(&fixture("incomplete.json")));
     insta::assert_snapshot!("junit_compared", junit(&fixture("compared.json")));
+}
+
+/// A scenario without a change: one side in every output, no speedups, no migration time.
+#[test]
+fn single_side_snapshots() {
+    let r = fixture("single_side.json");
+    assert!(r.scenarios[0].single_side);
+    let mut buf = Vec::new();
+    report::table::render(&mut buf, &r).unwrap();
+    insta::assert_snapshot!("table_single_side", String::from_utf8(buf).unwrap());
+    insta::assert_snapshot!("markdown_single_side", markdown(&r));
+    insta::assert_snapshot!("junit_single_side", junit(&r));
+    let h = html(&r);
+    for absent in [
+        "<th class=\"before\">",
+        "speedup (95% CI)",
+        "migration 0 ms",
+    ] {
+        assert!(!h.contains(absent), "{absent}");
+    }
+    assert!(h.contains("<th class=\"measured\">measured</th>"));
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
         let report = operation_report(
             op,
             s.scale,
+            !s.compares(),
             samples,
             plans,
             run.catalogs.as_ref(),
@@ -98,6 +99,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             RunStatus::Incomplete
         },
         error: run.error.clone(),
+        single_side: !s.compares(),
         fingerprints: fingerprints(s),
         run: RunInfo {
             warmup: s.run.warmup,
@@ -149,18 +151,18 @@ fn confirmation(c: &OpSamples) -> Confirmation {
 }
 
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
+/// The calibration's per-round client latency (µs): the geometric mean of both connections,
+/// or the one connection of a run of one side.
 fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
-    c.before
-        .round_p50_ns
-        .iter()
-        .zip(&c.after.round_p50_ns)
-        .map(|(a, b)| ((*a as f64) * (*b as f64)).sqrt() / 1000.0)
-        .collect()
+    let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect::<Vec<f64>>();
+    server::pair_rounds(&us(&c.before.round_p50_ns), &us(&c.after.round_p50_ns))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn operation_report(
     op: &Operation,
     scale: i64,
+    single_side: bool,
     samples: Option<&OpSamples>,
     plans: Option<&OpPlans>,
     catalogs: Option<&[Catalog; 2]>,
@@ -182,7 +184,9 @@ fn operation_report(
     let speedup_p95 = ratio(|s| &s.round_p95_ns);
     let server_speedup = server::server_speedup(samples, speedup_interval);
 
-    let same_result = plans.map(|_| side_digest(bp) == side_digest(ap));
+    let same_result = plans
+        .filter(|_| !single_side)
+        .map(|_| side_digest(bp) == side_digest(ap));
     if same_result == Some(false) && op.expect_same_result != Some(false) {
         warnings.push(Warning {
             id: "results-differ".into(),
@@ -198,7 +202,14 @@ fn operation_report(
     }
     let before = side_report(&op.before, op.mode, &samples.before, bp, &params);
     let after = side_report(&op.after, op.mode, &samples.after, ap, &params);
-    warnings.extend(round_trip_warning(op, &after, ap, speedup, server_speedup));
+    warnings.extend(round_trip_warning(
+        op,
+        &after,
+        ap,
+        speedup,
+        server_speedup,
+        single_side,
+    ));
     let evidence = claims::Evidence {
         speedup_p50: speedup,
         speedup_p95,
@@ -216,7 +227,11 @@ fn operation_report(
         before_plans: bp,
         after_plans: ap,
         same_result,
-        rounds: samples.before.round_p50_ns.len(),
+        rounds: samples
+            .before
+            .round_p50_ns
+            .len()
+            .max(samples.after.round_p50_ns.len()),
         catalogs,
     };
     let claims = op
@@ -233,7 +248,11 @@ fn operation_report(
             }
         })
         .collect();
-    let (plan_changed, plan_change) = plan_change(bp, ap);
+    let (plan_changed, plan_change) = if single_side {
+        (false, plan_summary(ap))
+    } else {
+        plan_change(bp, ap)
+    };
     OperationReport {
         name: op.name.clone(),
         description: op.description.clone(),
@@ -269,6 +288,7 @@ fn round_trip_warning(
     after_plans: &[StatementPlan],
     speedup: Option<Interval>,
     server_speedup: Option<Interval>,
+    single_side: bool,
 ) -> Option<Warning> {
     if after.latency.count == 0 {
         return None;
@@ -292,6 +312,7 @@ fn round_trip_warning(
         source,
         speedup,
         server_speedup,
+        single_side,
     })
 }
 
@@ -446,6 +467,29 @@ pub fn is_sweep(scenarios: &[ScenarioReport]) -> Vec<&str> {
         }
     }
     names
+}
+
+/// The scans of a run of one side, per relation (`items: Index Scan`), or `not explained`.
+pub fn plan_summary(plans: &[StatementPlan]) -> String {
+    if plans.is_empty() {
+        return "not explained".into();
+    }
+    let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in plans {
+        for (rel, how) in p.facts.scans.iter().filter(|(r, _)| !r.starts_with("pg_")) {
+            let v = m.entry(rel).or_default();
+            if !v.contains(&how.as_str()) {
+                v.push(how);
+            }
+        }
+    }
+    if m.is_empty() {
+        return "no table read".into();
+    }
+    m.iter()
+        .map(|(rel, how)| format!("{rel}: {}", how.join(" + ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A one-line account of what changed between the plans (system catalogs left out).

@@ -89,6 +89,20 @@ pub struct Measurable {
     /// Executions per side and round: `run.iterations`, or fewer when the slower side would
     /// overrun the round budget (`planned_iterations`).
     pub per_round: u64,
+    /// Only the after side is measured: the scenario has nothing to compare
+    /// (`Scenario::compares`), so a before side would measure the same thing again.
+    pub only_after: bool,
+}
+
+impl Measurable {
+    /// The sides this operation measures, in the order of a round whose first side is `first`.
+    fn sides(&self, first: Side) -> &'static [Side] {
+        match (self.only_after, first) {
+            (true, _) => &[Side::After],
+            (false, Side::Before) => &[Side::Before, Side::After],
+            (false, Side::After) => &[Side::After, Side::Before],
+        }
+    }
 }
 
 /// The median time of one execution of each side of an operation in the warm-up
@@ -124,8 +138,9 @@ pub struct Estimate {
 }
 
 /// The expected length of `run.rounds` rounds of the operations timed in `times`, running
-/// `per_round` executions per side, plus the short warm-up after each reconnection. `None`
-/// when some operation was not timed.
+/// `per_round` executions per side, plus the short warm-up after each reconnection. A side
+/// without a time is not measured (a run of one side); `None` when an operation has neither
+/// (no warm-up).
 pub fn estimate(times: &[WarmTime], per_round: &[u64], run: &RunSettings) -> Option<Estimate> {
     let reconnects = if run.reconnect.unwrap_or(true) {
         run.rounds.saturating_sub(1)
@@ -138,7 +153,10 @@ pub fn estimate(times: &[WarmTime], per_round: &[u64], run: &RunSettings) -> Opt
         .iter()
         .zip(per_round)
         .map(|(t, &n)| {
-            let (b, a) = (t[0]?, t[1]?);
+            if t == &[None, None] {
+                return None;
+            }
+            let [b, a] = t.map(Option::unwrap_or_default);
             let warm = |d: Duration| d.mul_f64(RECONNECT_WARMUP as f64).min(cap);
             Some(
                 (b + a).mul_f64((n * run.rounds) as f64)
@@ -246,6 +264,9 @@ async fn warm_ops(
             (0, Side::Before, &mut *before, &op.before),
             (1, Side::After, &mut *after, &op.after),
         ] {
+            if !op.sides(Side::Before).contains(&side) {
+                continue;
+            }
             scratch.reset();
             let mut rng = ChaCha8Rng::seed_from_u64(seed_of(i));
             run_side(
@@ -311,6 +332,10 @@ impl ServerTiming {
             .into_iter()
             .enumerate()
         {
+            if side.round_count.is_empty() {
+                // This side is not measured (a run of one side).
+                continue;
+            }
             let executions = side.round_count.last().copied().unwrap_or(0);
             match server_time::per_execution_ns(from[k], to[k], executions) {
                 Ok((ns, calls)) => {
@@ -380,14 +405,10 @@ pub async fn rounds(
         }
         let mut mark = server.snapshot().await;
         for (i, op) in ops.iter().enumerate() {
-            let first = first_side(run.order, run.seed, round, i);
+            let order = op.sides(first_side(run.order, run.seed, round, i));
             let seed = mix(run.seed, round, i as u64, 0x11);
-            let order = match first {
-                Side::Before => [Side::Before, Side::After],
-                Side::After => [Side::After, Side::Before],
-            };
             let mut count = per_round[i];
-            for (k, side) in order.into_iter().enumerate() {
+            for (k, &side) in order.iter().enumerate() {
                 let (conn, prepared, hist) = match side {
                     Side::Before => (&mut *before, &op.before, &mut round_hist[0]),
                     Side::After => (&mut *after, &op.after, &mut round_hist[1]),
@@ -411,17 +432,21 @@ pub async fn rounds(
                 count = done;
             }
             let samples = &mut out[i];
-            for (hist, side) in round_hist
+            for ((hist, side), which) in round_hist
                 .iter()
                 .zip([&mut samples.before, &mut samples.after])
+                .zip([Side::Before, Side::After])
             {
+                if !order.contains(&which) {
+                    continue;
+                }
                 side.round_p50_ns.push(hist.value_at_quantile(0.50));
                 side.round_p95_ns.push(hist.value_at_quantile(0.95));
                 side.round_p99_ns.push(hist.value_at_quantile(0.99));
                 side.round_count.push(hist.len());
                 side.total.add(hist).expect("histograms share bounds");
             }
-            samples.first.push(first);
+            samples.first.push(order[0]);
             let now = server.snapshot().await;
             server.record(mark, now, samples);
             mark = now;

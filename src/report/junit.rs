@@ -25,7 +25,7 @@ use super::text::{
     claim_word, gate_of, measured, result_text, server_speedup_text, speedup_text,
     unexpected_difference, verdict_word, NOT_MEASURED,
 };
-use super::text::{describe_interval, fail_on_word, fmt_us};
+use super::text::{describe_interval, fail_on_word, fmt_us, shown_sides, ONE_SIDE};
 use super::{
     ClaimReport, ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
     SideReport, SweepReport, Verdict,
@@ -170,24 +170,30 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
 /// case's system-out.
 fn gate_output(s: &ScenarioReport, op: &OperationReport, gate: Option<&OperationGate>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", side_line("before", &op.before));
-    let _ = writeln!(out, "{}", side_line("after", &op.after));
-    let _ = writeln!(out, "speedup p50: {}", speedup_text(op));
-    let _ = writeln!(out, "server speedup: {}", server_speedup_text(op));
-    let _ = writeln!(
-        out,
-        "speedup p95: {}",
-        op.speedup_p95
-            .as_ref()
-            .map_or("–".into(), describe_interval)
-    );
-    let _ = writeln!(
-        out,
-        "plan: {}{}",
-        if op.plan_changed { "changed: " } else { "" },
-        op.plan_change
-    );
-    let _ = writeln!(out, "result: {}", result_text(op));
+    for (name, side) in shown_sides(s, op) {
+        let _ = writeln!(out, "{}", side_line(name, side));
+    }
+    if s.single_side {
+        let _ = writeln!(out, "{ONE_SIDE}");
+        let _ = writeln!(out, "plan: {}", op.plan_change);
+    } else {
+        let _ = writeln!(out, "speedup p50: {}", speedup_text(op));
+        let _ = writeln!(out, "server speedup: {}", server_speedup_text(op));
+        let _ = writeln!(
+            out,
+            "speedup p95: {}",
+            op.speedup_p95
+                .as_ref()
+                .map_or("–".into(), describe_interval)
+        );
+        let _ = writeln!(
+            out,
+            "plan: {}{}",
+            if op.plan_changed { "changed: " } else { "" },
+            op.plan_change
+        );
+        let _ = writeln!(out, "result: {}", result_text(op));
+    }
     if let Some(g) = gate {
         let _ = writeln!(out, "baseline: {}", verdict_word(g.verdict));
         for f in &g.findings {
@@ -253,7 +259,7 @@ fn gate_outcome(
     op: &OperationReport,
     problems: &[(&'static str, String)],
 ) -> Outcome {
-    if !measured(&op.before) || !measured(&op.after) {
+    if shown_sides(s, op).iter().any(|(_, side)| !measured(side)) {
         let why = s
             .error
             .as_deref()

@@ -218,6 +218,11 @@ pub struct ScenarioReport {
     pub vars: BTreeMap<String, String>,
     /// `complete`, or `incomplete` when this scenario failed or was interrupted.
     pub status: RunStatus,
+    /// The scenario has nothing to compare (no migration, the same SQL on both sides): only the
+    /// `after` side — its database as seeded — was measured; `before` is empty, there are no
+    /// speedups, and claims are absolute targets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_side: bool,
     /// Why this scenario is incomplete.
     pub error: Option<String>,
     /// SHA-256 fingerprints of the inputs; a baseline with other fingerprints measured other inputs.

@@ -243,6 +243,32 @@ pub(crate) fn fail_on_word(f: FailOn) -> &'static str {
 /// speedups and latency claims use per-round quantiles. Shown under every latency table.
 pub(crate) const QUANTILE_NOTE: &str = "p50/p95/p99 here are over all executions; speedups and latency claims use per-round quantiles (each round's quantile, median over rounds, with its confidence interval)";
 
+/// The sides the details of an operation show: before and after, or for a scenario that
+/// measures one side (`single_side`) that side alone, labelled `measured`.
+pub(crate) fn shown_sides<'a>(
+    s: &ScenarioReport,
+    op: &'a OperationReport,
+) -> Vec<(&'static str, &'a SideReport)> {
+    if s.single_side {
+        vec![("measured", &op.after)]
+    } else {
+        vec![("before", &op.before), ("after", &op.after)]
+    }
+}
+
+/// What a scenario's title says about its change: `migration 16 ms`, or that it measured one
+/// side.
+pub(crate) fn change_text(s: &ScenarioReport) -> String {
+    if s.single_side {
+        ONE_SIDE.into()
+    } else {
+        format!("migration {:.0} ms", s.migration.duration_ms)
+    }
+}
+
+/// A scenario without a migration and with the same SQL on both sides is measured once.
+pub(crate) const ONE_SIDE: &str = "one side (no migration: absolute targets, no speedups)";
+
 /// A side was timed: its histogram holds at least one execution.
 pub(crate) fn measured(side: &SideReport) -> bool {
     side.latency.count > 0

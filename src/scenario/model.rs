@@ -181,3 +181,66 @@ impl Default for Thresholds {
         }
     }
 }
+
+impl SideSql {
+    /// Whether two sides execute the same thing (the same statements, wrapping and function).
+    fn same_as(&self, other: &SideSql) -> bool {
+        self.transaction == other.transaction
+            && self.code.as_ref().map(|c| &c.name) == other.code.as_ref().map(|c| &c.name)
+            && self
+                .statements
+                .iter()
+                .map(|s| &s.sql)
+                .eq(other.statements.iter().map(|s| &s.sql))
+    }
+}
+
+impl Scenario {
+    /// Whether the scenario compares two sides: it has a migration, or an operation whose
+    /// sides run different SQL (or different Rust functions). Without either, both sides would
+    /// measure the same thing, so a run measures one side only: `after`, the scenario's
+    /// database (absolute targets such as `p95 < 100 ms`).
+    pub fn compares(&self) -> bool {
+        !self.migration.up.is_empty() || self.operations.iter().any(|o| !o.before.same_as(&o.after))
+    }
+
+    /// In a scenario that measures one side, every claim that needs two — a speedup, buffers
+    /// ratio or same result — or names the `before` side, located at the claim. Empty when the
+    /// scenario compares two sides.
+    pub fn single_side_errors(&self) -> Vec<crate::error::Located> {
+        if self.compares() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for op in &self.operations {
+            for c in &op.claims {
+                let why = match c.claim.inner() {
+                    Claim::Speedup { .. } => "compares before with after",
+                    Claim::BuffersRatio { .. } => "compares the blocks the two sides read",
+                    Claim::SameResult => "compares the rows the two sides return",
+                    Claim::Latency { side, .. }
+                    | Claim::UsesIndex { side, .. }
+                    | Claim::NoSeqScan { side, .. }
+                    | Claim::Growth { side, .. }
+                        if *side == super::Side::Before =>
+                    {
+                        "names the before side"
+                    }
+                    _ => continue,
+                };
+                out.push(crate::error::Located::at(
+                    &self.path,
+                    &self.text,
+                    c.span.start,
+                    format!(
+                        "operation `{}`: the claim `{}` {why}, but this scenario has no migration and runs the same SQL on both sides, \
+                         so querygate measures one side only (its database as seeded). Claim an absolute target instead \
+                         (`p95 < 100 ms`, `uses index NAME`), or add a [migration] or distinct `before`/`after` SQL to compare",
+                        op.name, c.text
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
