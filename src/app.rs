@@ -698,6 +698,31 @@ fn build_report(
     error: Option<&Error>,
 ) -> Report {
     let scenarios: Vec<_> = runs.iter().map(scenario_report).collect();
+    let mut environment = env.clone();
+    for n in runs.iter().flat_map(|r| &r.settings_not_applied) {
+        if !environment.settings_not_applied.contains(n) {
+            environment.settings_not_applied.push(n.clone());
+        }
+    }
+    let warnings = environment
+        .settings_not_applied
+        .iter()
+        .map(|n| report::Warning {
+            id: "setting-not-applied".into(),
+            operation: None,
+            message: format!(
+                "{} = {} was not applied on querygate's databases: {}. The run measured without it{}",
+                n.name,
+                n.value,
+                n.reason,
+                if n.name == "track_io_timing" {
+                    " (plans carry no I/O timings)"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .collect();
     let sweeps = crate::analysis::scaling::sweeps(&scenarios);
     let incomplete = error.is_some() || scenarios.iter().any(|s| s.status == RunStatus::Incomplete);
     // An error decides the exit code; otherwise `gate::decide` does, from claims and gate.
@@ -716,12 +741,12 @@ fn build_report(
         error: error.map(|e| format!("{e:#}")),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: t0.elapsed().as_secs_f64() * 1000.0,
-        environment: env.clone(),
+        environment,
         scenarios,
         exit_code,
         fail_on: report::FailOn::default(),
         failures: vec![],
-        warnings: vec![],
+        warnings,
         gate: None,
         sweeps,
     }
@@ -766,6 +791,7 @@ async fn environment(server: &dyn Server) -> Result<Environment> {
             .iter()
             .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
             .collect(),
+        settings_not_applied: vec![],
         machine: machine(),
         git_commit: git_commit(Path::new(".")),
     })

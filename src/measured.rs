@@ -31,6 +31,9 @@ pub struct ScenarioRun {
     pub prepared: Option<Prepared>,
     /// The before and after databases' relation names, once they are prepared.
     pub catalogs: Option<[Catalog; 2]>,
+    /// Settings wanted on the scratch databases that the role may not set (a server
+    /// querygate did not start).
+    pub settings_not_applied: Vec<crate::report::SettingNotApplied>,
     pub plans: Vec<Option<OpPlans>>,
     /// One entry per operation, then one for the calibration statement.
     pub samples: Vec<OpSamples>,
@@ -50,6 +53,7 @@ impl ScenarioRun {
             scenario,
             prepared: None,
             catalogs: None,
+            settings_not_applied: vec![],
             plans: vec![],
             samples: vec![],
             confirm_ops: vec![],

@@ -20,6 +20,7 @@ use crate::measure::{
 };
 use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::progress::Progress;
+use crate::report::SettingNotApplied;
 use crate::scenario::{Params, RunSettings, Scenario, Side, Value};
 use crate::seed::{self, Names};
 
@@ -47,6 +48,14 @@ pub async fn run_scenario(
     let scenario = run.scenario.clone();
     let label = format!("{} (scale {})", scenario.name, scenario.scale);
     let settings = database_settings(admin, &scenario, owns_server).await?;
+    for n in &settings.not_applied {
+        progress.step(&format!(
+            "{label}: warning: setting {} = {} not applied: {}; measuring without it",
+            n.name, n.value, n.reason
+        ));
+    }
+    run.settings_not_applied = settings.not_applied;
+    let settings = settings.apply;
 
     progress.step(&format!("{label}: creating databases"));
     let prepared = seed::prepare(admin, &scenario, names, &settings, |step| {
@@ -404,13 +413,23 @@ async fn server_timing(admin: &PgConnectOptions, owns_server: bool, names: &Name
     }
 }
 
+/// What to set on the scratch databases, and what the role could not set.
+pub(crate) struct DatabaseSettings {
+    pub apply: BTreeMap<String, String>,
+    /// Wanted but not permitted to this role (a server querygate did not start): the run goes
+    /// on without them, and says so.
+    pub not_applied: Vec<SettingNotApplied>,
+}
+
 /// Settings set on the scratch databases: the scenario's session-level settings, and on a
-/// server querygate did not start, the pinned session settings too.
+/// server querygate did not start, the pinned session settings too — those the role may set.
+/// A superuser-only setting (`track_io_timing`) needs a superuser, or on PostgreSQL 15+ a
+/// `GRANT SET ON PARAMETER`; without either it is left out and reported, not fatal.
 pub(crate) async fn database_settings(
     admin: &PgConnectOptions,
     scenario: &Scenario,
     owns_server: bool,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<DatabaseSettings> {
     let mut wanted = BTreeMap::new();
     if !owns_server {
         let pinned = crate::provision::pinned_settings();
@@ -419,23 +438,44 @@ pub(crate) async fn database_settings(
         }
     }
     wanted.extend(scenario.settings.clone());
+    let mut out = DatabaseSettings {
+        apply: BTreeMap::new(),
+        not_applied: vec![],
+    };
     if wanted.is_empty() {
-        return Ok(wanted);
+        return Ok(out);
     }
     let mut conn = seed::connect(admin).await?;
     let names: Vec<String> = wanted.keys().cloned().collect();
-    let rows = sqlx::query("SELECT name, context FROM pg_settings WHERE name = ANY($1)")
-        .bind(&names)
-        .fetch_all(&mut conn)
-        .await
-        .context("cannot read pg_settings")?;
+    let (role, superuser, version): (String, String, String) = sqlx::query_as(
+        "SELECT current_user::text, current_setting('is_superuser'), current_setting('server_version_num')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .context("cannot read the role's privileges")?;
+    let version: u32 = version.parse().unwrap_or(0);
+    // has_parameter_privilege exists from PostgreSQL 15 on (GRANT SET ON PARAMETER).
+    let granted = if superuser == "on" {
+        "true"
+    } else if version >= 150_000 {
+        "has_parameter_privilege(name, 'SET')"
+    } else {
+        "false"
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT name, context, context <> 'superuser' OR {granted} FROM pg_settings WHERE name = ANY($1)"
+    ))
+    .bind(&names)
+    .fetch_all(&mut conn)
+    .await
+    .context("cannot read pg_settings")?;
     conn.close().await.ok();
-    let context: BTreeMap<String, String> = rows
+    let context: BTreeMap<String, (String, bool)> = rows
         .iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .map(|r| (r.get::<String, _>(0), (r.get(1), r.get(2))))
         .collect();
-    for k in &names {
-        match context.get(k).map(String::as_str) {
+    for (k, v) in wanted {
+        match context.get(&k).map(|(c, may)| (c.as_str(), *may)) {
             None => {
                 let at = scenario.text.find(k.as_str()).unwrap_or(0);
                 return Err(Error::Scenario(Located::at(
@@ -445,15 +485,29 @@ pub(crate) async fn database_settings(
                     format!("`{k}` is not a PostgreSQL setting on this server"),
                 )));
             }
-            Some("user") | Some("superuser") => {}
+            Some(("user", _)) | Some(("superuser", true)) => {
+                out.apply.insert(k, v);
+            }
+            Some(("superuser", false)) => {
+                let grant = if version >= 150_000 {
+                    format!("a superuser can `GRANT SET ON PARAMETER {k} TO {role}`")
+                } else {
+                    format!("PostgreSQL {version} has no GRANT SET ON PARAMETER: only a superuser can set it")
+                };
+                out.not_applied.push(SettingNotApplied {
+                    reason: format!(
+                        "role `{role}` is not a superuser and may not set this superuser-only setting ({grant})"
+                    ),
+                    name: k,
+                    value: v,
+                });
+            }
             // Server-level settings were given to the server at start (local/docker) and
             // cannot be set per database.
-            Some(_) => {
-                wanted.remove(k);
-            }
+            Some(_) => {}
         }
     }
-    Ok(wanted)
+    Ok(out)
 }
 
 /// The index and table names of both databases after the migration: a claim naming one that

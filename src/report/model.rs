@@ -183,6 +183,11 @@ pub struct Environment {
     pub server_version_num: u32,
     /// Settings read back from the server (name → value with unit).
     pub settings: BTreeMap<String, String>,
+    /// Settings querygate would have set (pinned, or the scenario's) but could not on a
+    /// server it did not start, with why — e.g. `track_io_timing` for a role that is not a
+    /// superuser. The run went on without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings_not_applied: Vec<SettingNotApplied>,
     /// The machine querygate ran on.
     pub machine: Machine,
     /// `git rev-parse HEAD` of the working directory, if it is a git checkout.
@@ -201,6 +206,17 @@ pub struct Machine {
     pub cpus: usize,
     /// Total memory in MiB.
     pub memory_mib: u64,
+}
+
+/// A setting that could not be applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SettingNotApplied {
+    /// The setting's name.
+    pub name: String,
+    /// The value querygate wanted.
+    pub value: String,
+    /// Why it could not be applied.
+    pub reason: String,
 }
 
 /// One scenario at one scale.

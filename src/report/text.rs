@@ -453,6 +453,12 @@ pub(crate) fn environment_rows(report: &Report) -> Vec<(String, String)> {
             .iter()
             .map(|(k, v)| (format!("setting {k}"), v.clone())),
     );
+    rows.extend(e.settings_not_applied.iter().map(|n| {
+        (
+            format!("setting {} not applied", n.name),
+            format!("wanted {}: {}", n.value, n.reason),
+        )
+    }));
     rows
 }
 
