@@ -11,12 +11,15 @@
 //! screening interval (95 %) lies entirely beyond the threshold, and then the confirmation
 //! interval (99.5 %) on *fresh* rounds does too. Screened but unconfirmed is a pass, noted.
 //!
-//! A side's calibrated latency moving across runs is evidence about the query only when the
-//! server's own time per execution (pg_stat_statements) moved too: the calibration tracks the
-//! round trip, not every machine-state episode (A/A runs saw both sides' calibrated latency up
-//! ~20% together, server time unchanged). So `latency-regressed` needs both shifts beyond the
-//! threshold; a calibrated shift the server time contradicts is `latency-unconfirmed` (pass);
-//! without server time on both runs, a confirmed calibrated shift is only `inconclusive`.
+//! A side's latency across runs is judged by the server's own work when both runs measured it
+//! (pg_stat_statements, per round): the change in server time per execution, in µs, taken as a
+//! fraction of the baseline's client latency, must lie beyond the threshold as a whole interval.
+//! Latency relative to the calibration does not decide: it tracks the round trip, not every
+//! machine-state episode (A/A runs saw both sides' calibrated latency up ~20% together, server
+//! time unchanged), and under CPU contention it scatters so much that a doubled server time
+//! never cleared its screen. A calibrated shift the server time does not carry is
+//! `latency-unconfirmed` (pass); without server time in both runs, a confirmed calibrated
+//! shift is only `inconclusive`.
 
 use crate::analysis::stats;
 use crate::report::{
@@ -559,16 +562,17 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
-    if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
-        out.extend(calibrated_signals(
-            b,
-            [n_before, n_after],
-            [&n_server_before, &n_server_after],
-            &bc.round_p50_us,
-            nc,
-            &test,
-        ));
-    }
+    let calibration = match (bs.calibration.as_ref(), n_calib) {
+        (Some(bc), Some(nc)) => Some((bc.round_p50_us.as_slice(), nc)),
+        _ => None,
+    };
+    out.extend(calibrated_signals(
+        b,
+        [n_before, n_after],
+        [&n_server_before, &n_server_after],
+        calibration,
+        &test,
+    ));
     out
 }
 
@@ -645,14 +649,13 @@ fn speedup_signal(
     }
 }
 
-/// Each side's latency in units of the calibration statement of the same rounds, judged with
-/// the side's server time (module doc).
+/// Each side's cross-run latency evidence: its server time per execution (when both runs have
+/// it) and its latency in units of the calibration statement of the same rounds (module doc).
 fn calibrated_signals(
     b: &OperationReport,
     n_latency: [&[f64]; 2],
     n_server: [&[f64]; 2],
-    b_calib: &[f64],
-    n_calib: &[f64],
+    calibration: Option<(&[f64], &[f64])>,
     test: &ShiftTest,
 ) -> Vec<Finding> {
     let ShiftTest {
@@ -674,14 +677,27 @@ fn calibrated_signals(
                 .map(|(x, c)| (x / c).ln())
                 .collect()
         };
-        let Some(e) = stats::shift(
-            &norm(&bside.round_p50_us, b_calib),
-            &norm(n_latency[k], n_calib),
-            conf,
-        ) else {
+        let calibrated = calibration.and_then(|(b_calib, n_calib)| {
+            stats::shift(
+                &norm(&bside.round_p50_us, b_calib),
+                &norm(n_latency[k], n_calib),
+                conf,
+            )
+        });
+        let base_server = server_rounds(bside);
+        let server = stats::shift(&logs(&base_server), &logs(n_server[k]), conf).and_then(|e| {
+            let latency_us = median(&bside.round_p50_us)?;
+            let server_us = median(&base_server)?;
+            Some(ServerShift {
+                effect: effect(&e, server_us, latency_us),
+                ratio: e,
+                server_us,
+                latency_us,
+            })
+        });
+        if calibrated.is_none() && server.is_none() {
             continue;
-        };
-        let server = stats::shift(&logs(&server_rounds(bside)), &logs(n_server[k]), conf);
+        }
         let describe = |what: &str, e: &stats::Estimate| {
             format!(
                 "{what} {} ({:.1}% CI {}…{})",
@@ -693,9 +709,10 @@ fn calibrated_signals(
         };
         out.extend(side_latency_finding(&Shifts {
             side,
-            calibrated: e,
+            calibrated,
             server,
             margin,
+            threshold: latency,
             describe: &describe,
             suffix: format!("{label} threshold {:.0}%", latency * 100.0),
             stage,
@@ -713,68 +730,154 @@ fn logs(xs: &[f64]) -> Vec<f64> {
     xs.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect()
 }
 
+fn median(xs: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = xs
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// A server-time log shift as what a client sees: the µs the server's own work added (or
+/// saved) per execution, as a fraction of the baseline's client latency. Monotonic in the
+/// shift, so the interval maps end to end.
+fn effect(shift: &stats::Estimate, server_us: f64, latency_us: f64) -> stats::Estimate {
+    let f = |log: f64| server_us * (log.exp() - 1.0) / latency_us;
+    stats::Estimate {
+        estimate: f(shift.estimate),
+        low: f(shift.low),
+        high: f(shift.high),
+        confidence: shift.confidence,
+    }
+}
+
+/// A side's server time, this run against the baseline.
+struct ServerShift {
+    /// Server time per execution, log ratio.
+    ratio: stats::Estimate,
+    /// That change as a fraction of the baseline's client latency (`effect`).
+    effect: stats::Estimate,
+    /// The baseline's server time per execution (µs, median of rounds).
+    server_us: f64,
+    /// The baseline's client latency (µs, median of the rounds' p50).
+    latency_us: f64,
+}
+
 /// One side's cross-run latency evidence.
 struct Shifts<'a> {
     side: &'a str,
-    /// Latency relative to the calibration statement, this run against the baseline (log).
-    calibrated: stats::Estimate,
-    /// Server time per execution, this run against the baseline (log); `None` when either run
-    /// lacks it.
-    server: Option<stats::Estimate>,
+    /// Latency relative to the calibration statement, this run against the baseline (log);
+    /// `None` without a calibration in both runs.
+    calibrated: Option<stats::Estimate>,
+    /// `None` when either run lacks server time.
+    server: Option<ServerShift>,
+    /// The threshold as a log ratio (calibrated latency).
     margin: f64,
+    /// The threshold as a fraction (server time's effect on client latency).
+    threshold: f64,
     describe: &'a dyn Fn(&str, &stats::Estimate) -> String,
     suffix: String,
     stage: Stage,
 }
 
-/// The calibrated latency shift decides only with the server time's agreement (module doc).
+/// The verdict on one side's latency across runs (module doc).
+///
+/// With server time in both runs, the server's own work decides: its change, in µs per
+/// execution, taken as a fraction of the baseline's client latency, must lie beyond the
+/// threshold as a whole interval. The round trip and the machine's wake-up latency, which the
+/// calibration does not track, cannot move it; a slower query can. A calibrated shift the
+/// server time does not carry is reported as `latency-unconfirmed` (pass). Without server
+/// time, the calibrated latency is screened and re-measured, but confirms only `inconclusive`.
 fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
-    let (e, m) = (&s.calibrated, s.margin);
-    let up = e.low > m;
-    let down = e.high < -m;
-    if !up && !down {
-        return None;
-    }
-    let calibrated = (s.describe)("latency relative to calibration", e);
-    let (id, verdict, why) = match (&s.server, up) {
-        (Some(v), true) if v.low > m => (
-            "latency-regressed",
-            Verdict::Regressed,
-            (s.describe)("server time", v),
-        ),
-        (Some(v), false) if v.high < -m => (
+    let m = s.margin;
+    let calibrated = s
+        .calibrated
+        .as_ref()
+        .map(|e| (e, (s.describe)("latency relative to calibration", e)));
+    let calibrated_up = s.calibrated.as_ref().is_some_and(|e| e.low > m);
+    let calibrated_down = s.calibrated.as_ref().is_some_and(|e| e.high < -m);
+    let context = calibrated
+        .as_ref()
+        .map_or(String::new(), |(_, text)| format!("; {text}"));
+    let (id, verdict, why) = match &s.server {
+        Some(v) => {
+            let server = format!(
+                "{} from {} µs: {} of the baseline's client latency of {} µs (CI {}…{})",
+                (s.describe)("server time per execution", &v.ratio),
+                fmt_us(v.server_us),
+                signed_pct(v.effect.estimate),
+                fmt_us(v.latency_us),
+                signed_pct(v.effect.low),
+                signed_pct(v.effect.high),
+            );
+            if v.effect.low > s.threshold {
+                ("latency-regressed", Verdict::Regressed, format!("{server}{context}"))
+            } else if v.effect.high < -s.threshold {
+                ("latency-improved", Verdict::Improved, format!("{server}{context}"))
+            } else if calibrated_up || calibrated_down {
+                (
+                    "latency-unconfirmed",
+                    Verdict::Pass,
+                    format!(
+                        "{}; {server}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
+                        calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+                    ),
+                )
+            } else {
+                return None;
+            }
+        }
+        None if calibrated_down => (
             "latency-improved",
             Verdict::Improved,
-            (s.describe)("server time", v),
+            format!("{}; no server time to compare", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
         ),
-        (Some(v), _) => (
-            "latency-unconfirmed",
-            Verdict::Pass,
-            format!(
-                "{}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
-                (s.describe)("server time", v)
-            ),
-        ),
-        (None, false) => ("latency-improved", Verdict::Improved, "no server time to compare".into()),
         // Screened: re-measure; confirmed without server time: not enough to fail.
-        (None, true) if s.stage == Stage::Screen => (
+        None if calibrated_up && s.stage == Stage::Screen => (
             "latency-regressed",
             Verdict::Regressed,
-            "no server time to compare yet".into(),
+            format!("{}; no server time to compare yet", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
         ),
-        (None, true) => (
+        None if calibrated_up => (
             "latency-regressed",
             Verdict::Inconclusive,
-            "no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive".into(),
+            format!(
+                "{}; no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive",
+                calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+            ),
         ),
+        None => return None,
     };
     Some(finding(
         id,
         Some(s.side),
         None,
         verdict,
-        format!("{}: {calibrated}; {why}; {}", s.side, s.suffix),
+        format!("{}: {why}; {}", s.side, s.suffix),
     ))
+}
+
+fn fmt_us(us: f64) -> String {
+    if us >= 100.0 {
+        format!("{us:.0}")
+    } else {
+        format!("{us:.1}")
+    }
+}
+
+/// A fraction as a signed percentage.
+fn signed_pct(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
 }
 
 fn speedup_of(before: &[f64], after: &[f64]) -> f64 {

@@ -90,61 +90,100 @@ fn est(estimate: f64, low: f64, high: f64) -> stats::Estimate {
     }
 }
 
+/// `server`: the log shift of server time; `share`: the baseline's server time as a fraction of
+/// its client latency (100 µs).
 fn shifts(
-    calibrated: stats::Estimate,
-    server: Option<stats::Estimate>,
+    calibrated: Option<stats::Estimate>,
+    server: Option<(stats::Estimate, f64)>,
     stage: Stage,
 ) -> Option<Finding> {
     let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
     side_latency_finding(&Shifts {
         side: "after",
         calibrated,
-        server,
+        server: server.map(|(e, share)| ServerShift {
+            effect: effect(&e, share * 100.0, 100.0),
+            ratio: e,
+            server_us: share * 100.0,
+            latency_us: 100.0,
+        }),
         margin: 1.1f64.ln(),
+        threshold: 0.10,
         describe: &describe,
         suffix: "threshold 10%".into(),
         stage,
     })
 }
 
+fn id_verdict(f: Option<Finding>) -> Option<(String, Verdict)> {
+    f.map(|f| (f.id, f.verdict))
+}
+
 #[test]
-fn cross_run_latency_needs_the_server_time_to_agree() {
-    let up = est(0.2, 0.15, 0.25); // +22%, whole interval beyond +10%
-                                   // The A/A false alarms: calibrated latency up, server time flat → a pass, explained.
-    let f = shifts(up, Some(est(0.01, -0.03, 0.05)), Stage::Confirm).unwrap();
+fn cross_run_latency_is_decided_by_the_server_time_s_effect_on_the_client() {
+    let up = Some(est(0.2, 0.15, 0.25)); // +22%, whole interval beyond +10%
+    let flat = Some(est(0.0, -0.03, 0.03));
+    let regressed = Some(("latency-regressed".to_string(), Verdict::Regressed));
+    // The A/A false alarms: calibrated latency up, server time flat → a pass, explained.
+    let f = shifts(up, Some((est(0.01, -0.03, 0.05), 0.5)), Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-unconfirmed", Verdict::Pass)
     );
     assert!(f.message.contains("did not move"), "{}", f.message);
-    // A real regression moves both.
-    let f = shifts(up, Some(est(0.4, 0.3, 0.5)), Stage::Confirm).unwrap();
+    // A real regression: server time +49%…+65% on a query whose server time is half its latency
+    // adds 25%…32% to what the client sees, whatever the noisy end-to-end latency shows.
     assert_eq!(
-        (f.id.as_str(), f.verdict),
-        ("latency-regressed", Verdict::Regressed)
+        id_verdict(shifts(up, Some((est(0.45, 0.4, 0.5), 0.5)), Stage::Confirm)),
+        regressed
     );
+    assert_eq!(
+        id_verdict(shifts(
+            flat,
+            Some((est(0.45, 0.4, 0.5), 0.5)),
+            Stage::Confirm
+        )),
+        regressed
+    );
+    assert_eq!(
+        id_verdict(shifts(
+            None,
+            Some((est(0.45, 0.4, 0.5), 0.5)),
+            Stage::Screen
+        )),
+        regressed
+    );
+    let f = shifts(flat, Some((est(0.45, 0.4, 0.5), 0.5)), Stage::Confirm).unwrap();
+    assert!(
+        f.message
+            .contains("+28.4% of the baseline's client latency of 100 µs"),
+        "{}",
+        f.message
+    );
+    // The same server-time change behind a round trip that is 90% of the latency adds ~5%: no
+    // regression a client would see.
+    assert!(shifts(flat, Some((est(0.45, 0.4, 0.5), 0.1)), Stage::Confirm).is_none());
+    // An interval that reaches below the threshold does not decide.
+    assert!(shifts(up, Some((est(0.3, 0.1, 0.5), 0.5)), Stage::Confirm)
+        .is_some_and(|f| f.verdict == Verdict::Pass));
     // Without server time: screened (so it is re-measured), then only inconclusive.
-    let f = shifts(up, None, Stage::Screen).unwrap();
-    assert_eq!(f.verdict, Verdict::Regressed);
+    assert_eq!(id_verdict(shifts(up, None, Stage::Screen)), regressed);
     let f = shifts(up, None, Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-regressed", Verdict::Inconclusive)
     );
-    // Nothing beyond the threshold: no finding whatever the server time does.
-    assert!(shifts(
-        est(0.05, -0.02, 0.12),
-        Some(est(0.4, 0.3, 0.5)),
-        Stage::Confirm
-    )
-    .is_none());
-    // Improvements need the agreement too.
-    let down = est(-0.3, -0.35, -0.2);
-    let f = shifts(down, Some(est(-0.3, -0.4, -0.2)), Stage::Confirm).unwrap();
+    // Nothing moved: no finding.
+    assert!(shifts(flat, Some((est(0.0, -0.05, 0.05), 0.5)), Stage::Confirm).is_none());
+    assert!(shifts(flat, None, Stage::Confirm).is_none());
+    // Improvements: by the server time's effect, or by the calibrated latency without it.
+    let f = shifts(flat, Some((est(-0.7, -0.8, -0.6), 0.5)), Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-improved", Verdict::Improved)
     );
+    let f = shifts(Some(est(-0.3, -0.35, -0.2)), None, Stage::Confirm).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
 }
 
 fn sample_scenario() -> ScenarioReport {
