@@ -95,6 +95,11 @@ fn check_fingerprints(
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
     gate.notes.extend(
+        crate::gate::change_notes(base, &new.scenarios)
+            .into_iter()
+            .map(|m| format!("the change under test: {m}")),
+    );
+    gate.notes.extend(
         crate::gate::fingerprint_mismatches(base, &new.scenarios)
             .into_iter()
             .map(|m| format!("allowed: {m}")),

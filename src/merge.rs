@@ -138,7 +138,8 @@ fn check_compatible(inputs: &[Input]) -> Result<(), String> {
                 seen.insert(&s.name, (&i.name, s));
                 continue;
             };
-            let differences = crate::gate::input_differences(s0, s, true);
+            let d = crate::gate::input_differences(s0, s);
+            let differences = [d.inputs, d.change].concat();
             if !differences.is_empty() {
                 return Err(format!(
                     "scenario `{}`: {name0} and {} measured different inputs: {} ({name0} vs {}); re-run the shards from one commit",

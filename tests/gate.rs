@@ -327,12 +327,12 @@ fn baseline_survives_edits_that_change_no_measurement_and_names_what_differs() {
     refused(
         &original.replace("payload = payload WHERE", "payload = payload || '' WHERE"),
         &[],
-        "gate_validation: operation `write`: its before SQL and after SQL differ (baseline vs this run)",
+        "gate_validation: operation `write`: its before side (SQL, mode, transaction or Rust function) differs (baseline vs this run)",
     );
     refused(
         &original.replace("random(1, :groups)", "random(1, :groups / 2)"),
         &[],
-        "operation `lookup`: its parameters differ",
+        "operation `lookup`: its parameters differ (baseline vs this run)",
     );
     refused(
         &original.replace("scale / 50", "scale / 25"),
@@ -352,6 +352,25 @@ fn baseline_survives_edits_that_change_no_measurement_and_names_what_differs() {
     refused(
         &original.replace("mode = \"rollback\"", "mode = \"commit\""),
         &[],
-        "operation `write`: its before SQL and after SQL differ",
+        "operation `write`: its before side (SQL, mode, transaction or Rust function) differs",
+    );
+
+    // The after side, like the migration, is the change under test: it may differ, and the
+    // gate's notes say that it did.
+    write(&original.replace(
+        "sql = \"UPDATE items SET payload = payload WHERE id = $1\"",
+        "before = \"UPDATE items SET payload = payload WHERE id = $1\"\nafter = \"UPDATE items SET payload = payload WHERE id = $1 AND true\"",
+    ));
+    let out = d.join("changed.json");
+    let o = qg_run(d, &["--baseline", base_s, "--out", out.to_str().unwrap()]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let notes = read_json(&out)["gate"]["notes"].to_string();
+    assert!(
+        notes.contains("the change under test: gate_validation: operation `write`: its after side"),
+        "{notes}"
     );
 }

@@ -166,15 +166,30 @@ pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a Sce
 }
 
 /// Input differences that make a comparison meaningless, one line per component, each naming
-/// its scenario. (The migration may differ: it is what a pull request changes.)
+/// its scenario. (The change under test — the migration and the after side of each operation
+/// — may differ: `change_notes` lists it.)
 pub fn fingerprint_mismatches(base: &Report, new: &[ScenarioReport]) -> Vec<String> {
+    each_scenario(base, new, |d| d.inputs)
+}
+
+/// What the change under test changed since the baseline (the migration, operations' after
+/// sides), one note per component, for the gate's notes.
+pub fn change_notes(base: &Report, new: &[ScenarioReport]) -> Vec<String> {
+    each_scenario(base, new, |d| d.change)
+}
+
+fn each_scenario(
+    base: &Report,
+    new: &[ScenarioReport],
+    pick: impl Fn(Differences) -> Vec<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in new {
         let Some(b) = find_scenario(base, s) else {
             continue;
         };
         out.extend(
-            input_differences(b, s, false)
+            pick(input_differences(b, s))
                 .into_iter()
                 .map(|d| format!("{}: {d} (baseline vs this run)", s.name)),
         );
@@ -182,18 +197,25 @@ pub fn fingerprint_mismatches(base: &Report, new: &[ScenarioReport]) -> Vec<Stri
     out
 }
 
-/// What differs between two runs of one scenario among the inputs that change measurements —
-/// schema, seed, variables and parameters (at the same scale: they derive from it), server
-/// settings, run parameters, each operation's SQL, and with `with_migration` the migration —
-/// one line per component, saying what. Components that a file written by an older querygate
-/// did not record are not compared. Pairs read `first vs second`.
-pub fn input_differences(
-    b: &ScenarioReport,
-    n: &ScenarioReport,
-    with_migration: bool,
-) -> Vec<String> {
+/// Differences between two runs of one scenario, one line per component, saying what; pairs
+/// read `first vs second`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Differences {
+    /// Inputs that change measurements and must match for a comparison: schema, seed,
+    /// variables and parameters (at the same scale: they derive from it), server settings,
+    /// run parameters, each operation's before side.
+    pub inputs: Vec<String>,
+    /// The change under test: the migration and each operation's after side (SQL, or the Rust
+    /// function). A gate compares exactly this; runs to be pooled (merge) must agree on it too.
+    pub change: Vec<String>,
+}
+
+/// What differs between two runs of one scenario. Components that a file written by an older
+/// querygate did not record are not compared.
+pub fn input_differences(b: &ScenarioReport, n: &ScenarioReport) -> Differences {
     let (fb, fnew) = (&b.fingerprints, &n.fingerprints);
-    let mut out = Vec::new();
+    let mut d = Differences::default();
+    let out = &mut d.inputs;
     for (what, x, y) in [
         (
             "the schema differs (schema files and migration base)",
@@ -201,10 +223,7 @@ pub fn input_differences(
             &fnew.schema,
         ),
         ("the seed differs (seed scripts)", &fb.seed, &fnew.seed),
-    ]
-    .into_iter()
-    .chain(with_migration.then_some(("the migration differs", &fb.migration, &fnew.migration)))
-    {
+    ] {
         if x != y {
             out.push(what.to_string());
         }
@@ -255,30 +274,30 @@ pub fn input_differences(
         let Some(on) = fnew.operations.get(name) else {
             continue;
         };
-        let parts: Vec<&str> = [
-            ("before SQL", &ob.before, &on.before),
-            ("after SQL", &ob.after, &on.after),
-            ("parameters", &ob.params, &on.params),
-        ]
-        .into_iter()
+        let before = ob.before != on.before;
         // Generators fold variables, which derive from the scale.
-        .filter(|(what, _, _)| same_scale || *what != "parameters")
-        .filter(|(_, x, y)| x != y)
-        .map(|(what, _, _)| what)
-        .collect();
-        if !parts.is_empty() {
-            out.push(format!(
-                "operation `{name}`: its {} differ{}",
-                parts.join(" and "),
-                if parts.len() == 1 && parts[0] != "parameters" {
-                    "s"
-                } else {
-                    ""
-                }
+        let params = same_scale && ob.params != on.params;
+        let what = match (before, params) {
+            (true, true) => Some(
+                "before side (SQL, mode, transaction or Rust function) and its parameters differ",
+            ),
+            (true, false) => Some("before side (SQL, mode, transaction or Rust function) differs"),
+            (false, true) => Some("parameters differ"),
+            (false, false) => None,
+        };
+        if let Some(what) = what {
+            out.push(format!("operation `{name}`: its {what}"));
+        }
+        if ob.after != on.after {
+            d.change.push(format!(
+                "operation `{name}`: its after side (SQL, mode, transaction or Rust function) differs"
             ));
         }
     }
-    out
+    if fb.migration != fnew.migration {
+        d.change.insert(0, "the migration differs".into());
+    }
+    d
 }
 
 pub fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {

@@ -207,32 +207,41 @@ fn input_differences_name_the_component_and_skip_what_an_older_file_lacks() {
             params: "d".into(),
         },
     );
-    assert_eq!(input_differences(&base, &new, false), Vec::<String>::new());
+    assert_eq!(input_differences(&base, &new), Differences::default());
     let mut old = new.clone();
+    // The change under test may differ: it is listed apart from the inputs.
     new.fingerprints.migration = "e".repeat(64);
-    assert!(input_differences(&old, &new, false).is_empty());
-    assert_eq!(
-        input_differences(&old, &new, true),
-        vec!["the migration differs"]
-    );
-    new.fingerprints.migration = old.fingerprints.migration.clone();
     new.fingerprints
         .operations
         .get_mut("by_group")
         .unwrap()
         .after = "x".into();
+    let d = input_differences(&old, &new);
+    assert!(d.inputs.is_empty(), "{d:?}");
+    assert_eq!(
+        d.change,
+        vec![
+            "the migration differs",
+            "operation `by_group`: its after side (SQL, mode, transaction or Rust function) differs"
+        ]
+    );
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .before = "y".into();
     new.run.iterations += 1;
     new.vars.insert("groups".into(), "7".into());
-    let d = input_differences(&old, &new, false);
     assert_eq!(
-        d,
+        input_differences(&old, &new).inputs,
         vec![
             "the variables differ: groups = 400 vs 7".to_string(),
             format!(
                 "the run parameters differ: iterations {} vs {}",
                 old.run.iterations, new.run.iterations
             ),
-            "operation `by_group`: its after SQL differs".to_string(),
+            "operation `by_group`: its before side (SQL, mode, transaction or Rust function) differs"
+                .to_string(),
         ]
     );
     // At another scale, variables and generated parameters legitimately differ.
@@ -241,11 +250,11 @@ fn input_differences_name_the_component_and_skip_what_an_older_file_lacks() {
         .operations
         .get_mut("by_group")
         .unwrap()
-        .after = "c".into();
+        .before = "b".into();
     new.fingerprints
         .operations
         .get_mut("by_group")
         .unwrap()
         .params = "p".into();
-    assert_eq!(input_differences(&old, &new, false).len(), 1, "run only");
+    assert_eq!(input_differences(&old, &new).inputs.len(), 1, "run only");
 }

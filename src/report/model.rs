@@ -282,6 +282,7 @@ pub struct Calibration {
 }
 
 /// SHA-256 fingerprints of what changes measurements: a baseline whose fingerprints differ
+/// (other than the change under test: the migration and the operations' after sides)
 /// measured another experiment. The scenario file's own bytes are not fingerprinted: names,
 /// descriptions, claims, gate thresholds and comments change no measurement. Variables and run
 /// parameters are compared from `vars` and `run`, which record them in the clear.
