@@ -403,6 +403,12 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
+    out.extend(server_speedup_signal(
+        b,
+        &n_server_before,
+        &n_server_after,
+        &test,
+    ));
     let calibration = match (bs.calibration.as_ref(), n_calib) {
         (Some(bc), Some(nc)) => Some((bc.round_p50_us.as_slice(), nc)),
         _ => None,
@@ -484,6 +490,85 @@ fn speedup_signal(
             None,
             Verdict::Improved,
             msg("the change gains more than it did"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The change's effect on the server's own work, within each run: per round
+/// ln(before server time / after server time), this run against the baseline. As with the
+/// speedup, whatever the machine does to a round it does to both sides, so it cancels; unlike
+/// the speedup, the round trip is not in it, so it is precise where end-to-end latency scatters.
+/// A lower server speedup is read as the after side's added server µs per execution, taken as a
+/// fraction of the baseline's after-side client latency: the threshold stays about what a
+/// client sees.
+fn server_speedup_signal(
+    b: &OperationReport,
+    n_before: &[f64],
+    n_after: &[f64],
+    test: &ShiftTest,
+) -> Option<Finding> {
+    let ShiftTest {
+        conf,
+        label,
+        latency,
+        ..
+    } = *test;
+    let (b_before, b_after) = (server_rounds(&b.before), server_rounds(&b.after));
+    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
+        before
+            .iter()
+            .zip(after)
+            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
+            .map(|(x, y)| (x / y).ln())
+            .collect()
+    };
+    let e = stats::shift(&d(&b_before, &b_after), &d(n_before, n_after), conf)?;
+    let server_us = median(&b_after)?;
+    let latency_us = median(&b.after.round_p50_us)?;
+    // A speedup lower by `log` multiplies the after side's server time by exp(-log).
+    let added = |log: f64| server_us * ((-log).exp() - 1.0) / latency_us;
+    let effect = stats::Estimate {
+        estimate: added(e.estimate),
+        low: added(e.high),
+        high: added(e.low),
+        confidence: e.confidence,
+    };
+    let (was, now) = (
+        speedup_of(&b_before, &b_after),
+        speedup_of(n_before, n_after),
+    );
+    let msg = |what: &str| {
+        format!(
+            "server speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{})): the after side's server time per execution from {} µs, {} of its baseline client latency of {} µs (CI {}…{}); {label} threshold {:.0}%",
+            pct(e.estimate),
+            conf * 100.0,
+            pct(e.low),
+            pct(e.high),
+            fmt_us(server_us),
+            signed_pct(effect.estimate),
+            fmt_us(latency_us),
+            signed_pct(effect.low),
+            signed_pct(effect.high),
+            latency * 100.0
+        )
+    };
+    if effect.low > latency {
+        Some(finding(
+            "server-speedup-regressed",
+            None,
+            None,
+            Verdict::Regressed,
+            msg("the change costs the server more than it did"),
+        ))
+    } else if effect.high < -latency {
+        Some(finding(
+            "server-speedup-improved",
+            None,
+            None,
+            Verdict::Improved,
+            msg("the change saves the server more than it did"),
         ))
     } else {
         None

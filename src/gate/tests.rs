@@ -185,3 +185,64 @@ fn cross_run_latency_is_decided_by_the_server_time_s_effect_on_the_client() {
     let f = shifts(Some(est(-0.3, -0.35, -0.2)), None, Stage::Confirm).unwrap();
     assert_eq!(f.verdict, Verdict::Improved);
 }
+
+fn sample_operation() -> OperationReport {
+    let report =
+        crate::report::write::parse_report(include_str!("../../tests/data/reports/sample.json"))
+            .unwrap();
+    report.scenarios[0].operations[0].clone()
+}
+
+fn with_rounds(mut op: OperationReport, before: &[f64], after: &[f64]) -> OperationReport {
+    let server = |rounds: &[f64]| {
+        Some(ServerTime {
+            round_us: rounds.to_vec(),
+            ..Default::default()
+        })
+    };
+    op.before.server = server(before);
+    op.after.server = server(after);
+    op.after.round_p50_us = vec![200.0; after.len()];
+    op
+}
+
+#[test]
+fn the_server_speedup_is_judged_within_each_run() {
+    let test = ShiftTest {
+        conf: 0.95,
+        label: "screen",
+        margin: 1.1f64.ln(),
+        latency: 0.10,
+        stage: Stage::Screen,
+    };
+    let jitter = |level: f64| -> Vec<f64> {
+        (0..10)
+            .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
+            .collect()
+    };
+    // Baseline: before 100 µs, after 50 µs of server time; the after side's client sees 200 µs.
+    let base = with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0));
+    // The whole machine 60% slower in this run: both sides alike, the ratio unchanged: nothing.
+    assert!(server_speedup_signal(&base, &jitter(160.0), &jitter(80.0), &test).is_none());
+    // The after side's server time doubles (+50 µs, 25% of its client latency): regressed.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(100.0), &test).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("server-speedup-regressed", Verdict::Regressed)
+    );
+    assert!(
+        f.message
+            .contains("+25.0% of its baseline client latency of 200 µs"),
+        "{}",
+        f.message
+    );
+    // +10 µs on 200 µs (+5%) is below the threshold, however precisely measured.
+    assert!(server_speedup_signal(&base, &jitter(100.0), &jitter(60.0), &test).is_none());
+    // Half the after side's server work saved: an improvement.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(10.0), &test).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
+    // Without server time in the baseline: no signal.
+    let mut old = base.clone();
+    old.after.server = None;
+    assert!(server_speedup_signal(&old, &jitter(100.0), &jitter(100.0), &test).is_none());
+}
