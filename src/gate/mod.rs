@@ -407,6 +407,7 @@ fn latency_signals(
         b,
         &n_server_before,
         &n_server_after,
+        n_after,
         &test,
     ));
     let calibration = match (bs.calibration.as_ref(), n_calib) {
@@ -507,6 +508,7 @@ fn server_speedup_signal(
     b: &OperationReport,
     n_before: &[f64],
     n_after: &[f64],
+    n_after_latency: &[f64],
     test: &ShiftTest,
 ) -> Option<Finding> {
     let ShiftTest {
@@ -526,7 +528,9 @@ fn server_speedup_signal(
     };
     let e = stats::shift(&d(&b_before, &b_after), &d(n_before, n_after), conf)?;
     let server_us = median(&b_after)?;
-    let latency_us = median(&b.after.round_p50_us)?;
+    // The smaller of the two runs' client latencies: a loaded run on either side must not
+    // dilute the effect.
+    let latency_us = median(&b.after.round_p50_us)?.min(median(n_after_latency)?);
     // A speedup lower by `log` multiplies the after side's server time by exp(-log).
     let added = |log: f64| server_us * ((-log).exp() - 1.0) / latency_us;
     let effect = stats::Estimate {
@@ -591,11 +595,38 @@ fn calibrated_signals(
         latency,
         stage,
     } = *test;
-    let mut out = Vec::new();
-    for (k, (side, bside)) in [("before", &b.before), ("after", &b.after)]
-        .into_iter()
+    let sides = [("before", &b.before), ("after", &b.after)];
+    let server: Vec<Option<ServerShift>> = sides
+        .iter()
         .enumerate()
-    {
+        .map(|(k, (_, bside))| {
+            let base_server = server_rounds(bside);
+            let e = stats::shift(&logs(&base_server), &logs(n_server[k]), conf)?;
+            let latency_us = median(&bside.round_p50_us)?.min(median(n_latency[k])?);
+            let server_us = median(&base_server)?;
+            Some(ServerShift {
+                effect: effect(&e, server_us, latency_us),
+                ratio: e,
+                server_us,
+                latency_us,
+            })
+        })
+        .collect();
+    // Both sides' server time beyond the threshold the same way: the side the change does not
+    // touch moved as much as the other, so the machine did, not the change.
+    let beyond = |s: &Option<ServerShift>, up: bool| {
+        s.as_ref().is_some_and(|s| {
+            if up {
+                s.effect.low > latency
+            } else {
+                s.effect.high < -latency
+            }
+        })
+    };
+    let together = (beyond(&server[0], true) && beyond(&server[1], true))
+        || (beyond(&server[0], false) && beyond(&server[1], false));
+    let mut out = Vec::new();
+    for (k, ((side, bside), server)) in sides.into_iter().zip(server).enumerate() {
         let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
             xs.iter()
                 .zip(cs)
@@ -609,17 +640,6 @@ fn calibrated_signals(
                 &norm(n_latency[k], n_calib),
                 conf,
             )
-        });
-        let base_server = server_rounds(bside);
-        let server = stats::shift(&logs(&base_server), &logs(n_server[k]), conf).and_then(|e| {
-            let latency_us = median(&bside.round_p50_us)?;
-            let server_us = median(&base_server)?;
-            Some(ServerShift {
-                effect: effect(&e, server_us, latency_us),
-                ratio: e,
-                server_us,
-                latency_us,
-            })
         });
         if calibrated.is_none() && server.is_none() {
             continue;
@@ -637,6 +657,7 @@ fn calibrated_signals(
             side,
             calibrated,
             server,
+            together,
             margin,
             threshold: latency,
             describe: &describe,
@@ -707,6 +728,8 @@ struct Shifts<'a> {
     calibrated: Option<stats::Estimate>,
     /// `None` when either run lacks server time.
     server: Option<ServerShift>,
+    /// Both sides' server time moved beyond the threshold the same way (machine state).
+    together: bool,
     /// The threshold as a log ratio (calibrated latency).
     margin: f64,
     /// The threshold as a fraction (server time's effect on client latency).
@@ -746,7 +769,13 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
                 signed_pct(v.effect.low),
                 signed_pct(v.effect.high),
             );
-            if v.effect.low > s.threshold {
+            if s.together {
+                (
+                    "latency-unconfirmed",
+                    Verdict::Pass,
+                    format!("{server}{context}: both sides' server time moved alike, including the side the change does not touch, so the machine's state moved, not the change"),
+                )
+            } else if v.effect.low > s.threshold {
                 ("latency-regressed", Verdict::Regressed, format!("{server}{context}"))
             } else if v.effect.high < -s.threshold {
                 ("latency-improved", Verdict::Improved, format!("{server}{context}"))
