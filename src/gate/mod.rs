@@ -581,6 +581,13 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
+    out.extend(server_speedup_signal(
+        b,
+        &n_server_before,
+        &n_server_after,
+        n_after,
+        &test,
+    ));
     let calibration = match (bs.calibration.as_ref(), n_calib) {
         (Some(bc), Some(nc)) => Some((bc.round_p50_us.as_slice(), nc)),
         _ => None,
@@ -668,6 +675,88 @@ fn speedup_signal(
     }
 }
 
+/// The change's effect on the server's own work, within each run: per round
+/// ln(before server time / after server time), this run against the baseline. As with the
+/// speedup, whatever the machine does to a round it does to both sides, so it cancels; unlike
+/// the speedup, the round trip is not in it, so it is precise where end-to-end latency scatters.
+/// A lower server speedup is read as the after side's added server µs per execution, taken as a
+/// fraction of the baseline's after-side client latency: the threshold stays about what a
+/// client sees.
+fn server_speedup_signal(
+    b: &OperationReport,
+    n_before: &[f64],
+    n_after: &[f64],
+    n_after_latency: &[f64],
+    test: &ShiftTest,
+) -> Option<Finding> {
+    let ShiftTest {
+        conf,
+        label,
+        latency,
+        ..
+    } = *test;
+    let (b_before, b_after) = (server_rounds(&b.before), server_rounds(&b.after));
+    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
+        before
+            .iter()
+            .zip(after)
+            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
+            .map(|(x, y)| (x / y).ln())
+            .collect()
+    };
+    let e = stats::shift(&d(&b_before, &b_after), &d(n_before, n_after), conf)?;
+    let server_us = median(&b_after)?;
+    // The smaller of the two runs' client latencies: a loaded run on either side must not
+    // dilute the effect.
+    let latency_us = median(&b.after.round_p50_us)?.min(median(n_after_latency)?);
+    // A speedup lower by `log` multiplies the after side's server time by exp(-log).
+    let added = |log: f64| server_us * ((-log).exp() - 1.0) / latency_us;
+    let effect = stats::Estimate {
+        estimate: added(e.estimate),
+        low: added(e.high),
+        high: added(e.low),
+        confidence: e.confidence,
+    };
+    let (was, now) = (
+        speedup_of(&b_before, &b_after),
+        speedup_of(n_before, n_after),
+    );
+    let msg = |what: &str| {
+        format!(
+            "server speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{})): the after side's server time per execution from {} µs, {} of its baseline client latency of {} µs (CI {}…{}); {label} threshold {:.0}%",
+            pct(e.estimate),
+            conf * 100.0,
+            pct(e.low),
+            pct(e.high),
+            fmt_us(server_us),
+            signed_pct(effect.estimate),
+            fmt_us(latency_us),
+            signed_pct(effect.low),
+            signed_pct(effect.high),
+            latency * 100.0
+        )
+    };
+    if effect.low > latency {
+        Some(finding(
+            "server-speedup-regressed",
+            None,
+            None,
+            Verdict::Regressed,
+            msg("the change costs the server more than it did"),
+        ))
+    } else if effect.high < -latency {
+        Some(finding(
+            "server-speedup-improved",
+            None,
+            None,
+            Verdict::Improved,
+            msg("the change saves the server more than it did"),
+        ))
+    } else {
+        None
+    }
+}
+
 /// Each side's cross-run latency evidence: its server time per execution (when both runs have
 /// it) and its latency in units of the calibration statement of the same rounds (module doc).
 fn calibrated_signals(
@@ -684,11 +773,38 @@ fn calibrated_signals(
         latency,
         stage,
     } = *test;
-    let mut out = Vec::new();
-    for (k, (side, bside)) in [("before", &b.before), ("after", &b.after)]
-        .into_iter()
+    let sides = [("before", &b.before), ("after", &b.after)];
+    let server: Vec<Option<ServerShift>> = sides
+        .iter()
         .enumerate()
-    {
+        .map(|(k, (_, bside))| {
+            let base_server = server_rounds(bside);
+            let e = stats::shift(&logs(&base_server), &logs(n_server[k]), conf)?;
+            let latency_us = median(&bside.round_p50_us)?.min(median(n_latency[k])?);
+            let server_us = median(&base_server)?;
+            Some(ServerShift {
+                effect: effect(&e, server_us, latency_us),
+                ratio: e,
+                server_us,
+                latency_us,
+            })
+        })
+        .collect();
+    // Both sides' server time beyond the threshold the same way: the side the change does not
+    // touch moved as much as the other, so the machine did, not the change.
+    let beyond = |s: &Option<ServerShift>, up: bool| {
+        s.as_ref().is_some_and(|s| {
+            if up {
+                s.effect.low > latency
+            } else {
+                s.effect.high < -latency
+            }
+        })
+    };
+    let together = (beyond(&server[0], true) && beyond(&server[1], true))
+        || (beyond(&server[0], false) && beyond(&server[1], false));
+    let mut out = Vec::new();
+    for (k, ((side, bside), server)) in sides.into_iter().zip(server).enumerate() {
         let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
             xs.iter()
                 .zip(cs)
@@ -702,17 +818,6 @@ fn calibrated_signals(
                 &norm(n_latency[k], n_calib),
                 conf,
             )
-        });
-        let base_server = server_rounds(bside);
-        let server = stats::shift(&logs(&base_server), &logs(n_server[k]), conf).and_then(|e| {
-            let latency_us = median(&bside.round_p50_us)?;
-            let server_us = median(&base_server)?;
-            Some(ServerShift {
-                effect: effect(&e, server_us, latency_us),
-                ratio: e,
-                server_us,
-                latency_us,
-            })
         });
         if calibrated.is_none() && server.is_none() {
             continue;
@@ -730,6 +835,7 @@ fn calibrated_signals(
             side,
             calibrated,
             server,
+            together,
             margin,
             threshold: latency,
             describe: &describe,
@@ -800,6 +906,8 @@ struct Shifts<'a> {
     calibrated: Option<stats::Estimate>,
     /// `None` when either run lacks server time.
     server: Option<ServerShift>,
+    /// Both sides' server time moved beyond the threshold the same way (machine state).
+    together: bool,
     /// The threshold as a log ratio (calibrated latency).
     margin: f64,
     /// The threshold as a fraction (server time's effect on client latency).
@@ -839,7 +947,13 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
                 signed_pct(v.effect.low),
                 signed_pct(v.effect.high),
             );
-            if v.effect.low > s.threshold {
+            if s.together {
+                (
+                    "latency-unconfirmed",
+                    Verdict::Pass,
+                    format!("{server}{context}: both sides' server time moved alike, including the side the change does not touch, so the machine's state moved, not the change"),
+                )
+            } else if v.effect.low > s.threshold {
                 ("latency-regressed", Verdict::Regressed, format!("{server}{context}"))
             } else if v.effect.high < -s.threshold {
                 ("latency-improved", Verdict::Improved, format!("{server}{context}"))

@@ -107,12 +107,45 @@ fn shifts(
             server_us: share * 100.0,
             latency_us: 100.0,
         }),
+        together: false,
         margin: 1.1f64.ln(),
         threshold: 0.10,
         describe: &describe,
         suffix: "threshold 10%".into(),
         stage,
     })
+}
+
+#[test]
+fn both_sides_slower_alike_is_the_machine_not_the_change() {
+    let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
+    let up = est(0.85, 0.4, 1.3); // server time +134%, far beyond on both sides
+    let f = side_latency_finding(&Shifts {
+        side: "after",
+        calibrated: Some(est(0.6, 0.1, 1.1)),
+        server: Some(ServerShift {
+            effect: effect(&up, 100.0, 250.0),
+            ratio: up,
+            server_us: 100.0,
+            latency_us: 250.0,
+        }),
+        together: true,
+        margin: 1.1f64.ln(),
+        threshold: 0.10,
+        describe: &describe,
+        suffix: "confirm threshold 10%".into(),
+        stage: Stage::Confirm,
+    })
+    .unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-unconfirmed", Verdict::Pass)
+    );
+    assert!(
+        f.message.contains("both sides' server time moved alike"),
+        "{}",
+        f.message
+    );
 }
 
 fn id_verdict(f: Option<Finding>) -> Option<(String, Verdict)> {
@@ -257,4 +290,66 @@ fn input_differences_name_the_component_and_skip_what_an_older_file_lacks() {
         .unwrap()
         .params = "p".into();
     assert_eq!(input_differences(&old, &new).inputs.len(), 1, "run only");
+}
+
+fn sample_operation() -> OperationReport {
+    let report =
+        crate::report::write::parse_report(include_str!("../../tests/data/reports/sample.json"))
+            .unwrap();
+    report.scenarios[0].operations[0].clone()
+}
+
+fn with_rounds(mut op: OperationReport, before: &[f64], after: &[f64]) -> OperationReport {
+    let server = |rounds: &[f64]| {
+        Some(ServerTime {
+            round_us: rounds.to_vec(),
+            ..Default::default()
+        })
+    };
+    op.before.server = server(before);
+    op.after.server = server(after);
+    op.after.round_p50_us = vec![200.0; after.len()];
+    op
+}
+
+#[test]
+fn the_server_speedup_is_judged_within_each_run() {
+    let test = ShiftTest {
+        conf: 0.95,
+        label: "screen",
+        margin: 1.1f64.ln(),
+        latency: 0.10,
+        stage: Stage::Screen,
+    };
+    let jitter = |level: f64| -> Vec<f64> {
+        (0..10)
+            .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
+            .collect()
+    };
+    let lat = vec![200.0; 10];
+    // Baseline: before 100 µs, after 50 µs of server time; the after side's client sees 200 µs.
+    let base = with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0));
+    // The whole machine 60% slower in this run: both sides alike, the ratio unchanged: nothing.
+    assert!(server_speedup_signal(&base, &jitter(160.0), &jitter(80.0), &lat, &test).is_none());
+    // The after side's server time doubles (+50 µs, 25% of its client latency): regressed.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(100.0), &lat, &test).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("server-speedup-regressed", Verdict::Regressed)
+    );
+    assert!(
+        f.message
+            .contains("+25.0% of its baseline client latency of 200 µs"),
+        "{}",
+        f.message
+    );
+    // +10 µs on 200 µs (+5%) is below the threshold, however precisely measured.
+    assert!(server_speedup_signal(&base, &jitter(100.0), &jitter(60.0), &lat, &test).is_none());
+    // Half the after side's server work saved: an improvement.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(10.0), &lat, &test).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
+    // Without server time in the baseline: no signal.
+    let mut old = base.clone();
+    old.after.server = None;
+    assert!(server_speedup_signal(&old, &jitter(100.0), &jitter(100.0), &lat, &test).is_none());
 }

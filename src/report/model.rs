@@ -627,7 +627,8 @@ pub struct OperationGate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable id: plan-changed, result-changed, rows-changed, buffers-increased, temp-blocks,
-    /// latency-regressed, speedup-regressed, latency-suspected, latency-improved, speedup-improved,
+    /// latency-regressed, speedup-regressed, server-speedup-regressed, latency-suspected,
+    /// latency-unconfirmed, latency-improved, speedup-improved, server-speedup-improved,
     /// statements-changed, not-compared.
     pub id: String,
     /// before or after, when the finding concerns one side.
