@@ -48,9 +48,28 @@ fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
     check_outputs(&c.outputs)?;
     check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
+    refuse_nothing_in_common(&base, &c.base, &new.scenarios)?;
+    new.fail_on = c.fail_on;
     apply_gate(&mut new, &base, &c.base);
+    crate::gate::decide(&mut new);
     emit(&new, Some(c.format), &c.outputs, out)?;
     Ok(new.exit_code)
+}
+
+/// Refuses a gate that would compare nothing: it would pass on no evidence.
+fn refuse_nothing_in_common(
+    base: &Report,
+    base_path: &Path,
+    new: &[crate::report::ScenarioReport],
+) -> Result<()> {
+    match crate::gate::nothing_in_common(base, new) {
+        Some(what) => Err(Error::Usage(format!(
+            "the baseline {} has {what}\nA gate needs the same scenario, scale and operation names on both sides: \
+             pass the baseline of this scenario, or create one with --save-baseline",
+            base_path.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a baseline that measured other inputs, unless allowed (then it is noted).
@@ -72,18 +91,19 @@ fn check_fingerprints(
     Ok(())
 }
 
-/// Puts the gate's result into the report and folds it into the exit code.
+/// Puts the gate's result into the report (`gate::decide` then folds it into the exit code).
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
+    gate.notes.extend(
+        crate::gate::change_notes(base, &new.scenarios)
+            .into_iter()
+            .map(|m| format!("the change under test: {m}")),
+    );
     gate.notes.extend(
         crate::gate::fingerprint_mismatches(base, &new.scenarios)
             .into_iter()
             .map(|m| format!("allowed: {m}")),
     );
-    new.failures.extend(crate::gate::failures(&gate));
-    if gate.verdict == report::Verdict::Regressed && new.exit_code == 0 {
-        new.exit_code = 1;
-    }
     new.gate = Some(gate);
 }
 
@@ -161,8 +181,10 @@ fn check(c: &CheckConfig, out: &mut dyn Write) -> Result<u8> {
     let mut errors = Vec::new();
     for path in &c.scenarios {
         match scenario::load(path, None) {
+            Ok(s) if !s.single_side_errors().is_empty() => errors.extend(s.single_side_errors()),
             Ok(s) => {
-                let claims: usize = s.operations.iter().map(|o| o.claims.len()).sum();
+                let claims: usize = s.operations.iter().map(|o| o.claims.len()).sum::<usize>()
+                    + s.load.as_ref().map_or(0, |l| l.claims.len());
                 writeln!(
                     out,
                     "ok: {} — scenario `{}`, {} operations, {} claims",
@@ -331,6 +353,7 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
         started_at,
         t0,
         out_path,
+        fail_on: c.fail_on,
     };
     let tag = run_tag();
     let names: Vec<Names> = (0..scenarios.len()).map(|k| Names::new(&tag, k)).collect();
@@ -369,8 +392,19 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
 /// and its fingerprints matched against the scenarios), and an existing `--save-baseline`.
 fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
     let mut scenarios = load_all(&c.scenarios, &c.scales, &c.overrides)?;
+    let mut errors: Vec<Located> = Vec::new();
     for s in &mut scenarios {
         c.implementations.attach(s)?;
+        for e in s.single_side_errors() {
+            if !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(Error::Scenario(errors.remove(0))),
+        _ => return Err(Error::Scenarios(errors)),
     }
     match &c.out {
         Some(p) => check_output("--out", p, false)?,
@@ -406,6 +440,11 @@ fn preflight(c: &RunConfig) -> Result<(Vec<Scenario>, Option<Report>)> {
             c.baseline.compare_with.as_deref().expect("baseline path"),
             &planned,
             c.baseline.allow_mismatch,
+        )?;
+        refuse_nothing_in_common(
+            base,
+            c.baseline.compare_with.as_deref().expect("baseline path"),
+            &planned,
         )?;
     }
     Ok((scenarios, baseline))
@@ -464,11 +503,16 @@ struct Recording {
     started_at: chrono::DateTime<chrono::Utc>,
     t0: Instant,
     out_path: PathBuf,
+    fail_on: report::FailOn,
 }
 
 impl Recording {
+    /// The report of `runs` so far, its verdict decided without a gate (`finish` applies it).
     fn report(&self, runs: &[ScenarioRun], error: Option<&Error>) -> Report {
-        build_report(runs, &self.env, self.started_at, self.t0, error)
+        let mut r = build_report(runs, &self.env, self.started_at, self.t0, error);
+        r.fail_on = self.fail_on;
+        crate::gate::decide(&mut r);
+        r
     }
 }
 
@@ -541,6 +585,7 @@ fn finish(
     if let (Some(base), Some(path)) = (baseline, &c.baseline.compare_with) {
         apply_gate(&mut report, base, path);
     }
+    crate::gate::decide(&mut report);
     report::write::write_report(&rec.out_path, &report)?;
     if let Some(p) = &c.baseline.save_to {
         if report.status == RunStatus::Complete {
@@ -670,14 +715,35 @@ fn build_report(
     error: Option<&Error>,
 ) -> Report {
     let scenarios: Vec<_> = runs.iter().map(scenario_report).collect();
+    let mut environment = env.clone();
+    for n in runs.iter().flat_map(|r| &r.settings_not_applied) {
+        if !environment.settings_not_applied.contains(n) {
+            environment.settings_not_applied.push(n.clone());
+        }
+    }
+    let warnings = environment
+        .settings_not_applied
+        .iter()
+        .map(|n| report::Warning {
+            id: "setting-not-applied".into(),
+            operation: None,
+            message: format!(
+                "{} = {} was not applied on querygate's databases: {}. The run measured without it{}",
+                n.name,
+                n.value,
+                n.reason,
+                if n.name == "track_io_timing" {
+                    " (plans carry no I/O timings)"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .collect();
     let sweeps = crate::analysis::scaling::sweeps(&scenarios);
-    let failures = crate::analysis::claim_failures(&scenarios, &sweeps);
     let incomplete = error.is_some() || scenarios.iter().any(|s| s.status == RunStatus::Incomplete);
-    let exit_code = match error {
-        Some(e) => e.exit_code(),
-        None if !failures.is_empty() => 1,
-        None => 0,
-    };
+    // An error decides the exit code; otherwise `gate::decide` does, from claims and gate.
+    let exit_code = error.map_or(0, Error::exit_code);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -692,11 +758,12 @@ fn build_report(
         error: error.map(|e| format!("{e:#}")),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: t0.elapsed().as_secs_f64() * 1000.0,
-        environment: env.clone(),
+        environment,
         scenarios,
         exit_code,
-        failures,
-        warnings: vec![],
+        fail_on: report::FailOn::default(),
+        failures: vec![],
+        warnings,
         gate: None,
         sweeps,
     }
@@ -741,6 +808,7 @@ async fn environment(server: &dyn Server) -> Result<Environment> {
             .iter()
             .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
             .collect(),
+        settings_not_applied: vec![],
         machine: machine(),
         git_commit: git_commit(Path::new(".")),
     })

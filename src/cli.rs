@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     BackendConfig, BackendKind, Baseline, CheckConfig, Command, CompareConfig, Config,
-    ExplainConfig, LoadOverrides, MergeConfig, OutputFormat, Outputs, Overrides, Placement,
+    ExplainConfig, FailOn, LoadOverrides, MergeConfig, OutputFormat, Outputs, Overrides, Placement,
     ReportConfig, RunConfig,
 };
 use crate::error::Error;
@@ -95,9 +95,12 @@ pub struct CompareArgs {
     pub format: FormatArg,
     #[command(flatten)]
     pub outputs: OutputArgs,
-    /// Compare even when the scenario, schema or seed fingerprints differ.
+    /// Compare even when the baseline measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
+    /// What fails the comparison (exit code 1): refuted claims, regressions, or both.
+    #[arg(long, value_enum, default_value = "both", env = "QUERYGATE_FAIL_ON")]
+    pub fail_on: FailOnArg,
 }
 
 #[derive(Args, Debug)]
@@ -208,9 +211,12 @@ pub struct RunOptions {
     /// Let --save-baseline replace an existing file.
     #[arg(long)]
     pub overwrite_baseline: bool,
-    /// Compare with --baseline even when the scenario, schema or seed fingerprints differ.
+    /// Compare with --baseline even when it measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
+    /// What fails the run (exit code 1): refuted claims, regressions against the baseline, or both.
+    #[arg(long, value_enum, default_value = "both", env = "QUERYGATE_FAIL_ON")]
+    pub fail_on: FailOnArg,
 }
 
 /// The flags of a bench target built with `querygate::Bench` (`cargo bench --bench NAME -- …`):
@@ -289,6 +295,24 @@ pub enum BackendArg {
     Docker,
     Local,
     Url,
+}
+
+/// The `--fail-on` values; converted into [`FailOn`].
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOnArg {
+    Claims,
+    Regressions,
+    Both,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(f: FailOnArg) -> Self {
+        match f {
+            FailOnArg::Claims => FailOn::Claims,
+            FailOnArg::Regressions => FailOn::Regressions,
+            FailOnArg::Both => FailOn::Both,
+        }
+    }
 }
 
 impl From<BackendArg> for BackendKind {
@@ -435,6 +459,7 @@ impl RunOptions {
                 allow_mismatch: a.allow_fingerprint_mismatch,
             },
             implementations: Default::default(),
+            fail_on: a.fail_on.into(),
         })
     }
 }
@@ -466,6 +491,7 @@ impl Cli {
                 format: a.format.into(),
                 outputs: a.outputs.into_outputs(),
                 allow_mismatch: a.allow_fingerprint_mismatch,
+                fail_on: a.fail_on.into(),
             }),
             CliCommand::Explain(a) => {
                 let scale = match &a.scale {

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use crate::report::FailOn;
+
 /// Which backend to use, as asked on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +137,8 @@ pub struct RunConfig {
     pub baseline: Baseline,
     /// Operations implemented in Rust (the `bench` API); empty for `querygate run`.
     pub implementations: crate::scenario::code::Registry,
+    /// What fails the run (exit code 1).
+    pub fail_on: FailOn,
 }
 
 /// Baseline options of `run`.
@@ -146,7 +150,7 @@ pub struct Baseline {
     pub save_to: Option<PathBuf>,
     /// Replace an existing baseline file.
     pub overwrite: bool,
-    /// Compare even when scenario, schema or seed fingerprints differ.
+    /// Compare even when the baseline measured other inputs (`gate::input_differences`).
     pub allow_mismatch: bool,
 }
 
@@ -157,6 +161,8 @@ pub struct CompareConfig {
     pub format: OutputFormat,
     pub outputs: Outputs,
     pub allow_mismatch: bool,
+    /// What fails the comparison (exit code 1).
+    pub fail_on: FailOn,
 }
 
 #[derive(Debug, Clone)]

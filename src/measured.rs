@@ -16,11 +16,24 @@ pub struct OpPlans {
     pub params: Vec<Value>,
 }
 
+/// The relation names of one scratch database after the migration, for claims that name an
+/// index or a table.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub indexes: Vec<String>,
+    pub tables: Vec<String>,
+}
+
 /// Everything measured for one scenario so far.
 #[derive(Debug, Clone)]
 pub struct ScenarioRun {
     pub scenario: Scenario,
     pub prepared: Option<Prepared>,
+    /// The before and after databases' relation names, once they are prepared.
+    pub catalogs: Option<[Catalog; 2]>,
+    /// Settings wanted on the scratch databases that the role may not set (a server
+    /// querygate did not start).
+    pub settings_not_applied: Vec<crate::report::SettingNotApplied>,
     pub plans: Vec<Option<OpPlans>>,
     /// One entry per operation, then one for the calibration statement.
     pub samples: Vec<OpSamples>,
@@ -43,6 +56,8 @@ impl ScenarioRun {
         ScenarioRun {
             scenario,
             prepared: None,
+            catalogs: None,
+            settings_not_applied: vec![],
             plans: vec![],
             samples: vec![],
             confirm_ops: vec![],

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use crate::analysis::{self, claims, scaling};
 use crate::report::histogram::{decode_histogram, encode_histogram};
 use crate::report::{
-    ClaimReport, GateReport, OperationReport, Report, RunStatus, ScenarioReport, SideReport, Tool,
-    Verdict, Warning, SCHEMA_VERSION,
+    ClaimReport, FailOn, GateReport, OperationReport, Report, RunStatus, ScenarioReport,
+    SideReport, Tool, Verdict, Warning, SCHEMA_VERSION,
 };
 use crate::scenario::claim::{self, Claim};
 
@@ -51,15 +51,12 @@ pub fn merge(inputs: &[Input]) -> Result<Report, String> {
         }
     }
     let sweeps = scaling::sweeps(&scenarios);
-    let mut failures = analysis::claim_failures(&scenarios, &sweeps);
     let gate = merge_gates(inputs);
-    if let Some(g) = &gate {
-        failures.extend(crate::gate::failures(g));
-    }
     let incomplete: Vec<&Input> = inputs
         .iter()
         .filter(|i| i.report.status == RunStatus::Incomplete)
         .collect();
+    let mut failures = Vec::new();
     for i in &incomplete {
         failures.push(format!(
             "{}: the run is incomplete: {}",
@@ -67,13 +64,23 @@ pub fn merge(inputs: &[Input]) -> Result<Report, String> {
             i.report.error.as_deref().unwrap_or("no reason recorded")
         ));
     }
-    // An incomplete input keeps the code its run decided (3, or 130/143 when interrupted).
-    let exit_code = match incomplete.iter().map(|i| i.report.exit_code).max() {
-        Some(code) => code.max(3),
-        None if failures.is_empty() => 0,
-        None => 1,
+    // An incomplete input keeps the code its run decided (3, or 130/143 when interrupted);
+    // otherwise `gate::decide` settles it from the pooled claims and the gates.
+    let exit_code = incomplete
+        .iter()
+        .map(|i| i.report.exit_code.max(3))
+        .max()
+        .unwrap_or(0);
+    // The shards of one CI job share their --fail-on; shards that disagree fail on both.
+    let fail_on = if inputs
+        .iter()
+        .all(|i| i.report.fail_on == first.report.fail_on)
+    {
+        first.report.fail_on
+    } else {
+        FailOn::Both
     };
-    Ok(Report {
+    let mut merged = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "querygate".into(),
@@ -100,11 +107,15 @@ pub fn merge(inputs: &[Input]) -> Result<Report, String> {
         environment: first.report.environment.clone(),
         scenarios,
         exit_code,
-        failures,
+        fail_on,
+        failures: vec![],
         warnings: merged_warnings(inputs),
         gate,
         sweeps,
-    })
+    };
+    crate::gate::decide(&mut merged);
+    merged.failures.extend(failures);
+    Ok(merged)
 }
 
 /// Same server version everywhere; the same fingerprints for every scenario name.
@@ -127,22 +138,16 @@ fn check_compatible(inputs: &[Input]) -> Result<(), String> {
                 seen.insert(&s.name, (&i.name, s));
                 continue;
             };
-            let (a, b) = (&s0.fingerprints, &s.fingerprints);
-            for (what, x, y) in [
-                ("scenario file", &a.scenario, &b.scenario),
-                ("schema", &a.schema, &b.schema),
-                ("seed", &a.seed, &b.seed),
-                ("migration", &a.migration, &b.migration),
-            ] {
-                if x != y {
-                    return Err(format!(
-                        "scenario `{}`: the {what} fingerprint differs between {name0} ({}…) and {} ({}…): they measured different inputs; re-run the shards from one commit",
-                        s.name,
-                        &x[..x.len().min(12)],
-                        i.name,
-                        &y[..y.len().min(12)]
-                    ));
-                }
+            let d = crate::gate::input_differences(s0, s);
+            let differences = [d.inputs, d.change].concat();
+            if !differences.is_empty() {
+                return Err(format!(
+                    "scenario `{}`: {name0} and {} measured different inputs: {} ({name0} vs {}); re-run the shards from one commit",
+                    s.name,
+                    i.name,
+                    differences.join("; "),
+                    i.name
+                ));
             }
         }
     }
@@ -255,12 +260,7 @@ fn rejudge(c: &ClaimReport, op: &OperationReport) -> ClaimReport {
     let Ok(parsed) = claim::parse(&c.parsed) else {
         return c.clone();
     };
-    let timing = |cl: &Claim| {
-        matches!(
-            cl,
-            Claim::Speedup { .. } | Claim::LatencyAtMost { .. } | Claim::LatencyAtLeast { .. }
-        )
-    };
+    let timing = |cl: &Claim| matches!(cl, Claim::Speedup { .. } | Claim::Latency { .. });
     let inner = parsed.inner();
     if !timing(inner) {
         return c.clone();
@@ -283,6 +283,8 @@ fn rejudge(c: &ClaimReport, op: &OperationReport) -> ClaimReport {
         after_plans: &[],
         same_result: op.same_result,
         load: None,
+        rounds: op.before.round_p50_us.len(),
+        catalogs: None,
     };
     let (verdict, reason) = claims::evaluate(inner, &ev);
     ClaimReport {
@@ -508,7 +510,7 @@ mod tests {
         c.scenarios[0].scale += 1;
         let e = merge(&[input("a.json", a.clone()), input("c.json", c)]).unwrap_err();
         assert!(
-            e.contains("seed fingerprint") && e.contains("c.json"),
+            e.contains("the seed differs") && e.contains("c.json"),
             "{e}"
         );
     }

@@ -18,9 +18,10 @@ use crate::measure::{
     self, mix, Measurable, MeasureError, OpSamples, ParamSource, ServerClock, ServerTiming,
     CALIBRATION_SQL,
 };
-use crate::measured::{OpPlans, ScenarioRun};
+use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::progress::Progress;
-use crate::scenario::{Claim, Params, RunSettings, Scenario, Side, Value};
+use crate::report::SettingNotApplied;
+use crate::scenario::{Params, RunSettings, Scenario, Side, Value};
 use crate::seed::{self, Names};
 
 /// Name of the calibration statement's measurement.
@@ -47,6 +48,14 @@ pub async fn run_scenario(
     let scenario = run.scenario.clone();
     let label = format!("{} (scale {})", scenario.name, scenario.scale);
     let settings = database_settings(admin, &scenario, owns_server).await?;
+    for n in &settings.not_applied {
+        progress.step(&format!(
+            "{label}: warning: setting {} = {} not applied: {}; measuring without it",
+            n.name, n.value, n.reason
+        ));
+    }
+    run.settings_not_applied = settings.not_applied;
+    let settings = settings.apply;
 
     progress.step(&format!("{label}: creating databases"));
     let prepared = seed::prepare(admin, &scenario, names, &settings, |step| {
@@ -56,13 +65,16 @@ pub async fn run_scenario(
     run.prepared = Some(prepared);
 
     let mut sides = Sides::connect(admin, &scenario, names).await?;
-    check_claim_names(&scenario, &mut sides.before, &mut sides.after).await?;
+    run.catalogs = Some(read_catalogs(&mut sides).await?);
     let (mut ops, calibration) = prepare_operations(&scenario, &mut sides).await?;
 
     progress.step(&format!("{label}: warming up"));
-    measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
+    let times = measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
         .await
         .map_err(|e| measure_error(&scenario, e))?;
+    if depth == Depth::Measure {
+        plan_rounds(&scenario, &label, &mut ops, &times, run, progress);
+    }
 
     progress.step(&format!("{label}: EXPLAIN pass"));
     explain_pass(&scenario, &mut sides, &ops, run).await?;
@@ -94,6 +106,88 @@ pub async fn run_scenario(
     sides.before.close().await.ok();
     sides.after.close().await.ok();
     Ok(())
+}
+
+/// From this share of the measuring time on, one operation dominates the run: it takes twice
+/// as long as all the others together.
+const DOMINANT_SHARE: f64 = 2.0 / 3.0;
+
+/// Plans the executions per round from the warm-up times (both sides within the round budget),
+/// says how long the rounds should take, and warns when one operation takes most of that time.
+fn plan_rounds(
+    scenario: &Scenario,
+    label: &str,
+    ops: &mut [Measurable],
+    times: &[measure::WarmTime],
+    run: &mut ScenarioRun,
+    progress: &mut Progress,
+) {
+    let settings = &scenario.run;
+    let planned = measure::planned_iterations(times, settings);
+    for (op, n) in ops.iter_mut().zip(&planned) {
+        op.per_round = *n;
+    }
+    let Some(estimate) = measure::estimate(times, &planned, settings) else {
+        return;
+    };
+    progress.step(&format!(
+        "{label}: measuring should take about {} ({} rounds of about {})",
+        human(estimate.total),
+        settings.rounds,
+        human(estimate.total / settings.rounds.max(1) as u32)
+    ));
+    if ops.len() < 2 || estimate.total.is_zero() {
+        return;
+    }
+    let (i, longest) = estimate
+        .per_operation
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, d)| **d)
+        .expect("at least two operations");
+    let share = longest.as_secs_f64() / estimate.total.as_secs_f64();
+    if share < DOMINANT_SHARE {
+        return;
+    }
+    let [b, a] = times[i].map(|t| t.unwrap_or_default());
+    let (side, slowest) = if b >= a { ("before", b) } else { ("after", a) };
+    let capped = if planned[i] < settings.iterations {
+        format!(
+            ", capped from {} by round_budget_ms = {}",
+            settings.iterations, settings.round_budget_ms
+        )
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "`{}` takes {:.0}% of the measuring time (about {} of {}): {:.1} ms per execution on the {side} side, \
+         {} executions per side and round{capped}. To shorten the run, lower round_budget_ms or iterations, \
+         or measure `{}` in a scenario of its own",
+        ops[i].name,
+        share * 100.0,
+        human(*longest),
+        human(estimate.total),
+        slowest.as_secs_f64() * 1000.0,
+        planned[i],
+        ops[i].name
+    );
+    progress.step(&format!("{label}: warning: {message}"));
+    run.warnings.push(crate::report::Warning {
+        id: "dominant-operation".into(),
+        operation: Some(ops[i].name.clone()),
+        message,
+    });
+}
+
+/// A duration for people: `850 ms`, `42 s`, `3 min 20 s`, `2 h 5 min`.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{} ms", d.as_millis()),
+        1..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 /// A drawn value that does not fit its placeholder's type is the scenario's fault: located at
@@ -301,6 +395,8 @@ async fn prepare_operations(
             before: b,
             after: a,
             params,
+            per_round: scenario.run.iterations,
+            only_after: !scenario.compares(),
         });
     }
     let calibration = Measurable {
@@ -308,6 +404,8 @@ async fn prepare_operations(
         before: measure::calibration_side(before).await?,
         after: measure::calibration_side(after).await?,
         params: ParamSource::None,
+        per_round: scenario.run.iterations,
+        only_after: !scenario.compares(),
     };
     Ok((ops, calibration))
 }
@@ -326,9 +424,13 @@ async fn explain_pass(
             i as u64,
             0xE,
         )));
-        let b = explain_side(&mut sides.before, &op.before, &values)
-            .await
-            .with_context(|| format!("EXPLAIN of operation `{}` (before) failed", op.name))?;
+        let b = if op.only_after {
+            vec![]
+        } else {
+            explain_side(&mut sides.before, &op.before, &values)
+                .await
+                .with_context(|| format!("EXPLAIN of operation `{}` (before) failed", op.name))?
+        };
         let a = explain_side(&mut sides.after, &op.after, &values)
             .await
             .with_context(|| format!("EXPLAIN of operation `{}` (after) failed", op.name))?;
@@ -414,13 +516,23 @@ async fn server_timing(admin: &PgConnectOptions, owns_server: bool, names: &Name
     }
 }
 
+/// What to set on the scratch databases, and what the role could not set.
+pub(crate) struct DatabaseSettings {
+    pub apply: BTreeMap<String, String>,
+    /// Wanted but not permitted to this role (a server querygate did not start): the run goes
+    /// on without them, and says so.
+    pub not_applied: Vec<SettingNotApplied>,
+}
+
 /// Settings set on the scratch databases: the scenario's session-level settings, and on a
-/// server querygate did not start, the pinned session settings too.
+/// server querygate did not start, the pinned session settings too — those the role may set.
+/// A superuser-only setting (`track_io_timing`) needs a superuser, or on PostgreSQL 15+ a
+/// `GRANT SET ON PARAMETER`; without either it is left out and reported, not fatal.
 pub(crate) async fn database_settings(
     admin: &PgConnectOptions,
     scenario: &Scenario,
     owns_server: bool,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<DatabaseSettings> {
     let mut wanted = BTreeMap::new();
     if !owns_server {
         let pinned = crate::provision::pinned_settings();
@@ -429,23 +541,44 @@ pub(crate) async fn database_settings(
         }
     }
     wanted.extend(scenario.settings.clone());
+    let mut out = DatabaseSettings {
+        apply: BTreeMap::new(),
+        not_applied: vec![],
+    };
     if wanted.is_empty() {
-        return Ok(wanted);
+        return Ok(out);
     }
     let mut conn = seed::connect(admin).await?;
     let names: Vec<String> = wanted.keys().cloned().collect();
-    let rows = sqlx::query("SELECT name, context FROM pg_settings WHERE name = ANY($1)")
-        .bind(&names)
-        .fetch_all(&mut conn)
-        .await
-        .context("cannot read pg_settings")?;
+    let (role, superuser, version): (String, String, String) = sqlx::query_as(
+        "SELECT current_user::text, current_setting('is_superuser'), current_setting('server_version_num')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .context("cannot read the role's privileges")?;
+    let version: u32 = version.parse().unwrap_or(0);
+    // has_parameter_privilege exists from PostgreSQL 15 on (GRANT SET ON PARAMETER).
+    let granted = if superuser == "on" {
+        "true"
+    } else if version >= 150_000 {
+        "has_parameter_privilege(name, 'SET')"
+    } else {
+        "false"
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT name, context, context <> 'superuser' OR {granted} FROM pg_settings WHERE name = ANY($1)"
+    ))
+    .bind(&names)
+    .fetch_all(&mut conn)
+    .await
+    .context("cannot read pg_settings")?;
     conn.close().await.ok();
-    let context: BTreeMap<String, String> = rows
+    let context: BTreeMap<String, (String, bool)> = rows
         .iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .map(|r| (r.get::<String, _>(0), (r.get(1), r.get(2))))
         .collect();
-    for k in &names {
-        match context.get(k).map(String::as_str) {
+    for (k, v) in wanted {
+        match context.get(&k).map(|(c, may)| (c.as_str(), *may)) {
             None => {
                 let at = scenario.text.find(k.as_str()).unwrap_or(0);
                 return Err(Error::Scenario(Located::at(
@@ -455,65 +588,57 @@ pub(crate) async fn database_settings(
                     format!("`{k}` is not a PostgreSQL setting on this server"),
                 )));
             }
-            Some("user") | Some("superuser") => {}
+            Some(("user", _)) | Some(("superuser", true)) => {
+                out.apply.insert(k, v);
+            }
+            Some(("superuser", false)) => {
+                let grant = if version >= 150_000 {
+                    format!("a superuser can `GRANT SET ON PARAMETER {k} TO {role}`")
+                } else {
+                    format!("PostgreSQL {version} has no GRANT SET ON PARAMETER: only a superuser can set it")
+                };
+                out.not_applied.push(SettingNotApplied {
+                    reason: format!(
+                        "role `{role}` is not a superuser and may not set this superuser-only setting ({grant})"
+                    ),
+                    name: k,
+                    value: v,
+                });
+            }
             // Server-level settings were given to the server at start (local/docker) and
             // cannot be set per database.
-            Some(_) => {
-                wanted.remove(k);
-            }
+            Some(_) => {}
         }
     }
-    Ok(wanted)
+    Ok(out)
 }
 
-/// A claim naming an index or table that does not exist is a scenario error, found before
-/// anything is measured.
-async fn check_claim_names(
-    scenario: &Scenario,
-    before: &mut PgConnection,
-    after: &mut PgConnection,
-) -> Result<()> {
-    for op in &scenario.operations {
-        for c in &op.claims {
-            let (side, kind, name) = match c.claim.inner() {
-                Claim::UsesIndex { side, index } => (*side, "index", index),
-                Claim::NoSeqScan { side, table } => (*side, "table", table),
-                _ => continue,
-            };
-            let conn = match side {
-                Side::Before => &mut *before,
-                Side::After => &mut *after,
-            };
-            let sql = if kind == "index" {
-                "SELECT count(*) FROM pg_class WHERE relkind IN ('i', 'I') AND relname = $1"
-            } else {
-                "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'p', 'm', 'v', 'f') AND relname = $1"
-            };
-            let n: i64 = sqlx::query_scalar(sql)
-                .bind(name)
-                .fetch_one(&mut *conn)
-                .await
-                .context("cannot look up claim names")?;
-            if n == 0 {
-                let list_sql = if kind == "index" {
-                    "SELECT coalesce(string_agg(indexname, ', ' ORDER BY indexname), '') FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-                } else {
-                    "SELECT coalesce(string_agg(tablename, ', ' ORDER BY tablename), '') FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-                };
-                let known: String = sqlx::query_scalar(list_sql)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .unwrap_or_default();
-                return Err(Error::Scenario(Located::at(
-                    &scenario.path,
-                    &scenario.text,
-                    c.span.start,
-                    format!("operation `{}`: the claim names {kind} `{name}`, which does not exist in the {side} database (it has: {known})", op.name),
-                )));
-            }
-        }
+/// The index and table names of both databases after the migration: a claim naming one that
+/// is absent is refuted by the analysis (with a did-you-mean), and the run goes on so that the
+/// plans and the gate show what changed.
+async fn read_catalogs(sides: &mut Sides) -> Result<[Catalog; 2]> {
+    let mut out = [Catalog::default(), Catalog::default()];
+    for (conn, catalog) in [&mut sides.before, &mut sides.after]
+        .into_iter()
+        .zip(&mut out)
+    {
+        let names = |relkinds: &'static str| {
+            format!(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind = ANY('{{{relkinds}}}'::\"char\"[]) \
+                 AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1"
+            )
+        };
+        catalog.indexes = sqlx::query_scalar(&names("i,I"))
+            .fetch_all(&mut *conn)
+            .await
+            .context("cannot read the index names")?;
+        catalog.tables = sqlx::query_scalar(&names("r,p,m,v,f"))
+            .fetch_all(&mut *conn)
+            .await
+            .context("cannot read the table names")?;
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Parameters for operation `i`: generators as compiled, or rows sampled from the seeded data.

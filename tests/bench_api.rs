@@ -115,7 +115,13 @@ fn rust_operations_are_measured_explained_and_gated() {
         .as_str()
         .unwrap()
         .ends_with("by_category"));
-    assert_eq!(by["before"]["round_trips"], 1, "{by:#}");
+    assert_eq!(
+        by["before"]["round_trips"],
+        1,
+        "statements {}, signatures {:?}",
+        by["before"]["statements"],
+        signatures(&by["before"])
+    );
     assert_eq!(
         by["after"]["statements"][0],
         "SELECT id FROM items WHERE category = $1 ORDER BY id"

@@ -496,3 +496,110 @@ async fn database_sweep_never_drops_what_may_be_alive() {
     c.close().await.unwrap();
     Box::new(server).shutdown().await.unwrap();
 }
+
+/// `--backend url` with a role that may only create databases (no superuser): the settings it
+/// may set are applied, `track_io_timing` (superuser-only) is not — the run completes, says so
+/// on stderr, and records which setting was not applied and why in the environment and the
+/// warnings. Once the role is granted SET on it, it is applied.
+#[tokio::test(flavor = "current_thread")]
+#[allow(clippy::await_holding_lock)]
+async fn url_backend_with_a_createdb_role_applies_what_it_may_and_says_what_not() {
+    let _serial = serial();
+    use querygate::provision::{local, Server};
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let server = local::LocalServer::start(
+        local::find_bindir(None).unwrap(),
+        querygate::provision::pinned_settings(),
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let opts = server.admin_options();
+    let port = opts.get_port();
+    let mut c = opts.connect().await.unwrap();
+    c.execute("CREATE ROLE measurer LOGIN CREATEDB PASSWORD 'm3asure'")
+        .await
+        .unwrap();
+    let url = format!("postgres://measurer:m3asure@127.0.0.1:{port}/postgres");
+    let dir = tmpdir();
+    let run_as_measurer = |out: &std::path::Path| {
+        querygate()
+            .args([
+                "run",
+                "tests/data/scenarios/ok/tiny.toml",
+                "--backend",
+                "url",
+                "--rounds",
+                "2",
+                "--iterations",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("r.json");
+    let o = run_as_measurer(&out);
+    let e = stderr(&o);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{e}");
+    assert!(
+        e.contains("warning: setting track_io_timing = on not applied"),
+        "{e}"
+    );
+    let r = read_json(&out);
+    assert_eq!(r["status"], "complete");
+    let not_applied = r["environment"]["settings_not_applied"].as_array().unwrap();
+    let names: Vec<&str> = not_applied
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["track_io_timing"],
+        "jit, parallel workers and synchronous_commit are the role's to set"
+    );
+    let reason = not_applied[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("role `measurer` is not a superuser")
+            && reason.contains("GRANT SET ON PARAMETER track_io_timing TO measurer"),
+        "{reason}"
+    );
+    assert!(
+        r["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["id"] == "setting-not-applied"),
+        "{}",
+        r["warnings"]
+    );
+    assert!(!e.contains("m3asure") && !std::fs::read_to_string(&out).unwrap().contains("m3asure"));
+
+    // Granted SET on the parameter (PostgreSQL 15+), the role applies it.
+    c.execute("GRANT SET ON PARAMETER track_io_timing TO measurer")
+        .await
+        .unwrap();
+    let out = dir.path().join("granted.json");
+    let o = run_as_measurer(&out);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let r = read_json(&out);
+    assert!(
+        r["environment"].get("settings_not_applied").is_none(),
+        "{}",
+        r["environment"]
+    );
+    let leftovers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'qg\\_%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(leftovers, 0);
+    c.close().await.unwrap();
+    Box::new(server).shutdown().await.unwrap();
+}

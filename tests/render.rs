@@ -43,11 +43,12 @@ fn junit(r: &Report) -> String {
     String::from_utf8(buf).unwrap()
 }
 
-const FIXTURES: [&str; 4] = [
+const FIXTURES: [&str; 5] = [
     "sample.json",
     "incomplete.json",
     "many.json",
     "compared.json",
+    "single_side.json",
 ];
 
 #[test]
@@ -69,6 +70,27 @@ fn junit_snapshots() {
     insta::assert_snapshot!("junit_sample", junit(&fixture("sample.json")));
     insta::assert_snapshot!("junit_incomplete", junit(&fixture("incomplete.json")));
     insta::assert_snapshot!("junit_compared", junit(&fixture("compared.json")));
+}
+
+/// A scenario without a change: one side in every output, no speedups, no migration time.
+#[test]
+fn single_side_snapshots() {
+    let r = fixture("single_side.json");
+    assert!(r.scenarios[0].single_side);
+    let mut buf = Vec::new();
+    report::table::render(&mut buf, &r).unwrap();
+    insta::assert_snapshot!("table_single_side", String::from_utf8(buf).unwrap());
+    insta::assert_snapshot!("markdown_single_side", markdown(&r));
+    insta::assert_snapshot!("junit_single_side", junit(&r));
+    let h = html(&r);
+    for absent in [
+        "<th class=\"before\">",
+        "speedup (95% CI)",
+        "migration 0 ms",
+    ] {
+        assert!(!h.contains(absent), "{absent}");
+    }
+    assert!(h.contains("<th class=\"measured\">measured</th>"));
 }
 
 #[test]
@@ -359,4 +381,39 @@ fn fixtures_carry_the_stable_fields() {
             }
         }
     }
+}
+
+/// A run whose claims decided nothing (all inconclusive or not evaluated), with no baseline,
+/// is headlined "undecided" in every output, never "pass".
+#[test]
+fn undecided_claims_are_not_headlined_pass() {
+    let mut r = fixture("sample.json");
+    r.gate = None;
+    r.exit_code = 0;
+    r.failures.clear();
+    for (k, c) in r
+        .scenarios
+        .iter_mut()
+        .flat_map(|s| &mut s.operations)
+        .flat_map(|o| &mut o.claims)
+        .enumerate()
+    {
+        c.verdict = if k % 2 == 0 {
+            report::ClaimVerdict::Inconclusive
+        } else {
+            report::ClaimVerdict::NotEvaluated
+        };
+    }
+    let md = markdown(&r);
+    let first = md.lines().next().unwrap();
+    assert!(first.starts_with("## ❔ querygate: undecided:"), "{first}");
+    assert!(!first.contains("pass"), "{first}");
+    assert!(
+        html(&r).contains("<header class=\"verdict undecided\">"),
+        "html header"
+    );
+    let mut buf = Vec::new();
+    report::table::render(&mut buf, &r).unwrap();
+    let table = String::from_utf8(buf).unwrap();
+    assert!(table.contains("\nresult: undecided:"), "{table}");
 }

@@ -50,7 +50,10 @@ fn focus_scenario_end_to_end() {
     assert_eq!(s["vars"]["users"], "200");
     assert_eq!(s["run"]["rounds_completed"], 6);
     assert!(s["migration"]["duration_ms"].as_f64().unwrap() > 0.0);
-    assert_eq!(s["fingerprints"]["scenario"].as_str().unwrap().len(), 64);
+    assert_eq!(s["fingerprints"]["settings"].as_str().unwrap().len(), 64);
+    let op = &s["fingerprints"]["operations"]["get_active_session"];
+    assert_eq!(op["params"].as_str().unwrap().len(), 64);
+    assert_eq!(op["before"], op["after"], "both sides run the same `sql`");
     let ops = s["operations"].as_array().unwrap();
     let names: Vec<&str> = ops.iter().map(|o| o["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -466,4 +469,235 @@ fn server_time_is_recorded_beside_client_latency() {
         rt > 0.0 && rt < c["round_p50_us"][0].as_f64().unwrap() * 10.0,
         "{c}"
     );
+}
+
+/// The round budget bounds both sides: a write that takes 50 ms after the change runs as few
+/// executions as fit the budget even in rounds where the fast side goes first (it used to run
+/// the fast side's full count: 12 × 50 ms), both sides run the same count, the run's length is
+/// estimated up front, and the operation that dominates it is named with its share.
+#[test]
+fn the_round_budget_bounds_both_sides_and_the_run_is_estimated_up_front() {
+    let dir = tmpdir();
+    let d = dir.path();
+    std::fs::write(d.join("schema.sql"), "CREATE TABLE t (id int);\n").unwrap();
+    std::fs::write(
+        d.join("budget.toml"),
+        r#"name = "budget"
+
+[data]
+schema = ["schema.sql"]
+
+[run]
+warmup = 3
+rounds = 4
+iterations = 12
+round_budget_ms = 150
+order = "abba"
+
+[[operation]]
+name = "fast"
+sql = "SELECT 1"
+
+[[operation]]
+name = "slow_after"
+mode = "rollback"
+before = "SELECT 1"
+after = "SELECT pg_sleep(0.05)"
+"#,
+    )
+    .unwrap();
+    let out = d.join("r.json");
+    let o = run(&[
+        "run",
+        d.join("budget.toml").to_str().unwrap(),
+        "--backend",
+        "local",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    assert!(
+        e.contains("budget (scale 1): measuring should take about"),
+        "{e}"
+    );
+    let r = read_json(&out);
+    let ops = r["scenarios"][0]["operations"].as_array().unwrap();
+    let counts = |op: &serde_json::Value, side: &str| -> Vec<u64> {
+        op[side]["round_count"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .collect()
+    };
+    let slow = &ops[1];
+    let (before, after) = (counts(slow, "before"), counts(slow, "after"));
+    assert_eq!(before.len(), 4);
+    assert_eq!(before, after, "both sides run as many executions");
+    // 150 ms / 50 ms: two or three fit; never the fast side's 12 (600 ms per round).
+    assert!(after.iter().all(|&n| (1..=4).contains(&n)), "{after:?}");
+    let fast: u64 = counts(&ops[0], "before").iter().sum();
+    assert!(
+        fast > after.iter().sum::<u64>(),
+        "the fast operation keeps more executions per round ({fast})"
+    );
+    let warning = r["scenarios"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "dominant-operation")
+        .unwrap_or_else(|| {
+            panic!(
+                "no dominant-operation warning: {}",
+                r["scenarios"][0]["warnings"]
+            )
+        })
+        .clone();
+    assert_eq!(warning["operation"], "slow_after");
+    let m = warning["message"].as_str().unwrap();
+    assert!(
+        m.contains("% of the measuring time") && m.contains("on the after side"),
+        "{m}"
+    );
+    assert!(e.contains("warning: `slow_after` takes"), "{e}");
+}
+
+/// A scenario without a migration and with the same SQL on both sides measures one side:
+/// absolute targets are judged, nothing is headlined as a speedup or a "migration 0 ms", and
+/// every output shows one side. A speedup claim there is a located scenario error before any
+/// work; a baseline of such a run gates the next one.
+#[test]
+fn a_scenario_without_a_change_runs_one_side_and_refuses_speedup_claims() {
+    let dir = tmpdir();
+    let d = dir.path();
+    std::fs::write(
+        d.join("schema.sql"),
+        "CREATE TABLE items (id int PRIMARY KEY, grp int, payload text);\n\
+         INSERT INTO items SELECT g, g % 50, md5(g::text) FROM generate_series(1, 5000) g;\n",
+    )
+    .unwrap();
+    let scenario = |claims: &str| {
+        format!(
+            r#"name = "targets"
+
+[data]
+schema = ["schema.sql"]
+
+[run]
+warmup = 5
+rounds = 6
+iterations = 10
+
+[[operation]]
+name = "by_id"
+sql = "SELECT payload FROM items WHERE id = $1"
+params = ["random(1, 5000)"]
+claim = [{claims}]
+"#
+        )
+    };
+    std::fs::write(
+        d.join("targets.toml"),
+        scenario(r#""p95 < 1 s", "after p50 > 1 us", "uses index items_pkey""#),
+    )
+    .unwrap();
+    let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+    let o = run(&[
+        "run",
+        &p("targets.toml"),
+        "--backend",
+        "local",
+        "--out",
+        &p("r.json"),
+        "--markdown",
+        &p("r.md"),
+        "--html",
+        &p("r.html"),
+        "--junit",
+        &p("r.xml"),
+        "--save-baseline",
+        &p("base.json"),
+    ]);
+    let (out, e) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    let r = read_json(&d.join("r.json"));
+    let s = &r["scenarios"][0];
+    assert_eq!(s["single_side"], true);
+    let op = &s["operations"][0];
+    assert_eq!(
+        op["before"]["latency"]["count"], 0,
+        "before is not measured"
+    );
+    assert_eq!(op["after"]["latency"]["count"], 60);
+    assert!(op["speedup"].is_null() && op["server_speedup"].is_null());
+    assert!(op["same_result"].is_null());
+    assert_eq!(op["plan_change"], "items: Index Scan using items_pkey");
+    let verdicts: Vec<&str> = op["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["holds", "holds", "holds"]);
+    assert!(out.contains("one side (no migration"), "{out}");
+    assert!(out.contains("result: pass (exit code 0)"), "{out}");
+    for text in [&out, &std::fs::read_to_string(d.join("r.md")).unwrap()] {
+        assert!(
+            !text.contains("migration 0 ms")
+                && !text.contains("before p50")
+                && !text.contains("× ("),
+            "{text}"
+        );
+    }
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(html.contains("one side (no migration"));
+    assert!(!html.contains("<th class=\"before\">") && !html.contains("speedup p50"));
+    let junit = std::fs::read_to_string(d.join("r.xml")).unwrap();
+    assert!(
+        junit.contains("measured: p50") && !junit.contains("before:"),
+        "{junit}"
+    );
+    assert!(!junit.contains("<error"), "{junit}");
+
+    // The baseline of a run of one side gates the next one.
+    let o = run(&[
+        "run",
+        &p("targets.toml"),
+        "--backend",
+        "local",
+        "--out",
+        &p("again.json"),
+        "--baseline",
+        &p("base.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again = read_json(&d.join("again.json"));
+    assert_ne!(again["gate"]["verdict"], "regressed", "{}", again["gate"]);
+
+    // A speedup, a `before` claim or a comparison of results: refused, located, before work.
+    std::fs::write(
+        d.join("targets.toml"),
+        scenario(r#""p95 < 1 s", "speedup >= 2", "before p50 <= 5ms", "same result""#),
+    )
+    .unwrap();
+    for args in [
+        vec!["run", &p("targets.toml"), "--backend", "local"],
+        vec!["check", &p("targets.toml")],
+    ] {
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains("targets.toml:15:"), "{e}");
+        assert!(
+            e.contains("the claim `speedup >= 2` compares before with after")
+                && e.contains("the claim `before p50 <= 5ms` names the before side")
+                && e.contains("the claim `same result` compares the rows"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("starting"),
+            "work was done before the refusal:\n{e}"
+        );
+    }
 }

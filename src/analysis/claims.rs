@@ -1,10 +1,11 @@
 //! Claim verdicts: pure functions of the measured evidence.
 
 use crate::explain::StatementPlan;
+use crate::measured::Catalog;
 use crate::report::text::describe_interval;
 use crate::report::{ClaimVerdict, Interval};
 use crate::scenario::claim::Basis;
-use crate::scenario::{Claim, Quantile, Side};
+use crate::scenario::{Bound, Claim, Quantile, Side};
 
 /// The evidence a claim is checked against.
 pub struct Evidence<'a> {
@@ -20,10 +21,87 @@ pub struct Evidence<'a> {
     pub same_result: Option<bool>,
     /// The load run, for claims about throughput, rates and the migration under load.
     pub load: Option<super::load::LoadEvidence<'a>>,
+    /// Paired rounds measured (0 when the run stopped before measuring).
+    pub rounds: usize,
+    /// The relation names of the before and after databases, once they were prepared.
+    pub catalogs: Option<&'a [Catalog; 2]>,
 }
 
+/// The verdict of `claim` on `ev`, and why. A claim without its evidence (no plan for a plan
+/// claim, no rounds for a latency claim) is not evaluated: it is never refuted for lack of data.
 pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
+    if let Some(missing) = missing_evidence(claim, ev) {
+        return (ClaimVerdict::NotEvaluated, missing);
+    }
+    judge(claim, ev)
+}
+
+/// Why `claim` cannot be judged on `ev`, if it cannot.
+fn missing_evidence(claim: &Claim, ev: &Evidence<'_>) -> Option<String> {
+    let no_plan = |side: Side| {
+        side_plans(ev, side)
+            .is_empty()
+            .then(|| format!("no {side} plan: the run stopped before the EXPLAIN pass"))
+    };
+    let no_load = || {
+        ev.load.is_none().then(|| {
+            "no load run: add a [load] section, or run with --load, --clients or --rate \
+             (--under-load for claims about the migration)"
+                .to_string()
+        })
+    };
+    let no_migration = || {
+        no_load().or_else(|| {
+            ev.load
+                .as_ref()
+                .filter(|l| l.report.migration.is_none())
+                .map(|_| {
+                    "no migration ran under load: run with --under-load (or `under_load = true` in [load])"
+                        .to_string()
+                })
+        })
+    };
+    match claim {
+        Claim::Speedup { .. } | Claim::Latency { .. } => {
+            (ev.rounds == 0).then(|| match ev.load.as_ref().map(|l| l.report.mode.as_str()) {
+                Some("under-load") => "a migration under load runs no before/after comparison: \
+                     speedups and latency bounds are judged on a phased load run (--load) or \
+                     single-client rounds"
+                    .to_string(),
+                _ => "no rounds were measured: the run stopped before measuring".to_string(),
+            })
+        }
+        Claim::UsesIndex { side, .. } | Claim::NoSeqScan { side, .. } => no_plan(*side),
+        Claim::BuffersRatio { .. } | Claim::SameResult => {
+            no_plan(Side::Before).or_else(|| no_plan(Side::After))
+        }
+        // A growth claim is judged over a sweep; a scale-conditioned claim by its inner claim.
+        Claim::Growth { .. } | Claim::AtScale { .. } => None,
+        Claim::Throughput { .. }
+        | Claim::NoErrors {
+            during_migration: false,
+        } => no_load(),
+        Claim::MigrationLatency { .. }
+        | Claim::NoErrors {
+            during_migration: true,
+        }
+        | Claim::NoBlocking
+        | Claim::ZeroDowntime => no_migration(),
+        Claim::AtRate { claim, tps } => match no_load() {
+            Some(_) => Some(format!(
+                "the claim is about {tps:.0} executions/s and there was no load run: add [load] \
+                 with rate = {tps:.0} (or run with --rate {tps:.0})"
+            )),
+            None => missing_evidence(claim, ev),
+        },
+    }
+}
+
+fn judge(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
+    if let Some(refuted) = absent_name(claim, ev) {
+        return (Refuted, refuted);
+    }
     if let Some(why) = ev
         .load
         .as_ref()
@@ -39,16 +117,12 @@ pub fn evaluate(claim: &Claim, ev: &Evidence<'_>) -> (ClaimVerdict, String) {
             max,
             strict,
         } => speedup(ev, *basis, *quantile, *min, *max, *strict),
-        Claim::LatencyAtMost {
+        Claim::Latency {
             side,
             quantile,
+            bound,
             bound_us,
-        } => latency_bound(ev, *side, *quantile, *bound_us, true),
-        Claim::LatencyAtLeast {
-            side,
-            quantile,
-            bound_us,
-        } => latency_bound(ev, *side, *quantile, *bound_us, false),
+        } => latency_bound(ev, *side, *quantile, *bound, *bound_us),
         Claim::UsesIndex { side, index } => uses_index(ev, *side, index),
         Claim::NoSeqScan { side, table } => {
             let plans = side_plans(ev, *side);
@@ -181,14 +255,15 @@ fn speedup(
     }
 }
 
-/// A side's latency quantile against a bound: judged on the Hodges–Lehmann interval of its
-/// per-round values, like a speedup.
+/// An absolute latency bound, judged on the Hodges–Lehmann interval of one side's per-round
+/// quantile, like a speedup: it holds when the whole interval satisfies the bound, is refuted
+/// when none of it does.
 fn latency_bound(
     ev: &Evidence<'_>,
     side: Side,
     quantile: Quantile,
+    bound: Bound,
     bound_us: f64,
-    at_most: bool,
 ) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
     let idx = match quantile {
@@ -204,20 +279,25 @@ fn latency_bound(
         return (Inconclusive, "too few rounds to judge".into());
     };
     let measured = format!(
-        "{side} {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
+        "{side} per-round {quantile} {:.0} µs (95% CI {:.0}–{:.0} µs)",
         e.estimate, e.low, e.high
     );
-    let (inside, outside) = if at_most {
-        (e.high <= bound_us, e.low > bound_us)
+    let (near, far) = if bound.is_upper() {
+        (e.low, e.high)
     } else {
-        (e.low >= bound_us, e.high < bound_us)
+        (e.high, e.low)
     };
-    if inside {
-        let word = if at_most { "within" } else { "at least" };
-        (Holds, format!("{measured} is {word} {bound_us:.0} µs"))
-    } else if outside {
-        let word = if at_most { "exceeds" } else { "is below" };
-        (Refuted, format!("{measured} {word} {bound_us:.0} µs"))
+    let claimed = format!("{bound} {bound_us:.0} µs");
+    if bound.admits(far, bound_us) {
+        (
+            Holds,
+            format!("{measured}: the whole interval is {claimed}"),
+        )
+    } else if !bound.admits(near, bound_us) {
+        (
+            Refuted,
+            format!("{measured}: no part of the interval is {claimed}"),
+        )
     } else {
         (
             Inconclusive,
@@ -250,6 +330,62 @@ fn uses_index(ev: &Evidence<'_>, side: Side, index: &str) -> (ClaimVerdict, Stri
             format!("the {side} plan does not read {index} (it reads {used})"),
         )
     }
+}
+
+/// A claim naming an index or table that the side's database does not have is refuted: the
+/// name is wrong, or the migration dropped what the claim relies on.
+fn absent_name(claim: &Claim, ev: &Evidence<'_>) -> Option<String> {
+    let catalogs = ev.catalogs?;
+    let (side, kind, name, names) = match claim {
+        Claim::UsesIndex { side, index } => {
+            (*side, "index", index, &catalogs[*side as usize].indexes)
+        }
+        Claim::NoSeqScan { side, table } => {
+            (*side, "table", table, &catalogs[*side as usize].tables)
+        }
+        _ => return None,
+    };
+    // Claims are read in lower case; a quoted mixed-case name must not look absent.
+    if names.iter().any(|n| n.to_lowercase() == *name) {
+        return None;
+    }
+    let hint = match closest(name, names) {
+        Some(n) => format!(" (did you mean `{n}`?)"),
+        None if names.is_empty() => format!(" (it has no {kind})"),
+        None => String::new(),
+    };
+    Some(format!(
+        "{kind} `{name}` does not exist in the {side} database{hint}"
+    ))
+}
+
+/// The name nearest to `name` by edit distance, if it is near enough to be a likely typo or
+/// rename (at most a third of the longer name differs).
+fn closest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|n| (edit_distance(name, n), n))
+        .filter(|(d, n)| *d * 3 <= name.chars().count().max(n.chars().count()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.as_str())
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 fn trim(v: f64) -> String {
@@ -290,7 +426,113 @@ mod tests {
             after_plans: &[],
             same_result: Some(false),
             load: None,
+            rounds: 10,
+            catalogs: None,
         }
+    }
+
+    fn plan(index: &str) -> StatementPlan {
+        let mut facts = crate::explain::PlanFacts::default();
+        facts.indexes.push(index.into());
+        StatementPlan {
+            sql: String::new(),
+            plan: serde_json::Value::Null,
+            facts,
+            rows_returned: 0,
+            rows_affected: 0,
+            checksum: 0,
+        }
+    }
+
+    #[test]
+    fn a_claim_on_an_absent_index_is_refuted_with_a_did_you_mean() {
+        let plans = [plan("orders_pkey")];
+        let catalogs = [
+            Catalog {
+                indexes: vec!["orders_pkey".into(), "orders_customer_idx".into()],
+                tables: vec!["orders".into()],
+            },
+            Catalog {
+                indexes: vec!["orders_pkey".into()],
+                tables: vec!["orders".into()],
+            },
+        ];
+        let mut e = ev(iv(1.0, 1.0, 1.0));
+        e.before_plans = &plans;
+        e.after_plans = &plans;
+        e.catalogs = Some(&catalogs);
+        let c = crate::scenario::claim::parse("uses index orders_customer_idx").unwrap();
+        let (v, why) = evaluate(&c, &e);
+        assert_eq!(v, ClaimVerdict::Refuted);
+        assert_eq!(
+            why,
+            "index `orders_customer_idx` does not exist in the after database"
+        );
+        let c = crate::scenario::claim::parse("before uses index order_customer_idx").unwrap();
+        let (v, why) = evaluate(&c, &e);
+        assert_eq!(v, ClaimVerdict::Refuted);
+        assert!(
+            why.ends_with("(did you mean `orders_customer_idx`?)"),
+            "{why}"
+        );
+        let c = crate::scenario::claim::parse("no seq scan on order").unwrap();
+        assert!(evaluate(&c, &e).1.ends_with("(did you mean `orders`?)"));
+    }
+
+    #[test]
+    fn claims_without_evidence_are_not_evaluated() {
+        let mut e = ev(iv(3.0, 2.5, 3.5));
+        e.rounds = 0;
+        e.same_result = None;
+        for text in [
+            "uses index orders_pkey",
+            "no seq scan on orders",
+            "speedup >= 10",
+            "after p95 <= 1 ms",
+            "buffers ratio >= 2",
+            "same result",
+        ] {
+            let c = crate::scenario::claim::parse(text).unwrap();
+            assert_eq!(evaluate(&c, &e).0, ClaimVerdict::NotEvaluated, "{text}");
+        }
+    }
+
+    #[test]
+    fn latency_bounds_hold_on_the_whole_interval_in_either_direction() {
+        // Ten rounds of after p95 near 100 µs: the interval is roughly 95–105 µs.
+        let rounds: Vec<f64> = (0..10).map(|i| 95.0 + i as f64).collect();
+        let mut e = ev(iv(1.0, 1.0, 1.0));
+        e.after_rounds_us = [&[], &rounds, &[]];
+        let judge = |text: &str, e: &Evidence<'_>| {
+            let c = crate::scenario::claim::parse(text).unwrap();
+            evaluate(&c, e)
+        };
+        let verdict = |text: &str| judge(text, &e);
+        assert_eq!(verdict("p95 < 1ms").0, ClaimVerdict::Holds);
+        assert_eq!(verdict("p95 <= 200us").0, ClaimVerdict::Holds);
+        assert_eq!(verdict("p95 < 50us").0, ClaimVerdict::Refuted);
+        assert_eq!(verdict("p95 < 100us").0, ClaimVerdict::Inconclusive);
+        assert_eq!(verdict("p95 > 50us").0, ClaimVerdict::Holds);
+        assert_eq!(verdict("p95 >= 1ms").0, ClaimVerdict::Refuted);
+        let (_, why) = verdict("p95 > 1ms");
+        assert!(
+            why.starts_with("after per-round p95")
+                && why.ends_with("no part of the interval is > 1000 µs"),
+            "{why}"
+        );
+        // Strictness at the edge: an interval whose high end equals the bound is not `<` it.
+        let flat = [100.0; 10];
+        let mut e = ev(iv(1.0, 1.0, 1.0));
+        e.after_rounds_us = [&[], &flat, &[]];
+        assert_eq!(judge("p95 <= 100us", &e).0, ClaimVerdict::Holds);
+        assert_eq!(judge("p95 < 100us", &e).0, ClaimVerdict::Refuted);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("idx", "idx"), 0);
     }
 
     #[test]
@@ -322,10 +564,11 @@ mod tests {
             ClaimVerdict::Inconclusive
         );
         let same = crate::scenario::Claim::SameResult;
-        assert_eq!(
-            evaluate(&same, &ev(iv(1.0, 1.0, 1.0))).0,
-            ClaimVerdict::Refuted
-        );
+        let plans = [plan("i")];
+        let mut e = ev(iv(1.0, 1.0, 1.0));
+        e.before_plans = &plans;
+        e.after_plans = &plans;
+        assert_eq!(evaluate(&same, &e).0, ClaimVerdict::Refuted);
     }
 
     #[test]

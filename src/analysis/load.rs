@@ -638,7 +638,11 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
     let blocked: Vec<&BlockedReport> = m.blocked.iter().collect();
     let resolution = format!("sampled every {} ms", m.sample_ms);
     match claim {
-        Claim::MigrationLatency { quantile, bound_us } => {
+        Claim::MigrationLatency {
+            quantile,
+            bound,
+            bound_us,
+        } => {
             let (name, value, steady) = windows
                 .iter()
                 .map(|(n, w, s)| {
@@ -665,10 +669,13 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
                 m.duration_ms,
                 fmt_ms(value)
             );
-            if value <= *bound_us {
-                (Holds, format!("{measured}, within {}", fmt_ms(*bound_us)))
+            if bound.admits(value, *bound_us) {
+                (Holds, format!("{measured}, {bound} {}", fmt_ms(*bound_us)))
             } else {
-                (Refuted, format!("{measured}, over {}", fmt_ms(*bound_us)))
+                (
+                    Refuted,
+                    format!("{measured}, not {bound} {}", fmt_ms(*bound_us)),
+                )
             }
         }
         Claim::NoErrors { .. } => {
@@ -721,8 +728,7 @@ pub fn saturated_timing(claim: &Claim, report: &LoadReport) -> Option<String> {
     let timing = matches!(
         claim.inner(),
         Claim::Speedup { .. }
-            | Claim::LatencyAtMost { .. }
-            | Claim::LatencyAtLeast { .. }
+            | Claim::Latency { .. }
             | Claim::Throughput { .. }
             | Claim::MigrationLatency { .. }
     );

@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::explain::{side_digest, StatementPlan};
 use crate::measure::{OpSamples, SideSamples};
-use crate::measured::{OpPlans, ScenarioRun};
+use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::report::histogram::encode_histogram;
 use crate::report::*;
-use crate::scenario::{Mode, Operation, Scenario, SideSql};
+use crate::scenario::{Mode, Operation, Params, Scenario, SideSql};
 
 pub const CONFIDENCE: f64 = 0.95;
 
@@ -33,7 +33,16 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             report: r,
             operation: r.operations.iter().find(|o| o.name == op.name),
         });
-        let report = operation_report(op, s.scale, samples, plans, load, &mut warnings);
+        let report = operation_report(
+            op,
+            s.scale,
+            !s.compares(),
+            samples,
+            plans,
+            run.catalogs.as_ref(),
+            load,
+            &mut warnings,
+        );
         operations.push(report);
     }
     if let (Some(r), Some(settings)) = (&mut load_report, &run.load.as_ref().map(|l| &l.settings)) {
@@ -123,6 +132,7 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             RunStatus::Incomplete
         },
         error: run.error.clone(),
+        single_side: !s.compares(),
         fingerprints: fingerprints(s),
         run: RunInfo {
             warmup: s.run.warmup,
@@ -195,6 +205,8 @@ fn load_claims(settings: &crate::scenario::LoadSettings, r: &LoadReport) -> Vec<
                     report: r,
                     operation: None,
                 }),
+                rounds: 0,
+                catalogs: None,
             };
             let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
             ClaimReport {
@@ -208,20 +220,21 @@ fn load_claims(settings: &crate::scenario::LoadSettings, r: &LoadReport) -> Vec<
 }
 
 /// The calibration's per-round value: the geometric mean of its two connections' medians.
+/// The calibration's per-round client latency (µs): the geometric mean of both connections,
+/// or the one connection of a run of one side.
 fn calibration_rounds(c: &OpSamples) -> Vec<f64> {
-    c.before
-        .round_p50_ns
-        .iter()
-        .zip(&c.after.round_p50_ns)
-        .map(|(a, b)| ((*a as f64) * (*b as f64)).sqrt() / 1000.0)
-        .collect()
+    let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect::<Vec<f64>>();
+    server::pair_rounds(&us(&c.before.round_p50_ns), &us(&c.after.round_p50_ns))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn operation_report(
     op: &Operation,
     scale: i64,
+    single_side: bool,
     samples: Option<&OpSamples>,
     plans: Option<&OpPlans>,
+    catalogs: Option<&[Catalog; 2]>,
     load: Option<load::LoadEvidence<'_>>,
     warnings: &mut Vec<Warning>,
 ) -> OperationReport {
@@ -241,7 +254,9 @@ fn operation_report(
     let speedup_p95 = ratio(|s| &s.round_p95_ns);
     let server_speedup = server::server_speedup(samples, speedup_interval);
 
-    let same_result = plans.map(|_| side_digest(bp) == side_digest(ap));
+    let same_result = plans
+        .filter(|_| !single_side)
+        .map(|_| side_digest(bp) == side_digest(ap));
     if same_result == Some(false) && op.expect_same_result != Some(false) {
         warnings.push(Warning {
             id: "results-differ".into(),
@@ -260,7 +275,14 @@ fn operation_report(
     // Under load, latency is queueing and concurrency as much as round trip: the single-client
     // round-trip reading does not apply.
     if load.is_none() {
-        warnings.extend(round_trip_warning(op, &after, ap, speedup, server_speedup));
+        warnings.extend(round_trip_warning(
+            op,
+            &after,
+            ap,
+            speedup,
+            server_speedup,
+            single_side,
+        ));
     }
     let evidence = claims::Evidence {
         speedup_p50: speedup,
@@ -280,6 +302,12 @@ fn operation_report(
         after_plans: ap,
         same_result,
         load,
+        rounds: samples
+            .before
+            .round_p50_ns
+            .len()
+            .max(samples.after.round_p50_ns.len()),
+        catalogs,
     };
     let claims = op
         .claims
@@ -295,7 +323,11 @@ fn operation_report(
             }
         })
         .collect();
-    let (plan_changed, plan_change) = plan_change(bp, ap);
+    let (plan_changed, plan_change) = if single_side {
+        (false, plan_summary(ap))
+    } else {
+        plan_change(bp, ap)
+    };
     OperationReport {
         name: op.name.clone(),
         description: op.description.clone(),
@@ -331,6 +363,7 @@ fn round_trip_warning(
     after_plans: &[StatementPlan],
     speedup: Option<Interval>,
     server_speedup: Option<Interval>,
+    single_side: bool,
 ) -> Option<Warning> {
     if after.latency.count == 0 {
         return None;
@@ -354,6 +387,7 @@ fn round_trip_warning(
         source,
         speedup,
         server_speedup,
+        single_side,
     })
 }
 
@@ -518,6 +552,29 @@ pub fn is_sweep(scenarios: &[ScenarioReport]) -> Vec<&str> {
     names
 }
 
+/// The scans of a run of one side, per relation (`items: Index Scan`), or `not explained`.
+pub fn plan_summary(plans: &[StatementPlan]) -> String {
+    if plans.is_empty() {
+        return "not explained".into();
+    }
+    let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in plans {
+        for (rel, how) in p.facts.scans.iter().filter(|(r, _)| !r.starts_with("pg_")) {
+            let v = m.entry(rel).or_default();
+            if !v.contains(&how.as_str()) {
+                v.push(how);
+            }
+        }
+    }
+    if m.is_empty() {
+        return "no table read".into();
+    }
+    m.iter()
+        .map(|(rel, how)| format!("{rel}: {}", how.join(" + ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A one-line account of what changed between the plans (system catalogs left out).
 pub fn plan_change(before: &[StatementPlan], after: &[StatementPlan]) -> (bool, String) {
     if before.is_empty() || after.is_empty() {
@@ -568,26 +625,59 @@ pub fn plan_change(before: &[StatementPlan], after: &[StatementPlan]) -> (bool, 
     (true, parts.join("; "))
 }
 
-/// SHA-256 of the scenario file and of each group of SQL files it names.
+/// SHA-256 fingerprints of what changes measurements: the SQL files, the server settings and
+/// each operation's SQL and parameters — not the scenario file's bytes (comments, names,
+/// descriptions, claims and gate thresholds change no measurement).
 pub fn fingerprints(s: &Scenario) -> Fingerprints {
-    let hash = |texts: &mut dyn Iterator<Item = &str>| {
-        let mut h = Sha256::new();
-        for t in texts {
-            h.update((t.len() as u64).to_le_bytes());
-            h.update(t.as_bytes());
-        }
-        hex::encode(h.finalize())
+    let files = |files: &mut dyn Iterator<Item = &crate::scenario::SqlFile>| {
+        hash(files.map(|f| f.text.clone()))
     };
     Fingerprints {
-        scenario: hash(&mut std::iter::once(s.text.as_str())),
-        schema: hash(
-            &mut s
-                .schema
-                .iter()
-                .chain(&s.migration.base)
-                .map(|f| f.text.as_str()),
-        ),
-        seed: hash(&mut s.seed.iter().map(|f| f.text.as_str())),
-        migration: hash(&mut s.migration.up.iter().map(|f| f.text.as_str())),
+        schema: files(&mut s.schema.iter().chain(&s.migration.base)),
+        seed: files(&mut s.seed.iter()),
+        migration: files(&mut s.migration.up.iter()),
+        settings: hash(s.settings.iter().map(|(k, v)| format!("{k} = {v}"))),
+        operations: s
+            .operations
+            .iter()
+            .map(|op| {
+                let side = |side: &SideSql| {
+                    let code = side.code.as_ref().map(|c| format!("rust {}", c.name));
+                    hash(
+                        [
+                            format!("{:?}", op.mode),
+                            format!("transaction {}", side.transaction),
+                        ]
+                        .into_iter()
+                        .chain(code)
+                        .chain(side.statements.iter().map(|st| st.sql.clone())),
+                    )
+                };
+                let params = match &op.params {
+                    Params::None => hash(["none".to_string()]),
+                    Params::Generated(exprs) => hash(
+                        std::iter::once("generated".to_string())
+                            .chain(exprs.iter().map(|e| e.to_string())),
+                    ),
+                    Params::Sample { sql, .. } => hash(["sample".to_string(), sql.clone()]),
+                };
+                let f = OperationFingerprint {
+                    before: side(&op.before),
+                    after: side(&op.after),
+                    params,
+                };
+                (op.name.clone(), f)
+            })
+            .collect(),
     }
+}
+
+/// SHA-256 of a sequence of texts, each length-prefixed so that boundaries count.
+fn hash(texts: impl IntoIterator<Item = String>) -> String {
+    let mut h = Sha256::new();
+    for t in texts {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    }
+    hex::encode(h.finalize())
 }

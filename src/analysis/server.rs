@@ -62,12 +62,25 @@ pub fn calibration_server_rounds(c: &OpSamples) -> Vec<f64> {
     {
         return vec![];
     }
-    c.before
-        .round_server_ns
-        .iter()
-        .zip(&c.after.round_server_ns)
-        .map(|(a, b)| (a * b).max(0.0).sqrt() / 1000.0)
-        .collect()
+    let us = |v: &Vec<f64>| v.iter().map(|x| x.max(0.0) / 1000.0).collect::<Vec<f64>>();
+    pair_rounds(
+        &us(&c.before.round_server_ns),
+        &us(&c.after.round_server_ns),
+    )
+}
+
+/// Per round, the geometric mean of the two connections' values, or the values of the one
+/// connection measured (a run of one side).
+pub fn pair_rounds(before: &[f64], after: &[f64]) -> Vec<f64> {
+    match (before.is_empty(), after.is_empty()) {
+        (true, _) => after.to_vec(),
+        (_, true) => before.to_vec(),
+        _ => before
+            .iter()
+            .zip(after)
+            .map(|(a, b)| (a * b).sqrt())
+            .collect(),
+    }
 }
 
 /// The round trip: median over rounds of the calibration's client latency minus its server time.
@@ -98,6 +111,9 @@ pub struct RoundTripEvidence<'a> {
     pub source: &'a str,
     pub speedup: Option<Interval>,
     pub server_speedup: Option<Interval>,
+    /// The scenario measures one side: there is no speedup to compress, but an absolute
+    /// target on the operation measures mostly the transport.
+    pub single_side: bool,
 }
 
 /// When the fixed round trip is most of an operation's latency, the end-to-end speedup is
@@ -106,6 +122,22 @@ pub fn round_trip_warning(e: &RoundTripEvidence<'_>) -> Option<Warning> {
     let share = round_trip_share(e.server_us, e.client_us);
     if e.client_us <= 0.0 || share <= ROUND_TRIP_BOUND_SHARE {
         return None;
+    }
+    if e.single_side {
+        return Some(Warning {
+            id: "round-trip-bound".into(),
+            operation: Some(e.operation.to_string()),
+            message: format!(
+                "`{}`: the round trip is {:.0}% of the latency (client {:.0} µs, server {:.1} µs by {}): \
+                 an absolute latency target on it measures mostly the transport and CPU placement \
+                 (environment.transport, environment.placement), not the query",
+                e.operation,
+                share * 100.0,
+                e.client_us,
+                e.server_us,
+                e.source
+            ),
+        });
     }
     let effect = match (e.speedup, e.server_speedup) {
         (Some(s), Some(v)) => format!(
@@ -187,6 +219,7 @@ mod tests {
             source: "pg_stat_statements",
             speedup: Some(iv(2.1)),
             server_speedup: Some(iv(30.0)),
+            single_side: false,
         };
         let w = round_trip_warning(&e).unwrap();
         assert!(w.message.contains("88% of the latency"), "{}", w.message);

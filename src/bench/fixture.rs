@@ -200,6 +200,13 @@ impl Fixture {
             let mut progress = Progress::new(quiet);
             let settings = crate::pipeline::database_settings(&admin, &scenario, owns).await?;
             let label = scenario.name.clone();
+            for n in &settings.not_applied {
+                progress.step(&format!(
+                    "{label}: warning: setting {} = {} not applied: {}",
+                    n.name, n.value, n.reason
+                ));
+            }
+            let settings = settings.apply;
             seed::prepare(&admin, &scenario, &names, &settings, |step| {
                 progress.step(&format!("{label}: {step}"))
             })

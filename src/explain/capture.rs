@@ -17,7 +17,7 @@
 //! `auto_explain`. After the call `auto_explain.log_min_duration = -1` turns it off again, so
 //! measured executions are not explained.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::Context;
 use serde_json::Value as Json;
@@ -27,7 +27,7 @@ use tracing::field::{Field, Visit};
 use tracing::instrument::WithSubscriber;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
-use tracing::{Event, Metadata, Subscriber};
+use tracing::{Dispatch, Event, Metadata, Subscriber};
 
 use super::{facts, PlanFacts, StatementPlan};
 use crate::scenario::code::Code;
@@ -107,6 +107,58 @@ impl Subscriber for Capture {
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
+}
+
+/// Keeps sqlx's notice and query callsites interesting for the life of the process.
+///
+/// Why: `tracing` caches each callsite's interest globally, when the callsite is first hit. While
+/// exactly one dispatcher is registered, that first hit asks only the *current thread's*
+/// default. So if a capture is alive on one thread and another thread (a second run in the same
+/// process, a test running beside it, the user's own code) hits a sqlx callsite for the first
+/// time outside any capture, the callsite is cached as "never" and the live capture silently
+/// loses its notices or statements: plans and round trips go missing. A second, permanent
+/// dispatcher that always answers "sometimes" for the wanted callsites (and is never anyone's
+/// default, so it receives nothing) makes `tracing` ask every registered dispatcher and keeps
+/// those callsites checked per event, where only the current capture says yes.
+struct Keeper;
+
+impl Subscriber for Keeper {
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if wanted(meta) {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::OFF)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+static KEEPER: LazyLock<Dispatch> = LazyLock::new(|| Dispatch::new(Keeper));
+
+/// Registers the keeper (once per process) before a capture starts.
+fn keep_callsites() {
+    LazyLock::force(&KEEPER);
 }
 
 #[derive(Default)]
@@ -192,6 +244,7 @@ pub async fn explain_code(
     values: &[Value],
 ) -> anyhow::Result<Vec<StatementPlan>> {
     enable_auto_explain(conn).await?;
+    keep_callsites();
     let capture = Capture::default();
     let seen = capture.seen.clone();
     let mut tx = conn.begin().await?;
@@ -309,6 +362,25 @@ mod tests {
         assert_eq!(plans[1].facts.shared_hit_blocks, 3);
         assert_eq!(plans[1].facts.execution_ms, 0.052);
         assert_eq!(plans[1].rows_returned, 1);
+    }
+
+    /// A callsite first hit on another thread while a capture is alive must still reach the
+    /// capture (tracing would otherwise cache it as "never": see `Keeper`).
+    #[test]
+    fn a_capture_sees_callsites_first_hit_on_other_threads() {
+        fn emit() {
+            tracing::info!(target: NOTICE_TARGET, "duration: 1 ms  plan:\n{{}}");
+        }
+        keep_callsites();
+        let capture = Capture::default();
+        let seen = capture.seen.clone();
+        tracing::subscriber::with_default(capture, || {
+            std::thread::spawn(emit).join().unwrap();
+            emit();
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(matches!(&seen[0], Seen::Notice(m) if m.starts_with("duration: 1 ms")));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn facts(doc: &Json) -> Option<PlanFacts> {
     let top = doc.as_array().and_then(|a| a.first()).unwrap_or(doc);
     let plan = top.get("Plan")?;
     let mut f = PlanFacts {
-        signature: node_signature(plan),
+        signature: node_signature(plan) + &trigger_signature(top),
         ..Default::default()
     };
     walk(plan, &mut f);
@@ -59,6 +59,41 @@ pub fn facts(doc: &Json) -> Option<PlanFacts> {
         })
         .unwrap_or(0.0);
     Some(f)
+}
+
+/// The triggers the statement fired, as ` + triggers [name on relation; …]`, sorted; empty
+/// when none fired. A replaced or dropped trigger is then a plan change the gate sees. A
+/// foreign-key trigger is named by its constraint: its own name carries an OID that differs
+/// between databases.
+fn trigger_signature(top: &Json) -> String {
+    let Some(ts) = top.get("Triggers").and_then(Json::as_array) else {
+        return String::new();
+    };
+    let mut names: Vec<String> = ts
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t.get(k).and_then(Json::as_str).unwrap_or("?");
+            let name = match t.get("Constraint Name").and_then(Json::as_str) {
+                Some(c) => c,
+                None => {
+                    let n = s("Trigger Name");
+                    match n.strip_prefix("RI_ConstraintTrigger_") {
+                        Some(rest) => {
+                            &n[..n.len() - rest.len() + rest.find('_').unwrap_or(rest.len())]
+                        }
+                        None => n,
+                    }
+                }
+            };
+            format!("{name} on {}", s("Relation"))
+        })
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    names.sort();
+    names.dedup();
+    format!(" + triggers [{}]", names.join("; "))
 }
 
 fn walk(node: &Json, f: &mut PlanFacts) {
@@ -157,7 +192,7 @@ mod tests {
         let f = facts(&doc()).unwrap();
         assert_eq!(
             f.signature,
-            "Limit -> Nested Loop (Inner) [Index Scan using idx_a on a; Bitmap Heap Scan on b -> Bitmap Index Scan using idx_b]"
+            "Limit -> Nested Loop (Inner) [Index Scan using idx_a on a; Bitmap Heap Scan on b -> Bitmap Index Scan using idx_b] + triggers [RI_ConstraintTrigger_a on ?]"
         );
         assert_eq!(f.indexes, vec!["idx_a", "idx_b"]);
         assert_eq!(
@@ -183,5 +218,33 @@ mod tests {
             facts(&doc()).unwrap().signature,
             facts(&other).unwrap().signature
         );
+    }
+
+    #[test]
+    fn triggers_are_part_of_the_signature() {
+        let with = |triggers: Json| {
+            let mut d = doc();
+            d[0]["Triggers"] = triggers;
+            facts(&d).unwrap().signature
+        };
+        let plain = with(json!([]));
+        assert!(!plain.contains("triggers"), "{plain}");
+        let audit = with(json!([
+            {"Trigger Name": "audit_upd", "Relation": "items", "Time": 0.2, "Calls": 1},
+            {"Trigger Name": "RI_ConstraintTrigger_c_16402", "Constraint Name": "items_grp_fkey",
+             "Relation": "items", "Time": 0.1, "Calls": 1}
+        ]));
+        assert_eq!(
+            audit,
+            format!("{plain} + triggers [audit_upd on items; items_grp_fkey on items]")
+        );
+        // A replaced trigger changes the signature; the OID in an FK trigger's name does not.
+        let replaced = with(json!([
+            {"Trigger Name": "audit_upd_v2", "Relation": "items", "Time": 0.2, "Calls": 1},
+            {"Trigger Name": "RI_ConstraintTrigger_c_99999", "Constraint Name": "items_grp_fkey",
+             "Relation": "items", "Time": 0.1, "Calls": 1}
+        ]));
+        assert_ne!(replaced, audit);
+        assert!(replaced.contains("items_grp_fkey on items"));
     }
 }

@@ -11,12 +11,15 @@
 //! screening interval (95 %) lies entirely beyond the threshold, and then the confirmation
 //! interval (99.5 %) on *fresh* rounds does too. Screened but unconfirmed is a pass, noted.
 //!
-//! A side's calibrated latency moving across runs is evidence about the query only when the
-//! server's own time per execution (pg_stat_statements) moved too: the calibration tracks the
-//! round trip, not every machine-state episode (A/A runs saw both sides' calibrated latency up
-//! ~20% together, server time unchanged). So `latency-regressed` needs both shifts beyond the
-//! threshold; a calibrated shift the server time contradicts is `latency-unconfirmed` (pass);
-//! without server time on both runs, a confirmed calibrated shift is only `inconclusive`.
+//! A side's latency across runs is judged by the server's own work when both runs measured it
+//! (pg_stat_statements, per round): the change in server time per execution, in µs, taken as a
+//! fraction of the baseline's client latency, must lie beyond the threshold as a whole interval.
+//! Latency relative to the calibration does not decide: it tracks the round trip, not every
+//! machine-state episode (A/A runs saw both sides' calibrated latency up ~20% together, server
+//! time unchanged), and under CPU contention it scatters so much that a doubled server time
+//! never cleared its screen. A calibrated shift the server time does not carry is
+//! `latency-unconfirmed` (pass); without server time in both runs, a confirmed calibrated
+//! shift is only `inconclusive`.
 
 pub mod load;
 
@@ -88,6 +91,32 @@ pub fn compare(base: &Report, base_path: &str, new: &Report) -> GateReport {
     }
 }
 
+/// Settles a finished run's verdict by the kinds of failure `report.fail_on` chose: `failures`
+/// becomes one line per refuted claim (per scale and over sweeps) and per regression against
+/// the baseline, of the chosen kinds; the exit code becomes 1 when there is one, 0 otherwise,
+/// unless an error already decided it (2, 3, 130, 143). The kind not chosen is still in the
+/// report (claims, gate) and in every headline, marked as not failing.
+pub fn decide(report: &mut Report) {
+    let mut lines = Vec::new();
+    if report.fail_on.claims() {
+        lines.extend(crate::analysis::claim_failures(
+            &report.scenarios,
+            &report.sweeps,
+        ));
+    }
+    if let Some(g) = report
+        .gate
+        .as_ref()
+        .filter(|_| report.fail_on.regressions())
+    {
+        lines.extend(failures(g));
+    }
+    report.failures = lines;
+    if report.exit_code <= 1 {
+        report.exit_code = u8::from(!report.failures.is_empty());
+    }
+}
+
 /// One line per regressed finding: what makes a gated run exit 1.
 pub fn failures(gate: &GateReport) -> Vec<String> {
     gate.operations
@@ -107,40 +136,180 @@ pub fn failures(gate: &GateReport) -> Vec<String> {
         .collect()
 }
 
+/// When nothing of `new` matches `base` (no scenario at the same scale with an operation of
+/// the same name), what each side holds: a gate that compares nothing must not pass.
+pub fn nothing_in_common(base: &Report, new: &[ScenarioReport]) -> Option<String> {
+    let matched = new.iter().any(|s| {
+        base.scenarios
+            .iter()
+            .filter(|b| b.name == s.name && b.scale == s.scale)
+            .any(|b| {
+                b.operations
+                    .iter()
+                    .any(|bo| s.operations.iter().any(|o| o.name == bo.name))
+            })
+    });
+    let list = |ss: &mut dyn Iterator<Item = &ScenarioReport>| {
+        let v: Vec<String> = ss
+            .map(|s| {
+                let ops: Vec<&str> = s.operations.iter().map(|o| o.name.as_str()).collect();
+                format!("`{}` at scale {} ({})", s.name, s.scale, ops.join(", "))
+            })
+            .collect();
+        if v.is_empty() {
+            "no scenario".to_string()
+        } else {
+            v.join("; ")
+        }
+    };
+    (!matched).then(|| {
+        format!(
+            "nothing to compare: no scenario at the same scale with an operation of the same name\n  baseline: {}\n  this run: {}",
+            list(&mut base.scenarios.iter()),
+            list(&mut new.iter())
+        )
+    })
+}
+
 pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a ScenarioReport> {
     base.scenarios
         .iter()
         .find(|b| b.name == s.name && b.scale == s.scale)
 }
 
-/// Fingerprint differences that make a comparison meaningless: other scenario, schema or seed.
-/// (The migration may differ: it is what a pull request changes.)
+/// Input differences that make a comparison meaningless, one line per component, each naming
+/// its scenario. (The change under test — the migration and the after side of each operation
+/// — may differ: `change_notes` lists it.)
 pub fn fingerprint_mismatches(base: &Report, new: &[ScenarioReport]) -> Vec<String> {
+    each_scenario(base, new, |d| d.inputs)
+}
+
+/// What the change under test changed since the baseline (the migration, operations' after
+/// sides), one note per component, for the gate's notes.
+pub fn change_notes(base: &Report, new: &[ScenarioReport]) -> Vec<String> {
+    each_scenario(base, new, |d| d.change)
+}
+
+fn each_scenario(
+    base: &Report,
+    new: &[ScenarioReport],
+    pick: impl Fn(Differences) -> Vec<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in new {
         let Some(b) = find_scenario(base, s) else {
             continue;
         };
-        for (what, x, y) in [
-            (
-                "scenario file",
-                &b.fingerprints.scenario,
-                &s.fingerprints.scenario,
-            ),
-            ("schema", &b.fingerprints.schema, &s.fingerprints.schema),
-            ("seed", &b.fingerprints.seed, &s.fingerprints.seed),
-        ] {
-            if x != y {
-                out.push(format!(
-                    "{}: the {what} differs from the baseline's ({}… vs {}…)",
-                    s.name,
-                    &x[..x.len().min(12)],
-                    &y[..y.len().min(12)]
-                ));
-            }
-        }
+        out.extend(
+            pick(input_differences(b, s))
+                .into_iter()
+                .map(|d| format!("{}: {d} (baseline vs this run)", s.name)),
+        );
     }
     out
+}
+
+/// Differences between two runs of one scenario, one line per component, saying what; pairs
+/// read `first vs second`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Differences {
+    /// Inputs that change measurements and must match for a comparison: schema, seed,
+    /// variables and parameters (at the same scale: they derive from it), server settings,
+    /// run parameters, each operation's before side.
+    pub inputs: Vec<String>,
+    /// The change under test: the migration and each operation's after side (SQL, or the Rust
+    /// function). A gate compares exactly this; runs to be pooled (merge) must agree on it too.
+    pub change: Vec<String>,
+}
+
+/// What differs between two runs of one scenario. Components that a file written by an older
+/// querygate did not record are not compared.
+pub fn input_differences(b: &ScenarioReport, n: &ScenarioReport) -> Differences {
+    let (fb, fnew) = (&b.fingerprints, &n.fingerprints);
+    let mut d = Differences::default();
+    let out = &mut d.inputs;
+    for (what, x, y) in [
+        (
+            "the schema differs (schema files and migration base)",
+            &fb.schema,
+            &fnew.schema,
+        ),
+        ("the seed differs (seed scripts)", &fb.seed, &fnew.seed),
+    ] {
+        if x != y {
+            out.push(what.to_string());
+        }
+    }
+    let same_scale = b.scale == n.scale;
+    let vars: Vec<String> = b
+        .vars
+        .iter()
+        .chain(n.vars.iter().filter(|(k, _)| !b.vars.contains_key(*k)))
+        // The scale is matched on, the seed is a run parameter.
+        .filter(|(k, _)| same_scale && !matches!(k.as_str(), "scale" | "seed"))
+        .filter_map(|(k, _)| {
+            let (x, y) = (b.vars.get(k), n.vars.get(k));
+            let show = |v: Option<&String>| v.map_or("(unset)".to_string(), Clone::clone);
+            (x != y).then(|| format!("{k} = {} vs {}", show(x), show(y)))
+        })
+        .collect();
+    if !vars.is_empty() {
+        out.push(format!("the variables differ: {}", vars.join(", ")));
+    }
+    if !fb.settings.is_empty() && fb.settings != fnew.settings {
+        out.push("the [server] settings differ".into());
+    }
+    let (rb, rn) = (&b.run, &n.run);
+    let run: Vec<String> = [
+        ("warmup", rb.warmup.to_string(), rn.warmup.to_string()),
+        (
+            "iterations",
+            rb.iterations.to_string(),
+            rn.iterations.to_string(),
+        ),
+        (
+            "round_budget_ms",
+            rb.round_budget_ms.to_string(),
+            rn.round_budget_ms.to_string(),
+        ),
+        ("seed", rb.seed.to_string(), rn.seed.to_string()),
+        ("order", rb.order.clone(), rn.order.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, x, y)| x != y)
+    .map(|(k, x, y)| format!("{k} {x} vs {y}"))
+    .collect();
+    if !run.is_empty() {
+        out.push(format!("the run parameters differ: {}", run.join(", ")));
+    }
+    for (name, ob) in &fb.operations {
+        let Some(on) = fnew.operations.get(name) else {
+            continue;
+        };
+        let before = ob.before != on.before;
+        // Generators fold variables, which derive from the scale.
+        let params = same_scale && ob.params != on.params;
+        let what = match (before, params) {
+            (true, true) => Some(
+                "before side (SQL, mode, transaction or Rust function) and its parameters differ",
+            ),
+            (true, false) => Some("before side (SQL, mode, transaction or Rust function) differs"),
+            (false, true) => Some("parameters differ"),
+            (false, false) => None,
+        };
+        if let Some(what) = what {
+            out.push(format!("operation `{name}`: its {what}"));
+        }
+        if ob.after != on.after {
+            d.change.push(format!(
+                "operation `{name}`: its after side (SQL, mode, transaction or Rust function) differs"
+            ));
+        }
+    }
+    if fb.migration != fnew.migration {
+        d.change.insert(0, "the migration differs".into());
+    }
+    d
 }
 
 pub fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
@@ -191,6 +360,18 @@ fn gate_operation(
         ("before", &b.before, &n.before),
         ("after", &b.after, &n.after),
     ] {
+        if nside.explain.is_empty() && !bside.explain.is_empty() {
+            // A run that stopped before its EXPLAIN pass has no plans: that is no evidence of
+            // a changed statement list, only of nothing compared.
+            findings.push(finding(
+                "not-compared",
+                Some(side),
+                None,
+                Verdict::Inconclusive,
+                format!("{side}: no plans in this run (it stopped before the EXPLAIN pass); plans not compared"),
+            ));
+            continue;
+        }
         if bside.explain.len() != nside.explain.len() {
             findings.push(finding(
                 "statements-changed",
@@ -420,17 +601,25 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
+    out.extend(server_speedup_signal(
+        b,
+        &n_server_before,
+        &n_server_after,
+        n_after,
+        &test,
+    ));
     out.extend(throughput_signal(bs, b, ns, n, &test));
-    if let (Some(bc), Some(nc)) = (bs.calibration.as_ref(), n_calib) {
-        out.extend(calibrated_signals(
-            b,
-            [n_before, n_after],
-            [&n_server_before, &n_server_after],
-            &bc.round_p50_us,
-            nc,
-            &test,
-        ));
-    }
+    let calibration = match (bs.calibration.as_ref(), n_calib) {
+        (Some(bc), Some(nc)) => Some((bc.round_p50_us.as_slice(), nc)),
+        _ => None,
+    };
+    out.extend(calibrated_signals(
+        b,
+        [n_before, n_after],
+        [&n_server_before, &n_server_after],
+        calibration,
+        &test,
+    ));
     out
 }
 
@@ -538,14 +727,95 @@ fn speedup_signal(
     }
 }
 
-/// Each side's latency in units of the calibration statement of the same rounds, judged with
-/// the side's server time (module doc).
+/// The change's effect on the server's own work, within each run: per round
+/// ln(before server time / after server time), this run against the baseline. As with the
+/// speedup, whatever the machine does to a round it does to both sides, so it cancels; unlike
+/// the speedup, the round trip is not in it, so it is precise where end-to-end latency scatters.
+/// A lower server speedup is read as the after side's added server µs per execution, taken as a
+/// fraction of the baseline's after-side client latency: the threshold stays about what a
+/// client sees.
+fn server_speedup_signal(
+    b: &OperationReport,
+    n_before: &[f64],
+    n_after: &[f64],
+    n_after_latency: &[f64],
+    test: &ShiftTest,
+) -> Option<Finding> {
+    let ShiftTest {
+        conf,
+        label,
+        latency,
+        ..
+    } = *test;
+    let (b_before, b_after) = (server_rounds(&b.before), server_rounds(&b.after));
+    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
+        before
+            .iter()
+            .zip(after)
+            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
+            .map(|(x, y)| (x / y).ln())
+            .collect()
+    };
+    let e = stats::shift(&d(&b_before, &b_after), &d(n_before, n_after), conf)?;
+    let server_us = median(&b_after)?;
+    // The smaller of the two runs' client latencies: a loaded run on either side must not
+    // dilute the effect.
+    let latency_us = median(&b.after.round_p50_us)?.min(median(n_after_latency)?);
+    // A speedup lower by `log` multiplies the after side's server time by exp(-log).
+    let added = |log: f64| server_us * ((-log).exp() - 1.0) / latency_us;
+    let effect = stats::Estimate {
+        estimate: added(e.estimate),
+        low: added(e.high),
+        high: added(e.low),
+        confidence: e.confidence,
+    };
+    let (was, now) = (
+        speedup_of(&b_before, &b_after),
+        speedup_of(n_before, n_after),
+    );
+    let msg = |what: &str| {
+        format!(
+            "server speedup {was:.2}× → {now:.2}× ({what}; change {} ({:.1}% CI {}…{})): the after side's server time per execution from {} µs, {} of its baseline client latency of {} µs (CI {}…{}); {label} threshold {:.0}%",
+            pct(e.estimate),
+            conf * 100.0,
+            pct(e.low),
+            pct(e.high),
+            fmt_us(server_us),
+            signed_pct(effect.estimate),
+            fmt_us(latency_us),
+            signed_pct(effect.low),
+            signed_pct(effect.high),
+            latency * 100.0
+        )
+    };
+    if effect.low > latency {
+        Some(finding(
+            "server-speedup-regressed",
+            None,
+            None,
+            Verdict::Regressed,
+            msg("the change costs the server more than it did"),
+        ))
+    } else if effect.high < -latency {
+        Some(finding(
+            "server-speedup-improved",
+            None,
+            None,
+            Verdict::Improved,
+            msg("the change saves the server more than it did"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Each side's cross-run latency evidence: its server time per execution (when both runs have
+/// it) and its latency in units of the calibration statement of the same rounds (module doc).
 fn calibrated_signals(
     b: &OperationReport,
     n_latency: [&[f64]; 2],
     n_server: [&[f64]; 2],
-    b_calib: &[f64],
-    n_calib: &[f64],
+    calibration: Option<(&[f64], &[f64])>,
     test: &ShiftTest,
 ) -> Vec<Finding> {
     let ShiftTest {
@@ -555,11 +825,38 @@ fn calibrated_signals(
         latency,
         stage,
     } = *test;
-    let mut out = Vec::new();
-    for (k, (side, bside)) in [("before", &b.before), ("after", &b.after)]
-        .into_iter()
+    let sides = [("before", &b.before), ("after", &b.after)];
+    let server: Vec<Option<ServerShift>> = sides
+        .iter()
         .enumerate()
-    {
+        .map(|(k, (_, bside))| {
+            let base_server = server_rounds(bside);
+            let e = stats::shift(&logs(&base_server), &logs(n_server[k]), conf)?;
+            let latency_us = median(&bside.round_p50_us)?.min(median(n_latency[k])?);
+            let server_us = median(&base_server)?;
+            Some(ServerShift {
+                effect: effect(&e, server_us, latency_us),
+                ratio: e,
+                server_us,
+                latency_us,
+            })
+        })
+        .collect();
+    // Both sides' server time beyond the threshold the same way: the side the change does not
+    // touch moved as much as the other, so the machine did, not the change.
+    let beyond = |s: &Option<ServerShift>, up: bool| {
+        s.as_ref().is_some_and(|s| {
+            if up {
+                s.effect.low > latency
+            } else {
+                s.effect.high < -latency
+            }
+        })
+    };
+    let together = (beyond(&server[0], true) && beyond(&server[1], true))
+        || (beyond(&server[0], false) && beyond(&server[1], false));
+    let mut out = Vec::new();
+    for (k, ((side, bside), server)) in sides.into_iter().zip(server).enumerate() {
         let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
             xs.iter()
                 .zip(cs)
@@ -567,14 +864,16 @@ fn calibrated_signals(
                 .map(|(x, c)| (x / c).ln())
                 .collect()
         };
-        let Some(e) = stats::shift(
-            &norm(&bside.round_p50_us, b_calib),
-            &norm(n_latency[k], n_calib),
-            conf,
-        ) else {
+        let calibrated = calibration.and_then(|(b_calib, n_calib)| {
+            stats::shift(
+                &norm(&bside.round_p50_us, b_calib),
+                &norm(n_latency[k], n_calib),
+                conf,
+            )
+        });
+        if calibrated.is_none() && server.is_none() {
             continue;
-        };
-        let server = stats::shift(&logs(&server_rounds(bside)), &logs(n_server[k]), conf);
+        }
         let describe = |what: &str, e: &stats::Estimate| {
             format!(
                 "{what} {} ({:.1}% CI {}…{})",
@@ -586,9 +885,11 @@ fn calibrated_signals(
         };
         out.extend(side_latency_finding(&Shifts {
             side,
-            calibrated: e,
+            calibrated,
             server,
+            together,
             margin,
+            threshold: latency,
             describe: &describe,
             suffix: format!("{label} threshold {:.0}%", latency * 100.0),
             stage,
@@ -606,68 +907,162 @@ fn logs(xs: &[f64]) -> Vec<f64> {
     xs.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect()
 }
 
+fn median(xs: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = xs
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// A server-time log shift as what a client sees: the µs the server's own work added (or
+/// saved) per execution, as a fraction of the baseline's client latency. Monotonic in the
+/// shift, so the interval maps end to end.
+fn effect(shift: &stats::Estimate, server_us: f64, latency_us: f64) -> stats::Estimate {
+    let f = |log: f64| server_us * (log.exp() - 1.0) / latency_us;
+    stats::Estimate {
+        estimate: f(shift.estimate),
+        low: f(shift.low),
+        high: f(shift.high),
+        confidence: shift.confidence,
+    }
+}
+
+/// A side's server time, this run against the baseline.
+struct ServerShift {
+    /// Server time per execution, log ratio.
+    ratio: stats::Estimate,
+    /// That change as a fraction of the baseline's client latency (`effect`).
+    effect: stats::Estimate,
+    /// The baseline's server time per execution (µs, median of rounds).
+    server_us: f64,
+    /// The baseline's client latency (µs, median of the rounds' p50).
+    latency_us: f64,
+}
+
 /// One side's cross-run latency evidence.
 struct Shifts<'a> {
     side: &'a str,
-    /// Latency relative to the calibration statement, this run against the baseline (log).
-    calibrated: stats::Estimate,
-    /// Server time per execution, this run against the baseline (log); `None` when either run
-    /// lacks it.
-    server: Option<stats::Estimate>,
+    /// Latency relative to the calibration statement, this run against the baseline (log);
+    /// `None` without a calibration in both runs.
+    calibrated: Option<stats::Estimate>,
+    /// `None` when either run lacks server time.
+    server: Option<ServerShift>,
+    /// Both sides' server time moved beyond the threshold the same way (machine state).
+    together: bool,
+    /// The threshold as a log ratio (calibrated latency).
     margin: f64,
+    /// The threshold as a fraction (server time's effect on client latency).
+    threshold: f64,
     describe: &'a dyn Fn(&str, &stats::Estimate) -> String,
     suffix: String,
     stage: Stage,
 }
 
-/// The calibrated latency shift decides only with the server time's agreement (module doc).
+/// The verdict on one side's latency across runs (module doc).
+///
+/// With server time in both runs, the server's own work decides: its change, in µs per
+/// execution, taken as a fraction of the baseline's client latency, must lie beyond the
+/// threshold as a whole interval. The round trip and the machine's wake-up latency, which the
+/// calibration does not track, cannot move it; a slower query can. A calibrated shift the
+/// server time does not carry is reported as `latency-unconfirmed` (pass). Without server
+/// time, the calibrated latency is screened and re-measured, but confirms only `inconclusive`.
 fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
-    let (e, m) = (&s.calibrated, s.margin);
-    let up = e.low > m;
-    let down = e.high < -m;
-    if !up && !down {
-        return None;
-    }
-    let calibrated = (s.describe)("latency relative to calibration", e);
-    let (id, verdict, why) = match (&s.server, up) {
-        (Some(v), true) if v.low > m => (
-            "latency-regressed",
-            Verdict::Regressed,
-            (s.describe)("server time", v),
-        ),
-        (Some(v), false) if v.high < -m => (
+    let m = s.margin;
+    let calibrated = s
+        .calibrated
+        .as_ref()
+        .map(|e| (e, (s.describe)("latency relative to calibration", e)));
+    let calibrated_up = s.calibrated.as_ref().is_some_and(|e| e.low > m);
+    let calibrated_down = s.calibrated.as_ref().is_some_and(|e| e.high < -m);
+    let context = calibrated
+        .as_ref()
+        .map_or(String::new(), |(_, text)| format!("; {text}"));
+    let (id, verdict, why) = match &s.server {
+        Some(v) => {
+            let server = format!(
+                "{} from {} µs: {} of the baseline's client latency of {} µs (CI {}…{})",
+                (s.describe)("server time per execution", &v.ratio),
+                fmt_us(v.server_us),
+                signed_pct(v.effect.estimate),
+                fmt_us(v.latency_us),
+                signed_pct(v.effect.low),
+                signed_pct(v.effect.high),
+            );
+            if s.together {
+                (
+                    "latency-unconfirmed",
+                    Verdict::Pass,
+                    format!("{server}{context}: both sides' server time moved alike, including the side the change does not touch, so the machine's state moved, not the change"),
+                )
+            } else if v.effect.low > s.threshold {
+                ("latency-regressed", Verdict::Regressed, format!("{server}{context}"))
+            } else if v.effect.high < -s.threshold {
+                ("latency-improved", Verdict::Improved, format!("{server}{context}"))
+            } else if calibrated_up || calibrated_down {
+                (
+                    "latency-unconfirmed",
+                    Verdict::Pass,
+                    format!(
+                        "{}; {server}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
+                        calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+                    ),
+                )
+            } else {
+                return None;
+            }
+        }
+        None if calibrated_down => (
             "latency-improved",
             Verdict::Improved,
-            (s.describe)("server time", v),
+            format!("{}; no server time to compare", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
         ),
-        (Some(v), _) => (
-            "latency-unconfirmed",
-            Verdict::Pass,
-            format!(
-                "{}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
-                (s.describe)("server time", v)
-            ),
-        ),
-        (None, false) => ("latency-improved", Verdict::Improved, "no server time to compare".into()),
         // Screened: re-measure; confirmed without server time: not enough to fail.
-        (None, true) if s.stage == Stage::Screen => (
+        None if calibrated_up && s.stage == Stage::Screen => (
             "latency-regressed",
             Verdict::Regressed,
-            "no server time to compare yet".into(),
+            format!("{}; no server time to compare yet", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
         ),
-        (None, true) => (
+        None if calibrated_up => (
             "latency-regressed",
             Verdict::Inconclusive,
-            "no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive".into(),
+            format!(
+                "{}; no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive",
+                calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+            ),
         ),
+        None => return None,
     };
     Some(finding(
         id,
         Some(s.side),
         None,
         verdict,
-        format!("{}: {calibrated}; {why}; {}", s.side, s.suffix),
+        format!("{}: {why}; {}", s.side, s.suffix),
     ))
+}
+
+fn fmt_us(us: f64) -> String {
+    if us >= 100.0 {
+        format!("{us:.0}")
+    } else {
+        format!("{us:.1}")
+    }
+}
+
+/// A fraction as a signed percentage.
+fn signed_pct(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
 }
 
 fn speedup_of(before: &[f64], after: &[f64]) -> f64 {

@@ -90,17 +90,26 @@ fn est(estimate: f64, low: f64, high: f64) -> stats::Estimate {
     }
 }
 
+/// `server`: the log shift of server time; `share`: the baseline's server time as a fraction of
+/// its client latency (100 µs).
 fn shifts(
-    calibrated: stats::Estimate,
-    server: Option<stats::Estimate>,
+    calibrated: Option<stats::Estimate>,
+    server: Option<(stats::Estimate, f64)>,
     stage: Stage,
 ) -> Option<Finding> {
     let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
     side_latency_finding(&Shifts {
         side: "after",
         calibrated,
-        server,
+        server: server.map(|(e, share)| ServerShift {
+            effect: effect(&e, share * 100.0, 100.0),
+            ratio: e,
+            server_us: share * 100.0,
+            latency_us: 100.0,
+        }),
+        together: false,
         margin: 1.1f64.ln(),
+        threshold: 0.10,
         describe: &describe,
         suffix: "threshold 10%".into(),
         stage,
@@ -108,43 +117,241 @@ fn shifts(
 }
 
 #[test]
-fn cross_run_latency_needs_the_server_time_to_agree() {
-    let up = est(0.2, 0.15, 0.25); // +22%, whole interval beyond +10%
-                                   // The A/A false alarms: calibrated latency up, server time flat → a pass, explained.
-    let f = shifts(up, Some(est(0.01, -0.03, 0.05)), Stage::Confirm).unwrap();
+fn both_sides_slower_alike_is_the_machine_not_the_change() {
+    let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
+    let up = est(0.85, 0.4, 1.3); // server time +134%, far beyond on both sides
+    let f = side_latency_finding(&Shifts {
+        side: "after",
+        calibrated: Some(est(0.6, 0.1, 1.1)),
+        server: Some(ServerShift {
+            effect: effect(&up, 100.0, 250.0),
+            ratio: up,
+            server_us: 100.0,
+            latency_us: 250.0,
+        }),
+        together: true,
+        margin: 1.1f64.ln(),
+        threshold: 0.10,
+        describe: &describe,
+        suffix: "confirm threshold 10%".into(),
+        stage: Stage::Confirm,
+    })
+    .unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-unconfirmed", Verdict::Pass)
+    );
+    assert!(
+        f.message.contains("both sides' server time moved alike"),
+        "{}",
+        f.message
+    );
+}
+
+fn id_verdict(f: Option<Finding>) -> Option<(String, Verdict)> {
+    f.map(|f| (f.id, f.verdict))
+}
+
+#[test]
+fn cross_run_latency_is_decided_by_the_server_time_s_effect_on_the_client() {
+    let up = Some(est(0.2, 0.15, 0.25)); // +22%, whole interval beyond +10%
+    let flat = Some(est(0.0, -0.03, 0.03));
+    let regressed = Some(("latency-regressed".to_string(), Verdict::Regressed));
+    // The A/A false alarms: calibrated latency up, server time flat → a pass, explained.
+    let f = shifts(up, Some((est(0.01, -0.03, 0.05), 0.5)), Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-unconfirmed", Verdict::Pass)
     );
     assert!(f.message.contains("did not move"), "{}", f.message);
-    // A real regression moves both.
-    let f = shifts(up, Some(est(0.4, 0.3, 0.5)), Stage::Confirm).unwrap();
+    // A real regression: server time +49%…+65% on a query whose server time is half its latency
+    // adds 25%…32% to what the client sees, whatever the noisy end-to-end latency shows.
     assert_eq!(
-        (f.id.as_str(), f.verdict),
-        ("latency-regressed", Verdict::Regressed)
+        id_verdict(shifts(up, Some((est(0.45, 0.4, 0.5), 0.5)), Stage::Confirm)),
+        regressed
     );
+    assert_eq!(
+        id_verdict(shifts(
+            flat,
+            Some((est(0.45, 0.4, 0.5), 0.5)),
+            Stage::Confirm
+        )),
+        regressed
+    );
+    assert_eq!(
+        id_verdict(shifts(
+            None,
+            Some((est(0.45, 0.4, 0.5), 0.5)),
+            Stage::Screen
+        )),
+        regressed
+    );
+    let f = shifts(flat, Some((est(0.45, 0.4, 0.5), 0.5)), Stage::Confirm).unwrap();
+    assert!(
+        f.message
+            .contains("+28.4% of the baseline's client latency of 100 µs"),
+        "{}",
+        f.message
+    );
+    // The same server-time change behind a round trip that is 90% of the latency adds ~5%: no
+    // regression a client would see.
+    assert!(shifts(flat, Some((est(0.45, 0.4, 0.5), 0.1)), Stage::Confirm).is_none());
+    // An interval that reaches below the threshold does not decide.
+    assert!(shifts(up, Some((est(0.3, 0.1, 0.5), 0.5)), Stage::Confirm)
+        .is_some_and(|f| f.verdict == Verdict::Pass));
     // Without server time: screened (so it is re-measured), then only inconclusive.
-    let f = shifts(up, None, Stage::Screen).unwrap();
-    assert_eq!(f.verdict, Verdict::Regressed);
+    assert_eq!(id_verdict(shifts(up, None, Stage::Screen)), regressed);
     let f = shifts(up, None, Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-regressed", Verdict::Inconclusive)
     );
-    // Nothing beyond the threshold: no finding whatever the server time does.
-    assert!(shifts(
-        est(0.05, -0.02, 0.12),
-        Some(est(0.4, 0.3, 0.5)),
-        Stage::Confirm
-    )
-    .is_none());
-    // Improvements need the agreement too.
-    let down = est(-0.3, -0.35, -0.2);
-    let f = shifts(down, Some(est(-0.3, -0.4, -0.2)), Stage::Confirm).unwrap();
+    // Nothing moved: no finding.
+    assert!(shifts(flat, Some((est(0.0, -0.05, 0.05), 0.5)), Stage::Confirm).is_none());
+    assert!(shifts(flat, None, Stage::Confirm).is_none());
+    // Improvements: by the server time's effect, or by the calibrated latency without it.
+    let f = shifts(flat, Some((est(-0.7, -0.8, -0.6), 0.5)), Stage::Confirm).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("latency-improved", Verdict::Improved)
     );
+    let f = shifts(Some(est(-0.3, -0.35, -0.2)), None, Stage::Confirm).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
+}
+
+fn sample_scenario() -> ScenarioReport {
+    crate::report::write::parse_report(include_str!("../../tests/data/reports/sample.json"))
+        .unwrap()
+        .scenarios
+        .remove(0)
+}
+
+#[test]
+fn input_differences_name_the_component_and_skip_what_an_older_file_lacks() {
+    let base = sample_scenario();
+    let mut new = base.clone();
+    // A file written before settings and operations were fingerprinted compares on the rest.
+    new.fingerprints.settings = "a".repeat(64);
+    new.fingerprints.operations.insert(
+        "by_group".into(),
+        OperationFingerprint {
+            before: "b".into(),
+            after: "c".into(),
+            params: "d".into(),
+        },
+    );
+    assert_eq!(input_differences(&base, &new), Differences::default());
+    let mut old = new.clone();
+    // The change under test may differ: it is listed apart from the inputs.
+    new.fingerprints.migration = "e".repeat(64);
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .after = "x".into();
+    let d = input_differences(&old, &new);
+    assert!(d.inputs.is_empty(), "{d:?}");
+    assert_eq!(
+        d.change,
+        vec![
+            "the migration differs",
+            "operation `by_group`: its after side (SQL, mode, transaction or Rust function) differs"
+        ]
+    );
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .before = "y".into();
+    new.run.iterations += 1;
+    new.vars.insert("groups".into(), "7".into());
+    assert_eq!(
+        input_differences(&old, &new).inputs,
+        vec![
+            "the variables differ: groups = 400 vs 7".to_string(),
+            format!(
+                "the run parameters differ: iterations {} vs {}",
+                old.run.iterations, new.run.iterations
+            ),
+            "operation `by_group`: its before side (SQL, mode, transaction or Rust function) differs"
+                .to_string(),
+        ]
+    );
+    // At another scale, variables and generated parameters legitimately differ.
+    old.scale += 1;
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .before = "b".into();
+    new.fingerprints
+        .operations
+        .get_mut("by_group")
+        .unwrap()
+        .params = "p".into();
+    assert_eq!(input_differences(&old, &new).inputs.len(), 1, "run only");
+}
+
+fn sample_operation() -> OperationReport {
+    let report =
+        crate::report::write::parse_report(include_str!("../../tests/data/reports/sample.json"))
+            .unwrap();
+    report.scenarios[0].operations[0].clone()
+}
+
+fn with_rounds(mut op: OperationReport, before: &[f64], after: &[f64]) -> OperationReport {
+    let server = |rounds: &[f64]| {
+        Some(ServerTime {
+            round_us: rounds.to_vec(),
+            ..Default::default()
+        })
+    };
+    op.before.server = server(before);
+    op.after.server = server(after);
+    op.after.round_p50_us = vec![200.0; after.len()];
+    op
+}
+
+#[test]
+fn the_server_speedup_is_judged_within_each_run() {
+    let test = ShiftTest {
+        conf: 0.95,
+        label: "screen",
+        margin: 1.1f64.ln(),
+        latency: 0.10,
+        stage: Stage::Screen,
+    };
+    let jitter = |level: f64| -> Vec<f64> {
+        (0..10)
+            .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
+            .collect()
+    };
+    let lat = vec![200.0; 10];
+    // Baseline: before 100 µs, after 50 µs of server time; the after side's client sees 200 µs.
+    let base = with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0));
+    // The whole machine 60% slower in this run: both sides alike, the ratio unchanged: nothing.
+    assert!(server_speedup_signal(&base, &jitter(160.0), &jitter(80.0), &lat, &test).is_none());
+    // The after side's server time doubles (+50 µs, 25% of its client latency): regressed.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(100.0), &lat, &test).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("server-speedup-regressed", Verdict::Regressed)
+    );
+    assert!(
+        f.message
+            .contains("+25.0% of its baseline client latency of 200 µs"),
+        "{}",
+        f.message
+    );
+    // +10 µs on 200 µs (+5%) is below the threshold, however precisely measured.
+    assert!(server_speedup_signal(&base, &jitter(100.0), &jitter(60.0), &lat, &test).is_none());
+    // Half the after side's server work saved: an improvement.
+    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(10.0), &lat, &test).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
+    // Without server time in the baseline: no signal.
+    let mut old = base.clone();
+    old.after.server = None;
+    assert!(server_speedup_signal(&old, &jitter(100.0), &jitter(100.0), &lat, &test).is_none());
 }
 
 mod load_gate {

@@ -3,8 +3,11 @@
 //! In each round, for each operation, one side runs its executions and then the other, in an
 //! order decided by the round plan (seeded coin flip or ABBA), so that drift — caches, the
 //! neighbour's CI job, thermal throttling — hits both sides alike (Abedi & Brecht, ICPE 2017).
-//! Both sides draw the same parameter values in a round. The first side's count (capped by
-//! `round_budget_ms`) is the second side's count, so the pair stays balanced.
+//! Both sides draw the same parameter values in a round, and run as many executions, so the
+//! pair stays balanced. `round_budget_ms` bounds both sides: the executions per round are
+//! planned from the warm-up so that the slower side fits the budget (`planned_iterations`), the
+//! first side stops at the budget, and the second — which runs the first side's count — at
+//! twice the budget, after which later rounds run that many (the warm-up misjudged it).
 //! Memory is bounded: two histograms per side and a few numbers per round.
 
 pub mod code;
@@ -83,6 +86,88 @@ pub struct Measurable {
     pub before: PreparedSide,
     pub after: PreparedSide,
     pub params: ParamSource,
+    /// Executions per side and round: `run.iterations`, or fewer when the slower side would
+    /// overrun the round budget (`planned_iterations`).
+    pub per_round: u64,
+    /// Only the after side is measured: the scenario has nothing to compare
+    /// (`Scenario::compares`), so a before side would measure the same thing again.
+    pub only_after: bool,
+}
+
+impl Measurable {
+    /// The sides this operation measures, in the order of a round whose first side is `first`.
+    fn sides(&self, first: Side) -> &'static [Side] {
+        match (self.only_after, first) {
+            (true, _) => &[Side::After],
+            (false, Side::Before) => &[Side::Before, Side::After],
+            (false, Side::After) => &[Side::After, Side::Before],
+        }
+    }
+}
+
+/// The median time of one execution of each side of an operation in the warm-up
+/// (`[before, after]`); `None` for a side that did not run (no warm-up).
+pub type WarmTime = [Option<Duration>; 2];
+
+/// Executions per side and round for each operation: `run.iterations`, or as many of the
+/// slower side as fit `run.round_budget_ms` (at least one), so that neither side overruns the
+/// budget. Without a warm-up time, `run.iterations`.
+pub fn planned_iterations(times: &[WarmTime], run: &RunSettings) -> Vec<u64> {
+    let budget = Duration::from_millis(run.round_budget_ms);
+    times
+        .iter()
+        .map(|t| match t[0].max(t[1]).filter(|d| !d.is_zero()) {
+            Some(slowest) => {
+                let fit = (budget.as_nanos() / slowest.as_nanos()) as u64;
+                fit.clamp(1, run.iterations.max(1))
+            }
+            None => run.iterations,
+        })
+        .collect()
+}
+
+/// How long the rounds should take, from the warm-up times, and how it divides among the
+/// operations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// All rounds, every operation (the calibration statement and server-time reads, which
+    /// cost little, are left out).
+    pub total: Duration,
+    /// Per operation, over all rounds.
+    pub per_operation: Vec<Duration>,
+}
+
+/// The expected length of `run.rounds` rounds of the operations timed in `times`, running
+/// `per_round` executions per side, plus the short warm-up after each reconnection. A side
+/// without a time is not measured (a run of one side); `None` when an operation has neither
+/// (no warm-up).
+pub fn estimate(times: &[WarmTime], per_round: &[u64], run: &RunSettings) -> Option<Estimate> {
+    let reconnects = if run.reconnect.unwrap_or(true) {
+        run.rounds.saturating_sub(1)
+    } else {
+        0
+    };
+    // The warm-up after a reconnection stops at the round budget, like a side of a round.
+    let cap = Duration::from_millis(run.round_budget_ms);
+    let per_operation = times
+        .iter()
+        .zip(per_round)
+        .map(|(t, &n)| {
+            if t == &[None, None] {
+                return None;
+            }
+            let [b, a] = t.map(Option::unwrap_or_default);
+            let warm = |d: Duration| d.mul_f64(RECONNECT_WARMUP as f64).min(cap);
+            Some(
+                (b + a).mul_f64((n * run.rounds) as f64)
+                    + (warm(b) + warm(a)).mul_f64(reconnects as f64),
+            )
+        })
+        .collect::<Option<Vec<Duration>>>()?;
+    Some(Estimate {
+        total: per_operation.iter().sum(),
+        per_operation,
+    })
 }
 
 /// A failed execution, located.
@@ -147,11 +232,12 @@ async fn run_side(
 }
 
 /// Warm-up: statements prepared and caches warm on both sides before anything is recorded.
+/// Returns the median execution time of each side of each operation, for planning the rounds.
 pub async fn warm_up(
     conns: [&mut PgConnection; 2],
     ops: &[Measurable],
     run: &RunSettings,
-) -> Result<(), MeasureError> {
+) -> Result<Vec<WarmTime>, MeasureError> {
     let budget = Duration::from_millis(run.round_budget_ms.max(1) * 4);
     warm_ops(conns, ops, run.warmup, budget, |i| {
         mix(run.seed, u64::MAX, i as u64, 0x57)
@@ -160,21 +246,28 @@ pub async fn warm_up(
 }
 
 /// `count` unrecorded executions of every operation on both sides (each capped at `budget`),
-/// the same parameters on both sides, seeded per operation by `seed_of`.
+/// the same parameters on both sides, seeded per operation by `seed_of`; returns the median
+/// time of an execution of each side.
 async fn warm_ops(
     conns: [&mut PgConnection; 2],
     ops: &[Measurable],
     count: u64,
     budget: Duration,
     seed_of: impl Fn(usize) -> u64,
-) -> Result<(), MeasureError> {
+) -> Result<Vec<WarmTime>, MeasureError> {
     let [before, after] = conns;
     let mut scratch = new_histogram();
+    let mut times = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        for (side, conn, prepared) in [
-            (Side::Before, &mut *before, &op.before),
-            (Side::After, &mut *after, &op.after),
+        let mut median = [None, None];
+        for (k, side, conn, prepared) in [
+            (0, Side::Before, &mut *before, &op.before),
+            (1, Side::After, &mut *after, &op.after),
         ] {
+            if !op.sides(Side::Before).contains(&side) {
+                continue;
+            }
+            scratch.reset();
             let mut rng = ChaCha8Rng::seed_from_u64(seed_of(i));
             run_side(
                 conn,
@@ -191,9 +284,12 @@ async fn warm_ops(
                 side,
                 error,
             })?;
+            median[k] =
+                (!scratch.is_empty()).then(|| Duration::from_nanos(scratch.value_at_quantile(0.5)));
         }
+        times.push(median);
     }
-    Ok(())
+    Ok(times)
 }
 
 /// Server time for the rounds: the clock while it works, and why it stopped when it failed.
@@ -236,6 +332,10 @@ impl ServerTiming {
             .into_iter()
             .enumerate()
         {
+            if side.round_count.is_empty() {
+                // This side is not measured (a run of one side).
+                continue;
+            }
             let executions = side.round_count.last().copied().unwrap_or(0);
             match server_time::per_execution_ns(from[k], to[k], executions) {
                 Ok((ns, calls)) => {
@@ -272,6 +372,10 @@ pub async fn rounds(
     out.resize_with(ops.len(), OpSamples::default);
     let mut round_hist = [new_histogram(), new_histogram()];
     let budget = Duration::from_millis(run.round_budget_ms);
+    let mut per_round: Vec<u64> = ops
+        .iter()
+        .map(|o| o.per_round.clamp(1, run.iterations.max(1)))
+        .collect();
     for round in 0..run.rounds {
         if let (Some(opts), true) = (reconnect, round > 0) {
             for (side, conn, o) in [
@@ -301,41 +405,48 @@ pub async fn rounds(
         }
         let mut mark = server.snapshot().await;
         for (i, op) in ops.iter().enumerate() {
-            let first = first_side(run.order, run.seed, round, i);
+            let order = op.sides(first_side(run.order, run.seed, round, i));
             let seed = mix(run.seed, round, i as u64, 0x11);
-            let order = match first {
-                Side::Before => [Side::Before, Side::After],
-                Side::After => [Side::After, Side::Before],
-            };
-            let mut count = run.iterations;
-            for (k, side) in order.into_iter().enumerate() {
+            let mut count = per_round[i];
+            for (k, &side) in order.iter().enumerate() {
                 let (conn, prepared, hist) = match side {
                     Side::Before => (&mut *before, &op.before, &mut round_hist[0]),
                     Side::After => (&mut *after, &op.after, &mut round_hist[1]),
                 };
                 hist.reset();
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let cap = if k == 0 { Some(budget) } else { None };
-                count = run_side(conn, prepared, &op.params, &mut rng, count, cap, hist)
+                // Both sides are bounded; the second, which must match the first side's count,
+                // gets twice the budget before the pair is cut short.
+                let cap = if k == 0 { budget } else { budget * 2 };
+                let done = run_side(conn, prepared, &op.params, &mut rng, count, Some(cap), hist)
                     .await
                     .map_err(|error| MeasureError {
                         operation: op.name.clone(),
                         side,
                         error,
                     })?;
+                if k == 1 && done < count {
+                    // The warm-up misjudged this side: later rounds run what fits.
+                    per_round[i] = done;
+                }
+                count = done;
             }
             let samples = &mut out[i];
-            for (hist, side) in round_hist
+            for ((hist, side), which) in round_hist
                 .iter()
                 .zip([&mut samples.before, &mut samples.after])
+                .zip([Side::Before, Side::After])
             {
+                if !order.contains(&which) {
+                    continue;
+                }
                 side.round_p50_ns.push(hist.value_at_quantile(0.50));
                 side.round_p95_ns.push(hist.value_at_quantile(0.95));
                 side.round_p99_ns.push(hist.value_at_quantile(0.99));
                 side.round_count.push(hist.len());
                 side.total.add(hist).expect("histograms share bounds");
             }
-            samples.first.push(first);
+            samples.first.push(order[0]);
             let now = server.snapshot().await;
             server.record(mark, now, samples);
             mark = now;
@@ -348,6 +459,55 @@ pub async fn rounds(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(iterations: u64, budget_ms: u64, rounds: u64) -> RunSettings {
+        RunSettings {
+            warmup: 5,
+            rounds,
+            iterations,
+            round_budget_ms: budget_ms,
+            seed: 1,
+            order: RoundOrder::Abba,
+            statement_timeout_ms: 30_000,
+            reconnect: Some(false),
+        }
+    }
+
+    #[test]
+    fn the_slower_side_decides_how_many_executions_fit_the_budget() {
+        let ms = Duration::from_millis;
+        let run = settings(50, 250, 10);
+        let times: Vec<WarmTime> = vec![
+            [Some(ms(1)), Some(ms(258))], // a slow write after the change
+            [
+                Some(Duration::from_micros(100)),
+                Some(Duration::from_micros(90)),
+            ],
+            [Some(ms(40)), Some(ms(2))],
+            [None, None],                 // not warmed up
+            [Some(ms(900)), Some(ms(1))], // slower than the whole budget
+        ];
+        assert_eq!(planned_iterations(&times, &run), vec![1, 50, 6, 50, 1]);
+        let e = estimate(&times[..3], &[1, 50, 6], &run).unwrap();
+        assert_eq!(e.per_operation[0], ms(259 * 10));
+        assert_eq!(e.per_operation[1], Duration::from_micros(190 * 50 * 10));
+        assert_eq!(e.per_operation[2], ms(42 * 6 * 10));
+        assert_eq!(e.total, e.per_operation.iter().sum::<Duration>());
+        assert!(estimate(&times, &[1, 50, 6, 50, 1], &run).is_none());
+    }
+
+    #[test]
+    fn reconnecting_rounds_add_their_warm_up_to_the_estimate() {
+        let ms = Duration::from_millis;
+        let mut run = settings(10, 100, 4);
+        run.reconnect = Some(true);
+        let times: Vec<WarmTime> = vec![[Some(ms(2)), Some(ms(20))]];
+        // 4 rounds × 10 × 22 ms, and 3 reconnections × (8 × 2 ms + min(8 × 20 ms, 100 ms)).
+        assert_eq!(
+            estimate(&times, &[10], &run).unwrap().total,
+            ms(4 * 10 * 22 + 3 * (16 + 100))
+        );
+    }
 
     #[test]
     fn abba_balances_order() {

@@ -24,10 +24,11 @@ use hdrhistogram::Histogram;
 use serde_json::Value as Json;
 
 use super::histogram::decode_histogram;
+use super::text::{change_text, shown_sides};
 use super::text::{
     claim_word, gate_of, headline, mark, measured, op_warnings, p50_text, result_text,
     server_speedup_text, short_server_version, speedup_text, statement_facts,
-    unexpected_difference, verdict_word, State, NOT_MEASURED,
+    unexpected_difference, verdict_word, State, NOT_MEASURED, QUANTILE_NOTE,
 };
 use super::text::{describe_interval, environment_rows, fmt_us, node_label};
 use super::{OperationReport, Report, RunStatus, ScenarioReport, SideReport, Verdict};
@@ -81,6 +82,7 @@ pub fn to_string(report: &Report) -> String {
         State::Pass => "pass",
         State::Fail => "fail",
         State::Incomplete => "incomplete",
+        State::Undecided => "undecided",
     };
     let names: Vec<&str> = report.scenarios.iter().map(|s| s.name.as_str()).collect();
     let _ = writeln!(
@@ -205,8 +207,9 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
     };
     let _ = writeln!(
         h,
-        "<p class=\"meta\">{measured}, migration {:.0} ms, seeding {:.0} ms</p>",
-        s.migration.duration_ms, s.seed_ms
+        "<p class=\"meta\">{measured}, {}, seeding {:.0} ms</p>",
+        esc(&change_text(s)),
+        s.seed_ms
     );
     if let Some(e) = &s.error {
         let _ = writeln!(
@@ -236,10 +239,13 @@ fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open
 
 fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport) {
     let with_gate = report.gate.is_some();
-    h.push_str(
+    h.push_str(if s.single_side {
+        "<table class=\"summary\"><thead><tr><th>operation</th><th>p50</th><th>p95</th>\
+         <th>server (mean)</th><th>plan</th><th>claims</th>"
+    } else {
         "<table class=\"summary\"><thead><tr><th>operation</th><th>before p50</th><th>after p50</th>\
-         <th>speedup (95% CI)</th><th>server speedup</th><th>plan</th><th>result</th><th>claims</th>",
-    );
+         <th>speedup (95% CI)</th><th>server speedup</th><th>plan</th><th>result</th><th>claims</th>"
+    });
     if with_gate {
         h.push_str("<th>baseline</th>");
     }
@@ -247,26 +253,45 @@ fn summary_table(h: &mut String, report: &Report, si: usize, s: &ScenarioReport)
     for (oi, op) in s.operations.iter().enumerate() {
         let _ = write!(
             h,
-            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"sp\">{}</td><td class=\"sp\">{}</td>",
+            "<tr><td><a href=\"#{}\">{}</a></td>",
             op_anchor(si, oi, op),
             esc(&op.name),
-            side_p50_cell(&op.before),
-            side_p50_cell(&op.after),
-            esc(&speedup_text(op)),
-            esc(&server_speedup_text(op))
         );
-        let _ = write!(
-            h,
-            "<td{}>{}</td><td>{}</td><td class=\"claims\">{}</td>",
-            if op.plan_changed {
-                " class=\"chg\""
+        if s.single_side {
+            let p95 = if measured(&op.after) {
+                esc(&fmt_us(op.after.latency.p95_us))
             } else {
-                ""
-            },
-            esc(&op.plan_change),
-            result_html(s, op),
-            claims_marks(op)
-        );
+                String::new()
+            };
+            let _ = write!(
+                h,
+                "<td class=\"num\">{}</td><td class=\"num\">{p95}</td><td class=\"num\">{}</td><td>{}</td>",
+                side_p50_cell(&op.after),
+                esc(&super::server::server_cell(&op.after)),
+                esc(&op.plan_change),
+            );
+        } else {
+            let _ = write!(
+                h,
+                "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"sp\">{}</td><td class=\"sp\">{}</td>",
+                side_p50_cell(&op.before),
+                side_p50_cell(&op.after),
+                esc(&speedup_text(op)),
+                esc(&server_speedup_text(op))
+            );
+            let _ = write!(
+                h,
+                "<td{}>{}</td><td>{}</td>",
+                if op.plan_changed {
+                    " class=\"chg\""
+                } else {
+                    ""
+                },
+                esc(&op.plan_change),
+                result_html(s, op),
+            );
+        }
+        let _ = write!(h, "<td class=\"claims\">{}</td>", claims_marks(op));
         if with_gate {
             let g = gate_of(report, s, op).map(|g| g.verdict);
             let _ = write!(h, "<td>{}</td>", g.map_or("–".into(), verdict_html));
@@ -331,21 +356,25 @@ fn operation(
     if let Some(d) = &op.description {
         let _ = writeln!(h, "<p class=\"desc\">{}</p>", esc(d));
     }
-    let _ = writeln!(
-        h,
-        "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · server time {} · result {}</p>",
-        esc(&op.mode),
-        esc(&speedup_text(op)),
-        esc(&op
-            .speedup_p95
-            .as_ref()
-            .map_or("–".into(), describe_interval)),
-        esc(&server_speedup_text(op)),
-        result_html(s, op)
-    );
+    if s.single_side {
+        let _ = writeln!(h, "<p class=\"meta\">mode {}</p>", esc(&op.mode));
+    } else {
+        let _ = writeln!(
+            h,
+            "<p class=\"meta\">mode {} · speedup p50 {} · p95 {} · server time {} · result {}</p>",
+            esc(&op.mode),
+            esc(&speedup_text(op)),
+            esc(&op
+                .speedup_p95
+                .as_ref()
+                .map_or("–".into(), describe_interval)),
+            esc(&server_speedup_text(op)),
+            result_html(s, op)
+        );
+    }
     h.push_str("<div class=\"latency\">\n");
-    latency_table(h, op);
-    percentile_svg(h, op);
+    latency_table(h, s, op);
+    percentile_svg(h, s, op);
     h.push_str("</div>\n");
     claims_and_baseline(h, report, s, op);
     let _ = writeln!(
@@ -353,9 +382,13 @@ fn operation(
         "<h4>Plans <small>{}</small></h4>\n<div class=\"plans\">",
         esc(&op.plan_change)
     );
-    let both = !op.before.explain.is_empty() && !op.after.explain.is_empty();
-    plan_side(h, "before", &op.before, &op.after, both);
-    plan_side(h, "after", &op.after, &op.before, both);
+    if s.single_side {
+        plan_side(h, "measured", &op.after, &op.after, false);
+    } else {
+        let both = !op.before.explain.is_empty() && !op.after.explain.is_empty();
+        plan_side(h, "before", &op.before, &op.after, both);
+        plan_side(h, "after", &op.after, &op.before, both);
+    }
     h.push_str("</div>\n");
     let warnings: Vec<_> = op_warnings(s, op).collect();
     for warn in warnings {
@@ -385,7 +418,11 @@ fn operation_summary(
         op_anchor(si, oi, op),
         if open { " open" } else { "" },
         esc(&op.name),
-        esc(&speedup_text(op)),
+        esc(&if s.single_side {
+            format!("p50 {}", p50_text(&op.after))
+        } else {
+            speedup_text(op)
+        }),
     );
     if op.plan_changed {
         h.push_str(" <span class=\"tag chg\">plan changed</span>");
@@ -393,7 +430,7 @@ fn operation_summary(
     if unexpected_difference(s, op) {
         h.push_str(" <span class=\"tag bad\">result differs</span>");
     }
-    if !measured(&op.before) || !measured(&op.after) {
+    if shown_sides(s, op).iter().any(|(_, side)| !measured(side)) {
         h.push_str(" <span class=\"tag muted\">not measured</span>");
     }
     for c in &op.claims {
@@ -445,12 +482,12 @@ fn claims_and_baseline(h: &mut String, report: &Report, s: &ScenarioReport, op: 
     }
 }
 
-fn latency_table(h: &mut String, op: &OperationReport) {
+fn latency_table(h: &mut String, s: &ScenarioReport, op: &OperationReport) {
     h.push_str(
         "<table class=\"lat\"><thead><tr><th></th><th>executions</th><th>min</th><th>p50</th>\
          <th>p90</th><th>p95</th><th>p99</th><th>max</th><th>server (mean)</th></tr></thead><tbody>\n",
     );
-    for (name, side) in [("before", &op.before), ("after", &op.after)] {
+    for (name, side) in shown_sides(s, op) {
         if measured(side) {
             let l = &side.latency;
             let _ = write!(
@@ -474,6 +511,7 @@ fn latency_table(h: &mut String, op: &OperationReport) {
         }
     }
     h.push_str("</tbody></table>\n");
+    let _ = writeln!(h, "<p class=\"muted\">{}</p>", esc(QUANTILE_NOTE));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,8 +651,12 @@ impl Frame {
     }
 }
 
-fn percentile_svg(h: &mut String, op: &OperationReport) {
-    let curves = [("before", curve(&op.before)), ("after", curve(&op.after))];
+fn percentile_svg(h: &mut String, s: &ScenarioReport, op: &OperationReport) {
+    let sides = shown_sides(s, op);
+    let curves: Vec<(&str, Option<Curve>)> = sides
+        .iter()
+        .map(|(name, side)| (*name, curve(side)))
+        .collect();
     if curves.iter().all(|(_, c)| c.is_none()) {
         let _ = writeln!(
             h,
@@ -624,10 +666,13 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
     }
     let frame = Frame::new(curves.iter().filter_map(|(_, c)| c.as_ref()));
     let title = format!(
-        "Latency percentiles of {}: before {}, after {}",
+        "Latency percentiles of {}: {}",
         op.name,
-        p50_text(&op.before),
-        p50_text(&op.after)
+        sides
+            .iter()
+            .map(|(name, side)| format!("{name} {}", p50_text(side)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         h,
@@ -636,12 +681,7 @@ fn percentile_svg(h: &mut String, op: &OperationReport) {
         esc(&title)
     );
     svg_axes(h, &frame);
-    for (k, (name, c)) in curves.iter().enumerate() {
-        let side = if *name == "before" {
-            &op.before
-        } else {
-            &op.after
-        };
+    for (k, ((name, c), (_, side))) in curves.iter().zip(&sides).enumerate() {
         svg_curve(h, &frame, k, name, side, c.as_ref());
     }
     h.push_str("</svg>\n");
@@ -924,10 +964,12 @@ fn scenario_inputs(h: &mut String, s: &ScenarioReport) {
     };
     row("scenario file", &s.file);
     let f = &s.fingerprints;
-    row("fingerprint scenario", &f.scenario);
     row("fingerprint schema", &f.schema);
     row("fingerprint seed", &f.seed);
     row("fingerprint migration", &f.migration);
+    if !f.settings.is_empty() {
+        row("fingerprint settings", &f.settings);
+    }
     for m in &s.migration.files {
         row(
             "migration file",

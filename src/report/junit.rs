@@ -25,7 +25,7 @@ use super::text::{
     claim_word, gate_of, measured, result_text, server_speedup_text, speedup_text,
     unexpected_difference, verdict_word, NOT_MEASURED,
 };
-use super::text::{describe_interval, fmt_us};
+use super::text::{describe_interval, fail_on_word, fmt_us, shown_sides, ONE_SIDE};
 use super::{
     ClaimReport, ClaimVerdict, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
     SideReport, SweepReport, Verdict,
@@ -154,7 +154,9 @@ fn side_line(name: &str, side: &SideReport) -> String {
 
 fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classname: &str) -> Case {
     let gate = gate_of(report, s, op);
-    let problems = gate_problems(s, op, gate);
+    // A regression fails the case only when the run fails on regressions (--fail-on).
+    let gate_fails = gate.filter(|_| report.fail_on.regressions());
+    let problems = gate_problems(s, op, gate_fails);
     Case {
         name: "gate".into(),
         classname: classname.into(),
@@ -168,24 +170,30 @@ fn gate_case(report: &Report, s: &ScenarioReport, op: &OperationReport, classnam
 /// case's system-out.
 fn gate_output(s: &ScenarioReport, op: &OperationReport, gate: Option<&OperationGate>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", side_line("before", &op.before));
-    let _ = writeln!(out, "{}", side_line("after", &op.after));
-    let _ = writeln!(out, "speedup p50: {}", speedup_text(op));
-    let _ = writeln!(out, "server speedup: {}", server_speedup_text(op));
-    let _ = writeln!(
-        out,
-        "speedup p95: {}",
-        op.speedup_p95
-            .as_ref()
-            .map_or("–".into(), describe_interval)
-    );
-    let _ = writeln!(
-        out,
-        "plan: {}{}",
-        if op.plan_changed { "changed: " } else { "" },
-        op.plan_change
-    );
-    let _ = writeln!(out, "result: {}", result_text(op));
+    for (name, side) in shown_sides(s, op) {
+        let _ = writeln!(out, "{}", side_line(name, side));
+    }
+    if s.single_side {
+        let _ = writeln!(out, "{ONE_SIDE}");
+        let _ = writeln!(out, "plan: {}", op.plan_change);
+    } else {
+        let _ = writeln!(out, "speedup p50: {}", speedup_text(op));
+        let _ = writeln!(out, "server speedup: {}", server_speedup_text(op));
+        let _ = writeln!(
+            out,
+            "speedup p95: {}",
+            op.speedup_p95
+                .as_ref()
+                .map_or("–".into(), describe_interval)
+        );
+        let _ = writeln!(
+            out,
+            "plan: {}{}",
+            if op.plan_changed { "changed: " } else { "" },
+            op.plan_change
+        );
+        let _ = writeln!(out, "result: {}", result_text(op));
+    }
     if let Some(g) = gate {
         let _ = writeln!(out, "baseline: {}", verdict_word(g.verdict));
         for f in &g.findings {
@@ -256,7 +264,7 @@ fn gate_outcome(
         // verdicts are the load claims.
         return Outcome::Pass;
     }
-    if !measured(&op.before) || !measured(&op.after) {
+    if shown_sides(s, op).iter().any(|(_, side)| !measured(side)) {
         let why = s
             .error
             .as_deref()
@@ -288,9 +296,17 @@ fn gate_outcome(
 }
 
 /// A claim as a test case: refuted fails, inconclusive is skipped, holds passes.
-fn claim_case(c: &ClaimReport, classname: &str) -> Case {
+fn claim_case(report: &Report, c: &ClaimReport, classname: &str) -> Case {
     let outcome = match c.verdict {
         ClaimVerdict::Holds => Outcome::Pass,
+        // A refuted claim fails the case only when the run fails on claims (--fail-on).
+        ClaimVerdict::Refuted if !report.fail_on.claims() => Outcome::Skipped {
+            message: format!(
+                "refuted (not failing: --fail-on {}): {}",
+                fail_on_word(report.fail_on),
+                c.reason
+            ),
+        },
         ClaimVerdict::Refuted => Outcome::Failure {
             kind: "refuted",
             message: c.reason.clone(),
@@ -298,6 +314,9 @@ fn claim_case(c: &ClaimReport, classname: &str) -> Case {
         },
         ClaimVerdict::Inconclusive => Outcome::Skipped {
             message: format!("inconclusive: {}", c.reason),
+        },
+        ClaimVerdict::NotEvaluated => Outcome::Skipped {
+            message: format!("not evaluated: {}", c.reason),
         },
     };
     Case {
@@ -316,7 +335,9 @@ fn sweep_suite(report: &Report, sw: &SweepReport) -> Option<Suite> {
         .iter()
         .flat_map(|op| {
             let classname = format!("{}.{}", sw.scenario, op.name);
-            op.claims.iter().map(move |c| claim_case(c, &classname))
+            op.claims
+                .iter()
+                .map(move |c| claim_case(report, c, &classname))
         })
         .collect();
     let scales: Vec<String> = sw.scales.iter().map(|s| s.to_string()).collect();
@@ -338,11 +359,11 @@ fn suite(report: &Report, s: &ScenarioReport) -> Suite {
         let classname = format!("{}.{}", s.name, op.name);
         cases.push(gate_case(report, s, op, &classname));
         for c in &op.claims {
-            cases.push(claim_case(c, &classname));
+            cases.push(claim_case(report, c, &classname));
         }
     }
     for c in s.load.iter().flat_map(|l| &l.claims) {
-        cases.push(claim_case(c, &format!("{}.load", s.name)));
+        cases.push(claim_case(report, c, &format!("{}.load", s.name)));
     }
     let env = &report.environment;
     let mut properties = vec![

@@ -7,10 +7,12 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::text::{change_text, shown_sides};
 use super::text::{
     claim_word, describe_interval, environment_rows, fmt_us, gate_of, headline, mark, measured,
     op_warnings, p50_text, plural, result_text, server_speedup_text, short_server_version,
     speedup_text, statement_facts, unexpected_difference, verdict_word, State, NOT_MEASURED,
+    QUANTILE_NOTE,
 };
 use super::{ClaimReport, OperationReport, Report, RunStatus, ScenarioReport, Warning};
 
@@ -135,6 +137,7 @@ fn document(report: &Report, details: bool) -> String {
         State::Pass => "✅",
         State::Fail => "❌",
         State::Incomplete => "⚠️",
+        State::Undecided => "❔",
     };
     let _ = writeln!(md, "## {icon} querygate: {}\n", escape(&h.text));
     let ops: usize = report.scenarios.iter().map(|s| s.operations.len()).sum();
@@ -207,12 +210,21 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool)
     if let Some(e) = &s.error {
         let _ = writeln!(md, "> **Error:** {}\n", escape(e));
     }
+    if s.single_side {
+        let _ = writeln!(md, "_{}_\n", escape(&change_text(s)));
+    }
     let with_gate = report.gate.is_some();
-    md.push_str(
-        "| operation | before p50 | after p50 | speedup (95% CI) | server speedup | plan | result | claims |",
-    );
+    md.push_str(if s.single_side {
+        "| operation | p50 | p95 | server (mean) | plan | claims |"
+    } else {
+        "| operation | before p50 | after p50 | speedup (95% CI) | server speedup | plan | result | claims |"
+    });
     md.push_str(if with_gate { " baseline |\n" } else { "\n" });
-    md.push_str("|---|--:|--:|---|---|---|---|---|");
+    md.push_str(if s.single_side {
+        "|---|--:|--:|--:|---|---|"
+    } else {
+        "|---|--:|--:|---|---|---|---|---|"
+    });
     md.push_str(if with_gate { "---|\n" } else { "\n" });
     for op in &s.operations {
         let plan = if op.plan_changed {
@@ -233,15 +245,31 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool)
                 .collect::<Vec<_>>()
                 .join("<br>")
         };
-        let _ = write!(
-            md,
-            "| {} | {} | {} | {} | {} | {plan} | {result} | {claims} |",
-            escape(&op.name),
-            escape(&p50_text(&op.before)),
-            escape(&p50_text(&op.after)),
-            escape(&speedup_text(op)),
-            escape(&server_speedup_text(op)),
-        );
+        if s.single_side {
+            let p95 = if measured(&op.after) {
+                fmt_us(op.after.latency.p95_us)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                md,
+                "| {} | {} | {} | {} | {plan} | {claims} |",
+                escape(&op.name),
+                escape(&p50_text(&op.after)),
+                escape(&p95),
+                escape(&super::server::server_cell(&op.after)),
+            );
+        } else {
+            let _ = write!(
+                md,
+                "| {} | {} | {} | {} | {} | {plan} | {result} | {claims} |",
+                escape(&op.name),
+                escape(&p50_text(&op.before)),
+                escape(&p50_text(&op.after)),
+                escape(&speedup_text(op)),
+                escape(&server_speedup_text(op)),
+            );
+        }
         if with_gate {
             let g = gate_of(report, s, op).map_or("–", |g| verdict_word(g.verdict));
             let _ = write!(md, " {g} |");
@@ -285,7 +313,7 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
     }
     let _ = writeln!(md, "Mode: {}\n", escape(&op.mode));
     md.push_str("| side | executions | p50 | p95 | p99 | max | server (mean) |\n|---|--:|--:|--:|--:|--:|--:|\n");
-    for (name, side) in [("before", &op.before), ("after", &op.after)] {
+    for (name, side) in shown_sides(s, op) {
         if measured(side) {
             let l = &side.latency;
             let _ = writeln!(
@@ -302,18 +330,20 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
             let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | | |");
         }
     }
-    md.push('\n');
-    let p95 = op
-        .speedup_p95
-        .as_ref()
-        .map_or("–".into(), describe_interval);
-    let _ = writeln!(
-        md,
-        "Speedup p50: {} · p95: {} · server time: {}\n",
-        escape(&speedup_text(op)),
-        escape(&p95),
-        escape(&server_speedup_text(op))
-    );
+    let _ = writeln!(md, "\n_{}_\n", escape(QUANTILE_NOTE));
+    if !s.single_side {
+        let p95 = op
+            .speedup_p95
+            .as_ref()
+            .map_or("–".into(), describe_interval);
+        let _ = writeln!(
+            md,
+            "Speedup of per-round p50: {} · of per-round p95: {} · of server time: {}\n",
+            escape(&speedup_text(op)),
+            escape(&p95),
+            escape(&server_speedup_text(op))
+        );
+    }
     if !op.claims.is_empty() {
         md.push_str("**Claims**\n\n");
         let at = super::scaling::scale_suffix(report, s);
@@ -338,7 +368,7 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         }
     }
     let _ = writeln!(md, "**Plans** ({})\n", escape(&op.plan_change));
-    for (name, side) in [("before", &op.before), ("after", &op.after)] {
+    for (name, side) in shown_sides(s, op) {
         if side.explain.is_empty() {
             let _ = writeln!(md, "*{name}:* not explained\n");
             continue;
@@ -419,7 +449,7 @@ fn environment(md: &mut String, report: &Report) {
         let _ = writeln!(
             md,
             "**{}** (scale {}): {} of {} rounds × {} iterations, {} order, warm-up {}, seed {}; \
-             seeding {:.0} ms; migration {:.0} ms; file {}\n",
+             seeding {:.0} ms; {}; file {}\n",
             escape(&s.name),
             s.scale,
             r.rounds_completed,
@@ -429,7 +459,7 @@ fn environment(md: &mut String, report: &Report) {
             r.warmup,
             r.seed,
             s.seed_ms,
-            s.migration.duration_ms,
+            escape(&change_text(s)),
             escape(&s.file)
         );
     }

@@ -32,8 +32,12 @@ pub struct Report {
     pub environment: Environment,
     /// Every scenario run (or started), in order.
     pub scenarios: Vec<ScenarioReport>,
-    /// The exit code this run decided: 0 pass, 1 refuted claim or regression, 3 incomplete.
+    /// The exit code this run decided: 0 pass, 1 a failure of the kind `fail_on` chose (refuted
+    /// claim, regression), 2 scenario or usage error, 3 infrastructure, 130/143 interrupted.
     pub exit_code: u8,
+    /// What fails the run (exit code 1): `claims`, `regressions` or `both` (the default).
+    #[serde(default)]
+    pub fail_on: FailOn,
     /// Why the exit code is not 0, one line each.
     pub failures: Vec<String>,
     /// Problems with the measurement itself, with advice.
@@ -111,6 +115,28 @@ pub struct PlanFlip {
     pub to: String,
 }
 
+/// Which kind of finding fails a run: refuted claims, regressions against the baseline, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Claims,
+    Regressions,
+    #[default]
+    Both,
+}
+
+impl FailOn {
+    /// Refuted claims fail the run.
+    pub fn claims(self) -> bool {
+        self != FailOn::Regressions
+    }
+
+    /// Regressions against the baseline fail the run.
+    pub fn regressions(self) -> bool {
+        self != FailOn::Claims
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// `querygate`.
@@ -158,6 +184,11 @@ pub struct Environment {
     pub server_version_num: u32,
     /// Settings read back from the server (name → value with unit).
     pub settings: BTreeMap<String, String>,
+    /// Settings querygate would have set (pinned, or the scenario's) but could not on a
+    /// server it did not start, with why — e.g. `track_io_timing` for a role that is not a
+    /// superuser. The run went on without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings_not_applied: Vec<SettingNotApplied>,
     /// The machine querygate ran on.
     pub machine: Machine,
     /// `git rev-parse HEAD` of the working directory, if it is a git checkout.
@@ -178,6 +209,17 @@ pub struct Machine {
     pub memory_mib: u64,
 }
 
+/// A setting that could not be applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SettingNotApplied {
+    /// The setting's name.
+    pub name: String,
+    /// The value querygate wanted.
+    pub value: String,
+    /// Why it could not be applied.
+    pub reason: String,
+}
+
 /// One scenario at one scale.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioReport {
@@ -193,6 +235,11 @@ pub struct ScenarioReport {
     pub vars: BTreeMap<String, String>,
     /// `complete`, or `incomplete` when this scenario failed or was interrupted.
     pub status: RunStatus,
+    /// The scenario has nothing to compare (no migration, the same SQL on both sides): only the
+    /// `after` side — its database as seeded — was measured; `before` is empty, there are no
+    /// speedups, and claims are absolute targets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_side: bool,
     /// Why this scenario is incomplete.
     pub error: Option<String>,
     /// SHA-256 fingerprints of the inputs; a baseline with other fingerprints measured other inputs.
@@ -238,16 +285,40 @@ pub struct Calibration {
     pub round_trip_us: Option<f64>,
 }
 
+/// SHA-256 fingerprints of what changes measurements: a baseline whose fingerprints differ
+/// (other than the change under test: the migration and the operations' after sides)
+/// measured another experiment. The scenario file's own bytes are not fingerprinted: names,
+/// descriptions, claims, gate thresholds and comments change no measurement. Variables and run
+/// parameters are compared from `vars` and `run`, which record them in the clear.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Fingerprints {
-    /// SHA-256 of the scenario file.
-    pub scenario: String,
     /// SHA-256 of the schema files and the migration's base files.
     pub schema: String,
     /// SHA-256 of the seed scripts.
     pub seed: String,
     /// SHA-256 of the migration's change files.
     pub migration: String,
+    /// SHA-256 of the scenario's `[server] settings` (name = value, sorted); empty in files
+    /// written before querygate recorded it.
+    #[serde(default)]
+    pub settings: String,
+    /// Per operation, by name: what it executes; empty in files written before querygate
+    /// recorded it.
+    #[serde(default)]
+    pub operations: BTreeMap<String, OperationFingerprint>,
+}
+
+/// SHA-256 fingerprints of one operation: each side's SQL (with the mode and the transaction
+/// wrapping, or the Rust function's path) and its parameters (generators in their compiled
+/// form, or the sample query).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OperationFingerprint {
+    /// The before side.
+    pub before: String,
+    /// The after side.
+    pub after: String,
+    /// Where parameter values come from.
+    pub params: String,
 }
 
 /// How the rounds were run.
@@ -259,8 +330,9 @@ pub struct RunInfo {
     pub rounds: u64,
     /// Executions per operation, side and round (upper bound; see `round_budget_ms`).
     pub iterations: u64,
-    /// The side that goes first in a round stops after this many ms; the other side then runs
-    /// as many executions.
+    /// Bounds each side of an operation in a round, in ms: executions per round are planned
+    /// from the warm-up so that the slower side fits; the first side stops after this long,
+    /// the second (as many executions) after twice this long.
     pub round_budget_ms: u64,
     /// Seed for parameter generators and the round order.
     pub seed: u64,
@@ -496,6 +568,10 @@ pub enum ClaimVerdict {
     Refuted,
     /// The interval straddles the claimed bound: more rounds may decide.
     Inconclusive,
+    /// There was no evidence to judge on: no plan or no measurement (the run stopped early).
+    /// Never a failure.
+    #[serde(rename = "not-evaluated")]
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -504,7 +580,7 @@ pub struct ClaimReport {
     pub claim: String,
     /// Normalised form.
     pub parsed: String,
-    /// holds, refuted or inconclusive.
+    /// holds, refuted, inconclusive or not-evaluated.
     pub verdict: ClaimVerdict,
     /// Why: the measured evidence in one sentence.
     pub reason: String,
@@ -561,7 +637,9 @@ pub struct OperationGate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable id: plan-changed, result-changed, rows-changed, buffers-increased, temp-blocks,
-    /// latency-regressed, speedup-regressed, latency-suspected, latency-improved, speedup-improved.
+    /// latency-regressed, speedup-regressed, server-speedup-regressed, latency-suspected,
+    /// latency-unconfirmed, latency-improved, speedup-improved, server-speedup-improved,
+    /// statements-changed, not-compared.
     pub id: String,
     /// before or after, when the finding concerns one side.
     pub side: Option<String>,

@@ -4,8 +4,10 @@ use std::io::{self, Write};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
-use super::text::mark;
-use super::{server, ClaimVerdict, GateReport, Latency, Report, RunStatus, ScenarioReport};
+use super::text::{change_text, headline, mark};
+use super::{
+    server, ClaimVerdict, GateReport, Latency, OperationReport, Report, RunStatus, ScenarioReport,
+};
 
 /// "p50 / p95 / p99" in one unit, chosen by the p50.
 fn triple(l: &Latency) -> String {
@@ -29,6 +31,7 @@ fn verdict_word(v: ClaimVerdict) -> &'static str {
         ClaimVerdict::Holds => "holds",
         ClaimVerdict::Refuted => "REFUTED",
         ClaimVerdict::Inconclusive => "inconclusive",
+        ClaimVerdict::NotEvaluated => "not evaluated",
     }
 }
 
@@ -74,7 +77,7 @@ pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for warn in &report.warnings {
         writeln!(w, "warning[{}]: {}", warn.id, warn.message)?;
     }
-    Ok(())
+    writeln!(w, "\nresult: {}", headline(report).text)
 }
 
 /// One scenario: its title line, the operations table, then what did not hold.
@@ -82,7 +85,7 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
     writeln!(w)?;
     writeln!(
         w,
-        "{} — scale {} — {} on PostgreSQL {} — migration {:.0} ms{}",
+        "{} — scale {} — {} on PostgreSQL {} — {}{}",
         s.name,
         s.scale,
         report.environment.backend,
@@ -92,7 +95,7 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
             .split_whitespace()
             .nth(1)
             .unwrap_or("?"),
-        s.migration.duration_ms,
+        change_text(s),
         if s.status == RunStatus::Incomplete {
             " — INCOMPLETE"
         } else {
@@ -102,42 +105,10 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_header(vec![
-        "operation",
-        "before p50 / p95 / p99",
-        "after p50 / p95 / p99",
-        "speedup (95% CI)",
-        "server speedup",
-        "plan",
-        "result",
-        "claims",
-    ]);
-    for op in &s.operations {
-        let speedup = server::speedup_cell(op.speedup.as_ref());
-        let result = match op.same_result {
-            Some(true) => "same".to_string(),
-            Some(false) => "DIFFERENT".to_string(),
-            None => "–".to_string(),
-        };
-        let claims: Vec<String> = op
-            .claims
-            .iter()
-            .map(|c| format!("{} {}", mark(c.verdict), c.parsed))
-            .collect();
-        t.add_row(vec![
-            Cell::new(&op.name),
-            Cell::new(triple(&op.before.latency)),
-            Cell::new(triple(&op.after.latency)),
-            Cell::new(speedup),
-            Cell::new(server::speedup_cell(op.server_speedup.as_ref())),
-            Cell::new(&op.plan_change),
-            Cell::new(result),
-            Cell::new(if claims.is_empty() {
-                "–".into()
-            } else {
-                claims.join("\n")
-            }),
-        ]);
+    if s.single_side {
+        single_side_rows(&mut t, s);
+    } else {
+        comparison_rows(&mut t, s);
     }
     writeln!(w, "{t}")?;
     if let Some(line) = server::round_trip_line(s) {
@@ -170,6 +141,72 @@ fn scenario<W: Write + ?Sized>(w: &mut W, report: &Report, s: &ScenarioReport) -
         writeln!(w, "  error: {e}")?;
     }
     Ok(())
+}
+
+/// The claims of an operation, one per line, marked.
+fn claims_cell(op: &OperationReport) -> Cell {
+    let claims: Vec<String> = op
+        .claims
+        .iter()
+        .map(|c| format!("{} {}", mark(c.verdict), c.parsed))
+        .collect();
+    Cell::new(if claims.is_empty() {
+        "–".into()
+    } else {
+        claims.join("\n")
+    })
+}
+
+/// Before and after side by side, with the speedups, plan change and result.
+fn comparison_rows(t: &mut Table, s: &ScenarioReport) {
+    t.set_header(vec![
+        "operation",
+        "before p50 / p95 / p99 (all executions)",
+        "after p50 / p95 / p99 (all executions)",
+        "speedup (95% CI)",
+        "server speedup",
+        "plan",
+        "result",
+        "claims",
+    ]);
+    for op in &s.operations {
+        let speedup = server::speedup_cell(op.speedup.as_ref());
+        let result = match op.same_result {
+            Some(true) => "same".to_string(),
+            Some(false) => "DIFFERENT".to_string(),
+            None => "–".to_string(),
+        };
+        t.add_row(vec![
+            Cell::new(&op.name),
+            Cell::new(triple(&op.before.latency)),
+            Cell::new(triple(&op.after.latency)),
+            Cell::new(speedup),
+            Cell::new(server::speedup_cell(op.server_speedup.as_ref())),
+            Cell::new(&op.plan_change),
+            Cell::new(result),
+            claims_cell(op),
+        ]);
+    }
+}
+
+/// The one side of a scenario without a change: its latency, server time and plan.
+fn single_side_rows(t: &mut Table, s: &ScenarioReport) {
+    t.set_header(vec![
+        "operation",
+        "p50 / p95 / p99 (all executions)",
+        "server time",
+        "plan",
+        "claims",
+    ]);
+    for op in &s.operations {
+        t.add_row(vec![
+            Cell::new(&op.name),
+            Cell::new(triple(&op.after.latency)),
+            Cell::new(server::server_cell(&op.after)),
+            Cell::new(&op.plan_change),
+            claims_cell(op),
+        ]);
+    }
 }
 
 /// The comparison with the baseline, operation by operation.

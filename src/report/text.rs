@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 
 use super::{
-    ClaimVerdict, Interval, OperationGate, OperationReport, Report, RunStatus, ScenarioReport,
-    SideReport, StatementReport, Verdict, Warning,
+    ClaimVerdict, FailOn, Interval, OperationGate, OperationReport, Report, RunStatus,
+    ScenarioReport, SideReport, StatementReport, Verdict, Warning,
 };
 
 /// Human-friendly latency: µs below 1 ms, ms below 10 s.
@@ -78,6 +78,9 @@ pub(crate) enum State {
     Pass,
     Fail,
     Incomplete,
+    /// Nothing failed, but nothing was decided either: every claim is inconclusive or not
+    /// evaluated, and no baseline was compared. Not a pass.
+    Undecided,
 }
 
 /// The verdict line: state and one sentence, e.g. `1 refuted claim (exit code 1)`.
@@ -121,16 +124,32 @@ fn regressions(report: &Report) -> usize {
 
 pub(crate) fn headline(report: &Report) -> Headline {
     let mut parts = Vec::new();
+    // A kind of failure `fail_on` did not choose is still shown, marked as not failing.
+    let not_failing = |fails: bool| {
+        if fails {
+            String::new()
+        } else {
+            format!(" (not failing: --fail-on {})", fail_on_word(report.fail_on))
+        }
+    };
     let refuted = refuted_claims(report);
     if refuted > 0 {
-        parts.push(plural(refuted, "refuted claim", "refuted claims"));
+        parts.push(format!(
+            "{}{}",
+            plural(refuted, "refuted claim", "refuted claims"),
+            not_failing(report.fail_on.claims())
+        ));
     }
     let regressed = regressions(report);
     if regressed > 0 {
-        parts.push(plural(
-            regressed,
-            "regression against the baseline",
-            "regressions against the baseline",
+        parts.push(format!(
+            "{}{}",
+            plural(
+                regressed,
+                "regression against the baseline",
+                "regressions against the baseline",
+            ),
+            not_failing(report.fail_on.regressions())
         ));
     }
     let unexpected = report
@@ -163,16 +182,7 @@ pub(crate) fn headline(report: &Report) -> Headline {
         };
     }
     if code == 0 {
-        let text = if parts.is_empty() {
-            format!("pass (exit code {code})")
-        } else {
-            // Differences that did not decide the exit code are still worth the first line.
-            format!("pass, but {} (exit code {code})", parts.join(", "))
-        };
-        return Headline {
-            state: State::Pass,
-            text,
-        };
+        return passing_headline(report, parts);
     }
     if parts.is_empty() {
         parts.push(plural(report.failures.len().max(1), "failure", "failures"));
@@ -182,6 +192,90 @@ pub(crate) fn headline(report: &Report) -> Headline {
         text: format!("{} (exit code {code})", parts.join(", ")),
     }
 }
+
+/// The headline of a run that exits 0: a pass, a pass with differences that did not decide the
+/// exit code, or undecided when its claims decided nothing and no baseline was compared.
+fn passing_headline(report: &Report, parts: Vec<String>) -> Headline {
+    let code = report.exit_code;
+    if !parts.is_empty() {
+        return Headline {
+            state: State::Pass,
+            text: format!("pass, but {} (exit code {code})", parts.join(", ")),
+        };
+    }
+    let over_sweeps = report
+        .sweeps
+        .iter()
+        .flat_map(|s| &s.operations)
+        .flat_map(|o| &o.claims);
+    let claims: Vec<ClaimVerdict> = report
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.operations
+                .iter()
+                .flat_map(|o| &o.claims)
+                .chain(s.load.iter().flat_map(|l| &l.claims))
+        })
+        .chain(over_sweeps)
+        .map(|c| c.verdict)
+        .collect();
+    let compared = report
+        .gate
+        .as_ref()
+        .is_some_and(|g| !g.operations.is_empty());
+    if !claims.is_empty() && !compared && !claims.contains(&ClaimVerdict::Holds) {
+        return Headline {
+            state: State::Undecided,
+            text: format!(
+                "undecided: {} decided nothing (inconclusive or not evaluated; add rounds) (exit code {code})",
+                plural(claims.len(), "claim", "claims")
+            ),
+        };
+    }
+    Headline {
+        state: State::Pass,
+        text: format!("pass (exit code {code})"),
+    }
+}
+
+pub(crate) fn fail_on_word(f: FailOn) -> &'static str {
+    match f {
+        FailOn::Claims => "claims",
+        FailOn::Regressions => "regressions",
+        FailOn::Both => "both",
+    }
+}
+
+/// One definition per word: the latency table's quantiles are over every execution, while
+/// speedups and latency claims use per-round quantiles. Shown under every latency table.
+pub(crate) const QUANTILE_NOTE: &str = "p50/p95/p99 here are over all executions; speedups and latency claims use per-round quantiles (each round's quantile, median over rounds, with its confidence interval)";
+
+/// The sides the details of an operation show: before and after, or for a scenario that
+/// measures one side (`single_side`) that side alone, labelled `measured`.
+pub(crate) fn shown_sides<'a>(
+    s: &ScenarioReport,
+    op: &'a OperationReport,
+) -> Vec<(&'static str, &'a SideReport)> {
+    if s.single_side {
+        vec![("measured", &op.after)]
+    } else {
+        vec![("before", &op.before), ("after", &op.after)]
+    }
+}
+
+/// What a scenario's title says about its change: `migration 16 ms`, or that it measured one
+/// side.
+pub(crate) fn change_text(s: &ScenarioReport) -> String {
+    if s.single_side {
+        ONE_SIDE.into()
+    } else {
+        format!("migration {:.0} ms", s.migration.duration_ms)
+    }
+}
+
+/// A scenario without a migration and with the same SQL on both sides is measured once.
+pub(crate) const ONE_SIDE: &str = "one side (no migration: absolute targets, no speedups)";
 
 /// A side was timed: its histogram holds at least one execution.
 pub(crate) fn measured(side: &SideReport) -> bool {
@@ -233,6 +327,7 @@ pub(crate) fn mark(v: ClaimVerdict) -> &'static str {
         ClaimVerdict::Holds => "✓",
         ClaimVerdict::Refuted => "✗",
         ClaimVerdict::Inconclusive => "?",
+        ClaimVerdict::NotEvaluated => "–",
     }
 }
 
@@ -241,6 +336,7 @@ pub(crate) fn claim_word(v: ClaimVerdict) -> &'static str {
         ClaimVerdict::Holds => "holds",
         ClaimVerdict::Refuted => "refuted",
         ClaimVerdict::Inconclusive => "inconclusive",
+        ClaimVerdict::NotEvaluated => "not evaluated",
     }
 }
 
@@ -365,6 +461,12 @@ pub(crate) fn environment_rows(report: &Report) -> Vec<(String, String)> {
             .iter()
             .map(|(k, v)| (format!("setting {k}"), v.clone())),
     );
+    rows.extend(e.settings_not_applied.iter().map(|n| {
+        (
+            format!("setting {} not applied", n.name),
+            format!("wanted {}: {}", n.value, n.reason),
+        )
+    }));
     rows
 }
 

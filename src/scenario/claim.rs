@@ -6,8 +6,8 @@
 //! - `[p50|p95] latency reduction >= R%`  (the same as `speedup >= 1 / (1 - R)`)
 //! - `server speedup >= X` / `> X` / `in A..B`, `server latency reduction >= R%`: the same on
 //!   server time per execution (pg_stat_statements), without the round trip
-//! - `[before|after] p50|p95|p99 [latency] <= N ms|us|s`  (an absolute latency bound, default side `after`;
-//!   `>=` for a lower bound, e.g. a claimed "before" time)
+//! - `[before|after] p50|p95|p99 [latency] <= N ms|us|s`  (an absolute latency bound, default side
+//!   `after`; also `<`, and `>=` / `>` for a lower bound, e.g. a claimed "before" time)
 //! - `uses index NAME` / `before uses index NAME`
 //! - `no seq scan on TABLE` / `before no seq scan on TABLE`
 //! - `buffers ratio >= X`  (before/after shared hit+read blocks)
@@ -83,6 +83,53 @@ impl fmt::Display for Side {
     }
 }
 
+/// The comparison of an absolute latency claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    AtMost,
+    Below,
+    AtLeast,
+    Above,
+}
+
+impl Bound {
+    fn parse(op: &str) -> Option<Bound> {
+        match op {
+            "<=" => Some(Bound::AtMost),
+            "<" => Some(Bound::Below),
+            ">=" => Some(Bound::AtLeast),
+            ">" => Some(Bound::Above),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` satisfies the bound `limit`.
+    pub fn admits(self, value: f64, limit: f64) -> bool {
+        match self {
+            Bound::AtMost => value <= limit,
+            Bound::Below => value < limit,
+            Bound::AtLeast => value >= limit,
+            Bound::Above => value > limit,
+        }
+    }
+
+    /// Upper bounds (`<=`, `<`) hold on the interval's high end; lower bounds on its low end.
+    pub fn is_upper(self) -> bool {
+        matches!(self, Bound::AtMost | Bound::Below)
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Bound::AtMost => "<=",
+            Bound::Below => "<",
+            Bound::AtLeast => ">=",
+            Bound::Above => ">",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// speedup (before/after) at a quantile lies in [min, max]; `max` infinite for `>=`.
@@ -94,16 +141,11 @@ pub enum Claim {
         max: f64,
         strict: bool,
     },
-    /// one side's latency quantile is at most `bound_us`.
-    LatencyAtMost {
+    /// one side's latency quantile compared with `bound_us` (`<=`, `<`, `>=` or `>`).
+    Latency {
         side: Side,
         quantile: Quantile,
-        bound_us: f64,
-    },
-    /// one side's latency quantile is at least `bound_us` (a claimed "before" time).
-    LatencyAtLeast {
-        side: Side,
-        quantile: Quantile,
+        bound: Bound,
         bound_us: f64,
     },
     UsesIndex {
@@ -135,9 +177,10 @@ pub enum Claim {
         min_tps: f64,
     },
     /// Under load, during the migration window: the maximum (`quantile` None) or a quantile of
-    /// latency is at most `bound_us`.
+    /// latency is below `bound_us` (`<=` or `<`: an upper bound only).
     MigrationLatency {
         quantile: Option<Quantile>,
+        bound: Bound,
         bound_us: f64,
     },
     /// No failed execution (during the migration window only, or in the whole load run).
@@ -306,12 +349,7 @@ pub fn parse(text: &str) -> Result<Claim, String> {
 
 fn parse_one(text: &str) -> Result<Claim, String> {
     // Normalise operators glued to numbers ("speedup>=10") and unicode dashes ("10–50x").
-    let spaced = text
-        .replace(">=", " >= ")
-        .replace("<=", " <= ")
-        .replace(['–', '—'], "-")
-        .to_ascii_lowercase();
-    let spaced = spaced.replace(" > =", " >=");
+    let spaced = space_operators(&text.replace(['–', '—'], "-")).to_ascii_lowercase();
     parse_tokens(text, spaced.split_whitespace().collect())
 }
 
@@ -380,10 +418,18 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
         toks.drain(..2);
         return match toks.as_slice() {
             _ if side.is_some() => err("the migration runs on the before database while the traffic goes on: a bound during the migration has no before/after"),
-            ["<=", rest @ ..] if !rest.is_empty() => latency_us(rest)
-                .map(|bound_us| Claim::MigrationLatency { quantile, bound_us })
-                .or_else(err),
-            [">=", ..] => err("latency during the migration is bounded from above (`<=`)"),
+            [op, rest @ ..] if !rest.is_empty() && Bound::parse(op).is_some_and(Bound::is_upper) => {
+                latency_us(rest)
+                    .map(|bound_us| Claim::MigrationLatency {
+                        quantile,
+                        bound: Bound::parse(op).expect("checked"),
+                        bound_us,
+                    })
+                    .or_else(err)
+            }
+            [op, ..] if Bound::parse(op).is_some() => {
+                err("latency during the migration is bounded from above (`<=` or `<`)")
+            }
             _ => err("not a claim querygate knows"),
         };
     }
@@ -427,13 +473,15 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
             }),
             _ => err("a latency reduction is a percentage between 0 and 100"),
         },
-        [op @ ("<=" | ">="), rest @ ..] if quantile.is_some() && !rest.is_empty() => latency_bound(
-            rest,
-            side.unwrap_or(Side::After),
-            quantile.unwrap_or(Quantile::P50),
-            *op == "<=",
-        )
-        .or_else(err),
+        [op, rest @ ..] if quantile.is_some() && !rest.is_empty() && Bound::parse(op).is_some() => {
+            latency_bound(
+                rest,
+                side.unwrap_or(Side::After),
+                quantile.unwrap_or(Quantile::P50),
+                Bound::parse(op).expect("checked"),
+            )
+            .or_else(err)
+        }
         ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
             side: side.unwrap_or(Side::After),
             index: name.to_string(),
@@ -463,6 +511,34 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
     }
 }
 
+/// Spaces out `<=`, `>=`, `<` and `>` glued to their operands (`p95<100ms`, `speedup>=10`).
+fn space_operators(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '<' || c == '>' {
+            out.push(' ');
+            out.push(c);
+            if chars.peek() == Some(&'=') {
+                out.push('=');
+                chars.next();
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    // "> =" written with a space inside the operator is one operator.
+    let mut toks: Vec<String> = Vec::new();
+    for t in out.split_whitespace() {
+        match toks.last_mut() {
+            Some(prev) if t == "=" && (prev == "<" || prev == ">") => prev.push('='),
+            _ => toks.push(t.to_string()),
+        }
+    }
+    toks.join(" ")
+}
+
 /// `A..B` or `A-B` (an optional `x` after each): the speedup lies in [A, B].
 fn speedup_range(range: &str, basis: Basis, quantile: Quantile) -> Result<Claim, &'static str> {
     let r = range.trim_end_matches('x');
@@ -486,26 +562,19 @@ fn speedup_range(range: &str, basis: Basis, quantile: Quantile) -> Result<Claim,
     }
 }
 
-/// The bound of `<side> <quantile> <= N unit`, the tokens after `<=` (`5 ms`, `500us`, `1s`).
+/// The bound of `<side> <quantile> <op> N unit`, the tokens after the operator (`5 ms`,
+/// `500us`, `1s`).
 fn latency_bound(
     rest: &[&str],
     side: Side,
     quantile: Quantile,
-    at_most: bool,
+    bound: Bound,
 ) -> Result<Claim, &'static str> {
-    let bound_us = latency_us(rest)?;
-    Ok(if at_most {
-        Claim::LatencyAtMost {
-            side,
-            quantile,
-            bound_us,
-        }
-    } else {
-        Claim::LatencyAtLeast {
-            side,
-            quantile,
-            bound_us,
-        }
+    Ok(Claim::Latency {
+        side,
+        quantile,
+        bound,
+        bound_us: latency_us(rest)?,
     })
 }
 
@@ -550,16 +619,18 @@ impl fmt::Display for Claim {
                     write!(f, " in {}..{}", trim(*min), trim(*max))
                 }
             }
-            Claim::LatencyAtMost {
+            Claim::Latency {
                 side,
                 quantile,
+                bound,
                 bound_us,
-            } => write!(f, "{side} {quantile} <= {}ms", trim(bound_us / 1000.0)),
-            Claim::LatencyAtLeast {
+            } if *bound_us < 1000.0 => write!(f, "{side} {quantile} {bound} {}us", trim(*bound_us)),
+            Claim::Latency {
                 side,
                 quantile,
+                bound,
                 bound_us,
-            } => write!(f, "{side} {quantile} >= {}ms", trim(bound_us / 1000.0)),
+            } => write!(f, "{side} {quantile} {bound} {}ms", trim(bound_us / 1000.0)),
             Claim::UsesIndex { side, index } => write!(f, "{side} uses index {index}"),
             Claim::NoSeqScan { side, table } => write!(f, "{side} no seq scan on {table}"),
             Claim::BuffersRatio { min } => write!(f, "buffers ratio >= {}", trim(*min)),
@@ -578,19 +649,13 @@ impl fmt::Display for Claim {
                 write!(f, "{side} throughput >= {} tps", trim(*min_tps))
             }
             Claim::MigrationLatency {
-                quantile: None,
+                quantile,
+                bound,
                 bound_us,
             } => write!(
                 f,
-                "max latency during migration <= {}ms",
-                trim(bound_us / 1000.0)
-            ),
-            Claim::MigrationLatency {
-                quantile: Some(q),
-                bound_us,
-            } => write!(
-                f,
-                "{q} latency during migration <= {}ms",
+                "{} latency during migration {bound} {}ms",
+                quantile.map_or("max".to_string(), |q| q.to_string()),
                 trim(bound_us / 1000.0)
             ),
             Claim::NoErrors {
@@ -708,12 +773,34 @@ mod tests {
         assert!((min - 2.0).abs() < 1e-9);
         assert_eq!(
             parse("after p50 <= 5 ms").unwrap(),
-            Claim::LatencyAtMost {
+            Claim::Latency {
                 side: Side::After,
                 quantile: Quantile::P50,
+                bound: Bound::AtMost,
                 bound_us: 5000.0
             }
         );
+        // `<` and `>` too, glued or spaced (absolute targets read naturally that way).
+        for (text, bound, us) in [
+            ("p95 < 100ms", Bound::Below, 100_000.0),
+            ("before p99>2 s", Bound::Above, 2_000_000.0),
+            ("p50 >= 300 us", Bound::AtLeast, 300.0),
+            ("after p95 < = 1ms", Bound::AtMost, 1000.0),
+        ] {
+            let c = parse(text).unwrap();
+            let Claim::Latency {
+                bound: b, bound_us, ..
+            } = c
+            else {
+                panic!("{text}: {c:?}")
+            };
+            assert_eq!((b, bound_us), (bound, us), "{text}");
+        }
+        assert_eq!(
+            parse("p95 < 100ms").unwrap().to_string(),
+            "after p95 < 100ms"
+        );
+        assert!(parse("speedup < 3").is_err());
         assert_eq!(
             parse("uses index idx_focus_sessions_user_active").unwrap(),
             Claim::UsesIndex {
@@ -786,6 +873,10 @@ mod tests {
             "p95 speedup in 10..50",
             "after p99 <= 5ms",
             "before p50 >= 5000ms",
+            "after p95 < 100ms",
+            "before p50 > 2ms",
+            "after p50 >= 300us",
+            "after p95 < 100ms at scale >= 1000",
             "before uses index i",
             "after no seq scan on t",
             "same result",
@@ -798,6 +889,7 @@ mod tests {
             "after throughput >= 1000 tps",
             "max latency during migration <= 200ms",
             "p99 latency during migration <= 50ms",
+            "p95 latency during migration < 1ms",
             "no errors during migration",
             "no errors",
             "no blocking during migration",
@@ -856,6 +948,7 @@ mod load_tests {
                 parse(text).unwrap(),
                 Claim::MigrationLatency {
                     quantile,
+                    bound: Bound::AtMost,
                     bound_us: us
                 },
                 "{text}"
@@ -869,6 +962,7 @@ mod load_tests {
         for (bad, why) in [
             ("before p99 during migration <= 5ms", "no before/after"),
             ("max latency during migration >= 5ms", "from above"),
+            ("p99 during migration > 5ms", "from above"),
             ("max latency during migration <= 5", "needs a unit"),
             ("max latency <= 5ms", "during the migration"),
             ("uses index i at 500 tps", "`at N tps` follows"),

@@ -92,6 +92,31 @@ pub enum Expr {
     Neg(Box<Expr>),
 }
 
+/// The compiled form in pgbench's notation, constants folded: `random(1, 1000)`,
+/// `(random_zipfian(1, 50, 1.5) * 2)`. Two generators that draw the same stream print the
+/// same, however they were written (variables, spacing), which is what fingerprints need.
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Const(Value::Text(t)) => write!(f, "'{}'", t.replace('\'', "''")),
+            Expr::Const(v) => write!(f, "{v}"),
+            Expr::Random {
+                kind,
+                lo,
+                hi,
+                param,
+            } => match kind {
+                RandomKind::Uniform => write!(f, "random({lo}, {hi})"),
+                RandomKind::Zipfian => write!(f, "random_zipfian({lo}, {hi}, {param})"),
+                RandomKind::Exponential => write!(f, "random_exponential({lo}, {hi}, {param})"),
+                RandomKind::Gaussian => write!(f, "random_gaussian({lo}, {hi}, {param})"),
+            },
+            Expr::Binary { op, left, right } => write!(f, "({left} {op} {right})"),
+            Expr::Neg(e) => write!(f, "-{e}"),
+        }
+    }
+}
+
 impl Expr {
     /// True when evaluation needs no random numbers.
     pub fn is_const(&self) -> bool {
@@ -588,6 +613,16 @@ mod tests {
             ("scale".to_string(), Value::Int(100_000)),
             ("users".to_string(), Value::Int(1000)),
         ])
+    }
+
+    #[test]
+    fn display_is_the_folded_form_whatever_the_spelling() {
+        let a = compile("random(1, :users)", &vars()).unwrap();
+        let b = compile("random( 1,users )", &vars()).unwrap();
+        assert_eq!(a.to_string(), "random(1, 1000)");
+        assert_eq!(a.to_string(), b.to_string());
+        let z = compile("random_zipfian(1, users / 2, 1.5) * 2", &vars()).unwrap();
+        assert_eq!(z.to_string(), "(random_zipfian(1, 500, 1.5) * 2)");
     }
 
     #[test]

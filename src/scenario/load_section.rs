@@ -154,6 +154,20 @@ pub(super) struct RawLoad {
     claim: Option<Spanned<toml::Value>>,
 }
 
+/// Why a claim belongs to one operation rather than to the whole load mix, if it does.
+fn per_operation(c: &claim::Claim) -> Option<&'static str> {
+    use claim::Claim::*;
+    match c {
+        AtRate { claim, .. } | AtScale { claim, .. } => per_operation(claim),
+        Speedup { .. } | Latency { .. } => Some("compares or bounds one operation's latency"),
+        UsesIndex { .. } | NoSeqScan { .. } | BuffersRatio { .. } | SameResult => {
+            Some("is about one operation's plan or result")
+        }
+        Growth { .. } => Some("is about one operation over a sweep"),
+        _ => None,
+    }
+}
+
 /// A duration written `"20s"`, `"500ms"`, `"2m"`, or a number of seconds.
 pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
     let t = text.trim().replace('_', "");
@@ -279,6 +293,12 @@ pub(super) fn load_settings(
     if let Some(c) = &raw.claim {
         for (text, at) in strings(c)? {
             let claim = claim::parse(&text).map_err(|e| err(at.clone(), e))?;
+            if let Some(why) = per_operation(&claim) {
+                return Err(err(
+                    at,
+                    format!("`{text}` {why}: write it in that operation's `claim`; `load.claim` takes claims about the whole mix (throughput, errors, the migration under load)"),
+                ));
+            }
             s.claims.push(LocatedClaim {
                 claim,
                 text,

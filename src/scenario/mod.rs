@@ -8,7 +8,7 @@ pub mod load_section;
 mod model;
 mod sql;
 
-pub use claim::{Claim, Quantile, Side};
+pub use claim::{Bound, Claim, Quantile, Side};
 pub use expr::{Expr, Value};
 pub use load::{load, parse, FileReader, FsReader};
 pub use load_section::{parse_duration_ms, Arrival, LoadSettings};

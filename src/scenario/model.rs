@@ -65,8 +65,9 @@ pub struct RunSettings {
     pub rounds: u64,
     /// Executions per side per operation per round (at most).
     pub iterations: u64,
-    /// A side's share of a round stops early after this long (the other side then runs as
-    /// many executions), so slow "before" queries do not blow the time budget.
+    /// Bounds both sides of an operation in a round: the executions per round are planned from
+    /// the warm-up so that the slower side fits, and each side stops early (the second after
+    /// twice this long), so a slow side does not blow the time budget.
     pub round_budget_ms: u64,
     /// Seed for parameter generators and the round order.
     pub seed: u64,
@@ -182,5 +183,68 @@ impl Default for Thresholds {
             screen_confidence: 0.95,
             confirm_confidence: 0.995,
         }
+    }
+}
+
+impl SideSql {
+    /// Whether two sides execute the same thing (the same statements, wrapping and function).
+    fn same_as(&self, other: &SideSql) -> bool {
+        self.transaction == other.transaction
+            && self.code.as_ref().map(|c| &c.name) == other.code.as_ref().map(|c| &c.name)
+            && self
+                .statements
+                .iter()
+                .map(|s| &s.sql)
+                .eq(other.statements.iter().map(|s| &s.sql))
+    }
+}
+
+impl Scenario {
+    /// Whether the scenario compares two sides: it has a migration, or an operation whose
+    /// sides run different SQL (or different Rust functions). Without either, both sides would
+    /// measure the same thing, so a run measures one side only: `after`, the scenario's
+    /// database (absolute targets such as `p95 < 100 ms`).
+    pub fn compares(&self) -> bool {
+        !self.migration.up.is_empty() || self.operations.iter().any(|o| !o.before.same_as(&o.after))
+    }
+
+    /// In a scenario that measures one side, every claim that needs two — a speedup, buffers
+    /// ratio or same result — or names the `before` side, located at the claim. Empty when the
+    /// scenario compares two sides.
+    pub fn single_side_errors(&self) -> Vec<crate::error::Located> {
+        if self.compares() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for op in &self.operations {
+            for c in &op.claims {
+                let why = match c.claim.inner() {
+                    Claim::Speedup { .. } => "compares before with after",
+                    Claim::BuffersRatio { .. } => "compares the blocks the two sides read",
+                    Claim::SameResult => "compares the rows the two sides return",
+                    Claim::Latency { side, .. }
+                    | Claim::UsesIndex { side, .. }
+                    | Claim::NoSeqScan { side, .. }
+                    | Claim::Growth { side, .. }
+                        if *side == super::Side::Before =>
+                    {
+                        "names the before side"
+                    }
+                    _ => continue,
+                };
+                out.push(crate::error::Located::at(
+                    &self.path,
+                    &self.text,
+                    c.span.start,
+                    format!(
+                        "operation `{}`: the claim `{}` {why}, but this scenario has no migration and runs the same SQL on both sides, \
+                         so querygate measures one side only (its database as seeded). Claim an absolute target instead \
+                         (`p95 < 100 ms`, `uses index NAME`), or add a [migration] or distinct `before`/`after` SQL to compare",
+                        op.name, c.text
+                    ),
+                ));
+            }
+        }
+        out
     }
 }

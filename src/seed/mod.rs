@@ -123,7 +123,9 @@ pub async fn prepare(
         }
     }
 
-    on_step("applying the migration to the after database");
+    if !scenario.migration.up.is_empty() {
+        on_step("applying the migration to the after database");
+    }
     let mut after = connect(&admin.clone().database(&names.after)).await?;
     for f in &scenario.migration.up {
         let d = run_migration_file(&mut after, f).await?;
