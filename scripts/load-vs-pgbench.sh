@@ -78,6 +78,8 @@ for r in $(seq 1 "$reps"); do
     # With -R, `time` already counts from the scheduled start (pgbench.c: latency = now -
     # txn_scheduled), lag included.
     cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n > "$work/pg_lat.$r"
+    # Service time (actual start to end) = time - schedule_lag.
+    cat "$work"/pgbench_log.* | awk '{print $3 - $7}' | sort -n > "$work/pg_svc.$r"
     qg --clients 4 --rate "$rate"
     cp "$work/qg.json" "$work/qg_lat.$r.json"
 done
@@ -85,20 +87,27 @@ python3 - "$work" "$reps" <<'PY'
 import json, sys, statistics
 work, reps = sys.argv[1], int(sys.argv[2])
 ratios = {k: [] for k in ('p50', 'p90', 'p99')}
+svc_ratios = {k: [] for k in ('p50', 'p90', 'p99')}
+def pct(path):
+    v = [float(x) for x in open(path)]
+    q = lambda p: v[min(len(v) - 1, int(p * len(v)))]
+    return {'p50': q(.50), 'p90': q(.90), 'p99': q(.99)}
 for r in range(1, reps + 1):
-    lat = [float(x) for x in open(f"{work}/pg_lat.{r}")]
-    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    pg, pgs = pct(f"{work}/pg_lat.{r}"), pct(f"{work}/pg_svc.{r}")
     load = json.load(open(f"{work}/qg_lat.{r}.json"))['scenarios'][0]['load']
-    side = load['operations'][0]['before']['latency']
-    pg = {'p50': q(.50), 'p90': q(.90), 'p99': q(.99)}
-    qg = {'p50': side['p50_us'], 'p90': side['p90_us'], 'p99': side['p99_us']}
-    print(f"{'pgbench':>10} {r:4d} {pg['p50']:9.0f} {pg['p90']:9.0f} {pg['p99']:9.0f}")
-    print(f"{'querygate':>10} {r:4d} {qg['p50']:9.0f} {qg['p90']:9.0f} {qg['p99']:9.0f}  {load['achieved_tps']:.0f}/s"
+    before = load['operations'][0]['before']
+    qg = {k: before['latency'][f"{k}_us"] for k in ratios}
+    qgs = {k: before['service'][f"{k}_us"] for k in ratios}
+    print(f"{'pgbench':>10} {r:4d} {pg['p50']:9.0f} {pg['p90']:9.0f} {pg['p99']:9.0f}   service {pgs['p50']:6.0f} {pgs['p90']:6.0f} {pgs['p99']:6.0f}")
+    print(f"{'querygate':>10} {r:4d} {qg['p50']:9.0f} {qg['p90']:9.0f} {qg['p99']:9.0f}   service {qgs['p50']:6.0f} {qgs['p90']:6.0f} {qgs['p99']:6.0f}  {load['achieved_tps']:.0f}/s"
           + (" SATURATED" if load['saturated'] else ""))
     for k in ratios:
         ratios[k].append(qg[k] / pg[k])
+        svc_ratios[k].append(qgs[k] / pgs[k])
 print("ratio querygate/pgbench, median of the repetitions: "
-      + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in ratios.items()))
+      + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in ratios.items())
+      + "; service time (actual start to end): "
+      + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in svc_ratios.items()))
 PY
 fi
 echo "after: $(uptime)"
