@@ -677,17 +677,9 @@ fn speedup_signal(
         latency,
         ..
     } = *test;
-    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
-        before
-            .iter()
-            .zip(after)
-            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
-            .map(|(x, y)| (x / y).ln())
-            .collect()
-    };
     let e = stats::shift(
-        &d(&b.before.round_p50_us, &b.after.round_p50_us),
-        &d(n_before, n_after),
+        &log_ratios(&b.before.round_p50_us, &b.after.round_p50_us),
+        &log_ratios(n_before, n_after),
         conf,
     )
     // Too few rounds (or phase pairs) for an interval at this confidence: nothing to say.
@@ -748,15 +740,11 @@ fn server_speedup_signal(
         ..
     } = *test;
     let (b_before, b_after) = (server_rounds(&b.before), server_rounds(&b.after));
-    let d = |before: &[f64], after: &[f64]| -> Vec<f64> {
-        before
-            .iter()
-            .zip(after)
-            .filter(|(x, y)| **x > 0.0 && **y > 0.0)
-            .map(|(x, y)| (x / y).ln())
-            .collect()
-    };
-    let e = stats::shift(&d(&b_before, &b_after), &d(n_before, n_after), conf)?;
+    let e = stats::shift(
+        &log_ratios(&b_before, &b_after),
+        &log_ratios(n_before, n_after),
+        conf,
+    )?;
     let server_us = median(&b_after)?;
     // The smaller of the two runs' client latencies: a loaded run on either side must not
     // dilute the effect.
@@ -857,17 +845,10 @@ fn calibrated_signals(
         || (beyond(&server[0], false) && beyond(&server[1], false));
     let mut out = Vec::new();
     for (k, ((side, bside), server)) in sides.into_iter().zip(server).enumerate() {
-        let norm = |xs: &[f64], cs: &[f64]| -> Vec<f64> {
-            xs.iter()
-                .zip(cs)
-                .filter(|(x, c)| **x > 0.0 && **c > 0.0)
-                .map(|(x, c)| (x / c).ln())
-                .collect()
-        };
         let calibrated = calibration.and_then(|(b_calib, n_calib)| {
             stats::shift(
-                &norm(&bside.round_p50_us, b_calib),
-                &norm(n_latency[k], n_calib),
+                &log_ratios(&bside.round_p50_us, b_calib),
+                &log_ratios(n_latency[k], n_calib),
                 conf,
             )
         });
@@ -901,6 +882,15 @@ fn calibrated_signals(
 /// A side's per-round server time (µs), empty when it was not measured.
 fn server_rounds(side: &crate::report::SideReport) -> Vec<f64> {
     side.server.as_ref().map_or(vec![], |s| s.round_us.clone())
+}
+
+/// Per round ln(x / y), over the rounds where both are measured.
+fn log_ratios(xs: &[f64], ys: &[f64]) -> Vec<f64> {
+    xs.iter()
+        .zip(ys)
+        .filter(|(x, y)| **x > 0.0 && **y > 0.0)
+        .map(|(x, y)| (x / y).ln())
+        .collect()
 }
 
 fn logs(xs: &[f64]) -> Vec<f64> {
@@ -979,15 +969,16 @@ struct Shifts<'a> {
 /// time, the calibrated latency is screened and re-measured, but confirms only `inconclusive`.
 fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
     let m = s.margin;
-    let calibrated = s
-        .calibrated
-        .as_ref()
-        .map(|e| (e, (s.describe)("latency relative to calibration", e)));
+    let calibrated = s.calibrated.as_ref().map_or(String::new(), |e| {
+        (s.describe)("latency relative to calibration", e)
+    });
     let calibrated_up = s.calibrated.as_ref().is_some_and(|e| e.low > m);
     let calibrated_down = s.calibrated.as_ref().is_some_and(|e| e.high < -m);
-    let context = calibrated
-        .as_ref()
-        .map_or(String::new(), |(_, text)| format!("; {text}"));
+    let context = if calibrated.is_empty() {
+        String::new()
+    } else {
+        format!("; {calibrated}")
+    };
     let (id, verdict, why) = match &s.server {
         Some(v) => {
             let server = format!(
@@ -1014,8 +1005,7 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
                     "latency-unconfirmed",
                     Verdict::Pass,
                     format!(
-                        "{}; {server}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query",
-                        calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+                        "{calibrated}; {server}: the server's own work did not move beyond the threshold, so the round trip or the machine's state did, not the query"
                     ),
                 )
             } else {
@@ -1025,20 +1015,19 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
         None if calibrated_down => (
             "latency-improved",
             Verdict::Improved,
-            format!("{}; no server time to compare", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
+            format!("{calibrated}; no server time to compare"),
         ),
         // Screened: re-measure; confirmed without server time: not enough to fail.
         None if calibrated_up && s.stage == Stage::Screen => (
             "latency-regressed",
             Verdict::Regressed,
-            format!("{}; no server time to compare yet", calibrated.as_ref().map_or("", |(_, t)| t.as_str())),
+            format!("{calibrated}; no server time to compare yet"),
         ),
         None if calibrated_up => (
             "latency-regressed",
             Verdict::Inconclusive,
             format!(
-                "{}; no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive",
-                calibrated.as_ref().map_or("", |(_, t)| t.as_str())
+                "{calibrated}; no server time in both runs (pg_stat_statements) to tell the query's work from the machine's state: inconclusive"
             ),
         ),
         None => return None,

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 
 use super::{
-    ClaimVerdict, FailOn, Interval, OperationGate, OperationReport, Report, RunStatus,
+    ClaimReport, ClaimVerdict, FailOn, Interval, OperationGate, OperationReport, Report, RunStatus,
     ScenarioReport, SideReport, StatementReport, Verdict, Warning,
 };
 
@@ -93,7 +93,8 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub(crate) fn refuted_claims(report: &Report) -> usize {
+/// Every claim of a report: operations', load runs' and sweeps'.
+fn all_claims(report: &Report) -> impl Iterator<Item = &ClaimReport> {
     let over_sweeps = report
         .sweeps
         .iter()
@@ -109,6 +110,10 @@ pub(crate) fn refuted_claims(report: &Report) -> usize {
                 .chain(s.load.iter().flat_map(|l| &l.claims))
         })
         .chain(over_sweeps)
+}
+
+pub(crate) fn refuted_claims(report: &Report) -> usize {
+    all_claims(report)
         .filter(|c| c.verdict == ClaimVerdict::Refuted)
         .count()
 }
@@ -203,23 +208,7 @@ fn passing_headline(report: &Report, parts: Vec<String>) -> Headline {
             text: format!("pass, but {} (exit code {code})", parts.join(", ")),
         };
     }
-    let over_sweeps = report
-        .sweeps
-        .iter()
-        .flat_map(|s| &s.operations)
-        .flat_map(|o| &o.claims);
-    let claims: Vec<ClaimVerdict> = report
-        .scenarios
-        .iter()
-        .flat_map(|s| {
-            s.operations
-                .iter()
-                .flat_map(|o| &o.claims)
-                .chain(s.load.iter().flat_map(|l| &l.claims))
-        })
-        .chain(over_sweeps)
-        .map(|c| c.verdict)
-        .collect();
+    let claims: Vec<ClaimVerdict> = all_claims(report).map(|c| c.verdict).collect();
     let compared = report
         .gate
         .as_ref()
