@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
-cargo build --release -q
 work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
-cp target/release/querygate "$work/querygate"   # a private copy: later builds cannot swap it mid-run
+# The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
+if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
+else cargo build --release -q; cp target/release/querygate "$work/querygate"; fi   # a private copy: later builds cannot swap it mid-run
 qg=$work/querygate
 [ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"

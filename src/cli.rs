@@ -128,8 +128,9 @@ pub struct ServerArgs {
     /// Directory with initdb/postgres for --backend local (default: pg_config, PATH, /usr/lib/postgresql/*/bin).
     #[arg(long, env = "QUERYGATE_PG_BINDIR")]
     pub pg_bindir: Option<PathBuf>,
-    /// CPU placement of a local server and the measuring thread: `split` (server on one CPU,
-    /// client on another), `shared` (both on one CPU), `free` (no pinning). See docs/method.md.
+    /// CPU placement of a server querygate starts (local, or a container on a local Docker
+    /// engine) and the measuring thread: `split` (server on one CPU, client on another),
+    /// `shared` (both on one CPU), `free` (no pinning). See docs/method.md.
     #[arg(long, value_enum, default_value = "split")]
     pub placement: PlacementArg,
     /// The same as --placement free.
