@@ -90,7 +90,9 @@ impl Failure {
     /// The server's words (message, detail, SQLSTATE) or the client's, for messages.
     pub fn describe(&self) -> String {
         match self {
-            Failure::Sqlx(e) => crate::pg::pg_error_parts(e).map_or_else(|| e.to_string(), |(m, _)| m),
+            Failure::Sqlx(e) => {
+                crate::pg::pg_error_parts(e).map_or_else(|| e.to_string(), |(m, _)| m)
+            }
             Failure::Wire(e) => e.to_string(),
         }
     }
@@ -282,7 +284,10 @@ const JSON_OID: u32 = 114;
 
 /// Each statement's parameters of one execution, encoded for the measuring connection
 /// (outside the timed region).
-pub fn encode(side: &PreparedSide, values: &[Value]) -> std::result::Result<Vec<Encoded>, ExecError> {
+pub fn encode(
+    side: &PreparedSide,
+    values: &[Value],
+) -> std::result::Result<Vec<Encoded>, ExecError> {
     side.statements
         .iter()
         .enumerate()
@@ -298,7 +303,11 @@ pub fn encode(side: &PreparedSide, values: &[Value]) -> std::result::Result<Vec<
                     .get(k)
                     .ok_or_else(|| fail(format!("no value for parameter ${}", k + 1)))?;
                 bind(&mut enc, v, *kind).map_err(|e| {
-                    fail(format!("parameter ${} (type {}): {e}", k + 1, kind.pg_name()))
+                    fail(format!(
+                        "parameter ${} (type {}): {e}",
+                        k + 1,
+                        kind.pg_name()
+                    ))
                 })?;
                 if let (Some(JSON_OID), Some(Some(bytes))) =
                     (st.oids.get(k).copied(), enc.0.last_mut())

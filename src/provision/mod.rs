@@ -283,7 +283,9 @@ pub async fn start(
             }
             .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
             let reason = format!("--backend docker: {usable}");
-            Box::new(docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress).await?)
+            Box::new(
+                docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress).await?,
+            )
         }
         // Docker when an engine answers and the image is present or can be pulled; else local.
         // A docker start that fails after that is an error, not a silent switch of server.
