@@ -95,7 +95,7 @@ pub struct CompareArgs {
     pub format: FormatArg,
     #[command(flatten)]
     pub outputs: OutputArgs,
-    /// Compare even when the baseline measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
+    /// Compare even when the baseline measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters) or ran on another PostgreSQL major version.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
     /// What fails the comparison (exit code 1): refuted claims, regressions, or both.
@@ -212,7 +212,7 @@ pub struct RunOptions {
     /// Let --save-baseline replace an existing file.
     #[arg(long)]
     pub overwrite_baseline: bool,
-    /// Compare with --baseline even when it measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
+    /// Compare with --baseline even when it measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters) or ran on another PostgreSQL major version.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
     /// What fails the run (exit code 1): refuted claims, regressions against the baseline, or both.
