@@ -116,7 +116,10 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     gate.notes.extend(
         crate::gate::fingerprint_mismatches(base, &new.scenarios)
             .into_iter()
-            .chain(crate::gate::server_mismatch(&base.environment, &new.environment))
+            .chain(crate::gate::server_mismatch(
+                &base.environment,
+                &new.environment,
+            ))
             .map(|m| format!("allowed: {m}")),
     );
     new.gate = Some(gate);

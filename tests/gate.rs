@@ -408,5 +408,8 @@ fn a_baseline_of_another_major_version_is_refused() {
     assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let notes = report["gate"]["notes"].to_string();
-    assert!(notes.contains("allowed: the baseline ran on PostgreSQL"), "{notes}");
+    assert!(
+        notes.contains("allowed: the baseline ran on PostgreSQL"),
+        "{notes}"
+    );
 }

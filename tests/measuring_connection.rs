@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use querygate::measure::exec::PreparedStatement;
 use querygate::measure::params::{bind, Kind};
-use querygate::measure::{encode, execute, PreparedSide, Target, WireConn, WireError};
+use querygate::measure::{encode, execute_measuring as execute, PreparedSide, Target, WireConn};
 use querygate::provision::{local, pinned_settings, Server};
 use querygate::scenario::Value;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection};
@@ -43,6 +43,7 @@ async fn side(
         )],
         transaction,
         rollback,
+        code: None,
     }
 }
 
@@ -171,13 +172,12 @@ async fn measuring_connection_binds_reads_and_fails_like_sqlx() {
     let mut w = wire(&opts, &div);
     let e = execute(&mut w, &div, &encode(&div, &[Value::Int(0)]).unwrap()).unwrap_err();
     assert_eq!(e.statement, 0);
-    match &e.error {
-        WireError::Db(db) => {
-            assert_eq!(db.code, "22012");
-            assert!(e.error.to_string().contains("division by zero"));
-        }
-        other => panic!("{other}"),
-    }
+    assert_eq!(e.error.sqlstate().as_deref(), Some("22012"));
+    assert!(
+        e.error.describe().contains("division by zero"),
+        "{}",
+        e.error.describe()
+    );
     execute(&mut w, &div, &encode(&div, &[Value::Int(2)]).unwrap()).unwrap();
 
     // statement_timeout from the connection options, over the unix socket.
@@ -193,10 +193,11 @@ async fn measuring_connection_binds_reads_and_fails_like_sqlx() {
         &encode(&sleepy, &[Value::Float(5.0)]).unwrap(),
     )
     .unwrap_err();
-    assert!(
-        matches!(&e.error, WireError::Db(db) if db.code == "57014"),
+    assert_eq!(
+        e.error.sqlstate().as_deref(),
+        Some("57014"),
         "{}",
-        e.error
+        e.error.describe()
     );
     execute(
         &mut w,

@@ -25,8 +25,8 @@ pub mod load;
 
 use crate::analysis::stats;
 use crate::report::{
-    Environment, Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport, StatementReport,
-    Thresholds, Verdict,
+    Environment, Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport,
+    StatementReport, Thresholds, Verdict,
 };
 
 /// Compares every scenario and operation of `new` with `base`.

@@ -392,10 +392,12 @@ fn sqlstate(e: &Failure) -> String {
         Failure::Sqlx(sqlx::Error::Database(db)) => {
             db.code().map_or_else(|| "XX000".into(), |c| c.into_owned())
         }
-        Failure::Sqlx(sqlx::Error::Protocol(_)) | Failure::Wire(WireError::Protocol(_)) => {
-            "protocol".into()
-        }
-        Failure::Wire(WireError::Db(db)) => db.code.clone(),
+        Failure::Sqlx(sqlx::Error::Protocol(_)) => "protocol".into(),
+        Failure::Wire(w) => match &**w {
+            WireError::Db(db) => db.code.clone(),
+            WireError::Protocol(_) => "protocol".into(),
+            WireError::Io(_) => CONNECTION.into(),
+        },
         _ => CONNECTION.into(),
     }
 }

@@ -74,7 +74,8 @@ pub struct ExecError {
 #[derive(Debug)]
 pub enum Failure {
     Sqlx(sqlx::Error),
-    Wire(WireError),
+    /// Boxed: a server error's fields would make every `Result` of the timed loop large.
+    Wire(Box<WireError>),
 }
 
 impl Failure {
@@ -82,7 +83,10 @@ impl Failure {
     pub fn sqlstate(&self) -> Option<String> {
         match self {
             Failure::Sqlx(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
-            Failure::Wire(WireError::Db(db)) => Some(db.code.clone()),
+            Failure::Wire(w) => match &**w {
+                WireError::Db(db) => Some(db.code.clone()),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -98,6 +102,12 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
         Failure::Sqlx(e)
@@ -106,7 +116,7 @@ impl From<sqlx::Error> for Failure {
 
 impl From<WireError> for Failure {
     fn from(e: WireError) -> Self {
-        Failure::Wire(e)
+        Failure::Wire(Box::new(e))
     }
 }
 
