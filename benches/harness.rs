@@ -1,6 +1,8 @@
 //! The harness's own costs. `cargo bench --bench harness`
-//! - `execute/select_1`: one prepared `SELECT 1` through `measure::execute` (what a measured
-//!   execution costs end to end, round trip included) against a local ephemeral server;
+//! - `execute/select_1_measuring`: one prepared `SELECT 1` through `measure::execute_measuring`
+//!   on a measuring connection (what a measured execution costs end to end, round trip
+//!   included) against a local ephemeral server;
+//! - `execute/select_1`: the same through `measure::execute` (sqlx: load clients, Rust code);
 //! - `execute/raw_sqlx`: the same statement through plain sqlx, for the difference;
 //! - `params/draw`: drawing generator parameters (outside the timed region in a run);
 //! - `stats/hodges_lehmann_100`: the interval for 100 rounds.
@@ -12,7 +14,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sqlx::{ConnectOptions, Executor};
 
-use querygate::measure::{calibration_side, execute, ParamSource};
+use querygate::measure::{
+    calibration_side, encode, execute, execute_measuring, ParamSource, Target, WireConn,
+};
 use querygate::provision::{local, pinned_settings, Server};
 use querygate::scenario::expr::compile;
 
@@ -30,6 +34,14 @@ fn benches(c: &mut Criterion) {
         .unwrap();
     let mut conn = rt.block_on(server.admin_options().connect()).unwrap();
     let side = rt.block_on(calibration_side(&mut conn)).unwrap();
+    let target = Target::from_options(&server.admin_options(), std::time::Duration::from_secs(60));
+    let mut wire = WireConn::connect(&target).unwrap();
+    side.statements[0].prepare_on(&mut wire).unwrap();
+    let encoded = encode(&side, &[]).unwrap();
+    c.bench_function("execute/select_1_measuring", |b| {
+        b.iter(|| execute_measuring(&mut wire, &side, &encoded).unwrap())
+    });
+    drop(wire);
     c.bench_function("execute/select_1", |b| {
         b.iter(|| rt.block_on(execute(&mut conn, &side, &[])).unwrap())
     });

@@ -36,8 +36,9 @@ sed 's/:scale/100000/' scripts/overhead/point_seed.sql | psql -q "postgres://pos
 psql -q "postgres://postgres@127.0.0.1:$port/bench" -c "VACUUM ANALYZE"
 printf '\\set aid random(1, 100000)\nSELECT abalance FROM accounts WHERE aid = :aid;\n' > "$work/point.sql"
 
-cargo build --release -q
-cp target/release/querygate "$work/querygate"
+# The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
+if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
+else cargo build --release -q; cp target/release/querygate "$work/querygate"; fi
 qg() { "$work/querygate" run scripts/load/point.toml --backend url --database-url "$url" --threads 2 \
         --warmup 2s --duration "$((secs * 2))s" --out "$work/qg.json" --format json -q "$@" > /dev/null || true; }
 pgb() { (cd "$work" && pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -j 2 -T "$secs" -f point.sql "$@" bench 2>/dev/null); }

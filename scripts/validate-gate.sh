@@ -4,13 +4,16 @@
 #   latency:    a trigger that slows the write by ~25%, M runs → detection rate (goal ≥ 95%)
 #   plan:       the index of a query dropped, K runs → detection rate (must be 100%)
 # Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [TRIGGER_LOOPS]
-# QG_ARGS adds flags to every run (e.g. QG_ARGS="--placement shared"); KEEP=1 keeps the results.
+# QG_ARGS adds flags to every run (e.g. QG_ARGS="--placement shared"); KEEP=1 keeps the results;
+# AA_PAUSE=S sleeps S seconds between A/A runs, to spread them over time (machine states change);
+# QUERYGATE_BIN=path measures that build instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
-cargo build --release -q
 work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
-cp target/release/querygate "$work/querygate"   # a private copy: later builds cannot swap it mid-run
+# The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
+if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
+else cargo build --release -q; cp target/release/querygate "$work/querygate"; fi   # a private copy: later builds cannot swap it mid-run
 qg=$work/querygate
 [ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"
@@ -18,6 +21,10 @@ run() { # run KIND N: run N times with migration KIND against the baseline, resu
     local kind=$1 n=$2
     for i in $(seq 1 "$n"); do
         "$qg" run "$work/gate.toml" --backend local ${QG_ARGS:-} --baseline "$work/base.json" --out "$work/$kind-$i.json" --format json -q >/dev/null || true
+        if [ "$kind" = aa ]; then
+            echo "$(date +%H:%M:%S) $kind $i load $(cut -d' ' -f1 /proc/loadavg)" >> "$work/times"
+            sleep "${AA_PAUSE:-0}"
+        fi
     done
 }
 cp scripts/validation/noop.sql "$work/migration.sql"

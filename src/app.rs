@@ -48,6 +48,7 @@ fn compare_command(c: &CompareConfig, out: &mut dyn Write) -> Result<u8> {
     let mut new = report::write::read_report(&c.new).map_err(|e| Error::Usage(format!("{e:#}")))?;
     check_outputs(&c.outputs)?;
     check_fingerprints(&base, &c.base, &new.scenarios, c.allow_mismatch)?;
+    check_server(&base, &c.base, &new.environment, c.allow_mismatch)?;
     refuse_nothing_in_common(&base, &c.base, &new.scenarios)?;
     new.fail_on = c.fail_on;
     apply_gate(&mut new, &base, &c.base);
@@ -91,6 +92,19 @@ fn check_fingerprints(
     Ok(())
 }
 
+/// Refuses a baseline made on another PostgreSQL major version, unless allowed (then noted).
+fn check_server(base: &Report, base_path: &Path, env: &Environment, allow: bool) -> Result<()> {
+    match crate::gate::server_mismatch(&base.environment, env) {
+        Some(why) if !allow => Err(Error::Usage(format!(
+            "{why} ({}): plans and costs differ between major versions, so the gate would report \
+             the upgrade as the change. Compare with a baseline made on this major version \
+             (docs/ci.md, \"Baselines\"), or pass --allow-fingerprint-mismatch",
+            base_path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Puts the gate's result into the report (`gate::decide` then folds it into the exit code).
 fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     let mut gate = crate::gate::compare(base, &base_path.display().to_string(), new);
@@ -102,6 +116,10 @@ fn apply_gate(new: &mut Report, base: &Report, base_path: &Path) {
     gate.notes.extend(
         crate::gate::fingerprint_mismatches(base, &new.scenarios)
             .into_iter()
+            .chain(crate::gate::server_mismatch(
+                &base.environment,
+                &new.environment,
+            ))
             .map(|m| format!("allowed: {m}")),
     );
     new.gate = Some(gate);
@@ -348,6 +366,13 @@ async fn run_command(c: &RunConfig, quiet: bool, out: &mut dyn Write) -> Result<
             return Err(e);
         }
     };
+    if let (Some(base), Some(path)) = (&baseline, c.baseline.compare_with.as_deref()) {
+        // Known once the server answers; refused before anything is seeded or measured.
+        if let Err(e) = check_server(base, path, &env, c.baseline.allow_mismatch) {
+            server.shutdown().await.ok();
+            return Err(e);
+        }
+    }
     let rec = Recording {
         env,
         started_at,

@@ -95,7 +95,7 @@ pub struct CompareArgs {
     pub format: FormatArg,
     #[command(flatten)]
     pub outputs: OutputArgs,
-    /// Compare even when the baseline measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
+    /// Compare even when the baseline measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters) or ran on another PostgreSQL major version.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
     /// What fails the comparison (exit code 1): refuted claims, regressions, or both.
@@ -128,8 +128,9 @@ pub struct ServerArgs {
     /// Directory with initdb/postgres for --backend local (default: pg_config, PATH, /usr/lib/postgresql/*/bin).
     #[arg(long, env = "QUERYGATE_PG_BINDIR")]
     pub pg_bindir: Option<PathBuf>,
-    /// CPU placement of a local server and the measuring thread: `split` (server on one CPU,
-    /// client on another), `shared` (both on one CPU), `free` (no pinning). See docs/method.md.
+    /// CPU placement of a server querygate starts (local, or a container on a local Docker
+    /// engine) and the measuring thread: `split` (server on one CPU, client on another),
+    /// `shared` (both on one CPU), `free` (no pinning). See docs/method.md.
     #[arg(long, value_enum, default_value = "split")]
     pub placement: PlacementArg,
     /// The same as --placement free.
@@ -211,7 +212,7 @@ pub struct RunOptions {
     /// Let --save-baseline replace an existing file.
     #[arg(long)]
     pub overwrite_baseline: bool,
-    /// Compare with --baseline even when it measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters).
+    /// Compare with --baseline even when it measured other inputs (schema, seed, variables, settings, run parameters, SQL, parameters) or ran on another PostgreSQL major version.
     #[arg(long)]
     pub allow_fingerprint_mismatch: bool,
     /// What fails the run (exit code 1): refuted claims, regressions against the baseline, or both.

@@ -5,6 +5,7 @@
 //! a timeout or Ctrl-C (which drop this future) still leaves a partial, reportable run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::Context;
 use rand::SeedableRng;
@@ -15,8 +16,8 @@ use sqlx::{Connection, Row};
 use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
 use crate::measure::{
-    self, mix, Measurable, MeasureError, OpSamples, ParamSource, ServerClock, ServerTiming,
-    CALIBRATION_SQL,
+    self, mix, Measurable, MeasureError, OpSamples, ParamSource, Reconnect, ServerClock,
+    ServerTiming, SideConn, Target, WireConn, CALIBRATION_SQL,
 };
 use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::progress::Progress;
@@ -67,9 +68,12 @@ pub async fn run_scenario(
     let mut sides = Sides::connect(admin, &scenario, names).await?;
     run.catalogs = Some(read_catalogs(&mut sides).await?);
     let (mut ops, calibration) = prepare_operations(&scenario, &mut sides).await?;
+    sides
+        .open_measuring(ops.iter().chain([&calibration]))
+        .map_err(|e| measure_error(&scenario, e))?;
 
     progress.step(&format!("{label}: warming up"));
-    let times = measure::warm_up([&mut sides.before, &mut sides.after], &ops, &scenario.run)
+    let times = measure::warm_up(sides.conns(), &ops, &scenario.run)
         .await
         .map_err(|e| measure_error(&scenario, e))?;
     if depth == Depth::Measure {
@@ -80,9 +84,9 @@ pub async fn run_scenario(
     explain_pass(&scenario, &mut sides, &ops, run).await?;
 
     if depth == Depth::Measure && scenario.load.as_ref().is_some_and(|l| l.enabled) {
-        sides.before.close().await.ok();
-        sides.after.close().await.ok();
-        return load_pass(run, ops, sides.options, &label, baseline, progress).await;
+        let options = sides.options.clone();
+        sides.close().await;
+        return load_pass(run, ops, options, &label, baseline, progress).await;
     }
     if depth == Depth::Measure {
         ops.push(calibration);
@@ -100,11 +104,7 @@ pub async fn run_scenario(
             confirmed?;
         }
     }
-    if let Some(clock) = sides.server.clock.take() {
-        clock.close().await;
-    }
-    sides.before.close().await.ok();
-    sides.after.close().await.ok();
+    sides.close().await;
     Ok(())
 }
 
@@ -311,12 +311,16 @@ async fn load_pass(
     confirmed
 }
 
-/// The two measuring connections (before, after) and, when the scenario reconnects every
-/// round, the options to reconnect with.
+/// The two sqlx connections (before, after: catalogs, preparing, EXPLAIN, parameter samples,
+/// sides written in Rust), the two measuring connections (`measure::wire`: the timed SQL
+/// executions), and, when the scenario reconnects every round, where to reconnect.
 struct Sides {
     before: PgConnection,
     after: PgConnection,
-    reconnect: Option<[PgConnectOptions; 2]>,
+    /// Opened once the statements are prepared (`open_measuring`).
+    measuring: Option<[WireConn; 2]>,
+    targets: [Target; 2],
+    reconnect: Option<Reconnect>,
     /// Server time (pg_stat_statements) read around each side's block while measuring.
     server: ServerTiming,
     /// The options of both sides (the load clients connect with them).
@@ -337,18 +341,54 @@ impl Sides {
                 .statement_cache_capacity(1024)
         };
         let side_options = [options(&names.before), options(&names.after)];
-        let reconnect = scenario
-            .run
-            .reconnect
-            .unwrap_or(true)
-            .then(|| side_options.clone());
+        // A reply later than the statement timeout plus a minute is a dead connection.
+        let read_timeout = Duration::from_millis(scenario.run.statement_timeout_ms + 60_000);
+        let targets = side_options
+            .each_ref()
+            .map(|o| Target::from_options(o, read_timeout));
+        let reconnect = scenario.run.reconnect.unwrap_or(true).then(|| Reconnect {
+            sqlx: side_options.clone(),
+            wire: targets.clone(),
+        });
         Ok(Sides {
             before: seed::connect(&side_options[0]).await?,
             after: seed::connect(&side_options[1]).await?,
+            measuring: None,
+            targets,
             reconnect,
             server: ServerTiming::default(),
             options: side_options,
         })
+    }
+
+    /// Opens the measuring connections, with the SQL statements of `ops` prepared on them.
+    fn open_measuring<'a>(
+        &mut self,
+        ops: impl IntoIterator<Item = &'a Measurable> + Clone,
+    ) -> std::result::Result<(), MeasureError> {
+        let [b, a] = &self.targets;
+        self.measuring = Some([
+            measure::connect_measuring(b, ops.clone(), Side::Before)?,
+            measure::connect_measuring(a, ops, Side::After)?,
+        ]);
+        Ok(())
+    }
+
+    /// Both sides' connections for the timed loop.
+    fn conns(&mut self) -> [SideConn<'_>; 2] {
+        side_conns(&mut self.before, &mut self.after, &mut self.measuring)
+    }
+
+    /// Closes every connection.
+    async fn close(mut self) {
+        if let Some(clock) = self.server.clock.take() {
+            clock.close().await;
+        }
+        for w in self.measuring.take().into_iter().flatten() {
+            w.close();
+        }
+        self.before.close().await.ok();
+        self.after.close().await.ok();
     }
 
     /// Interleaved rounds of `ops` under `settings` into `out`, with progress per round.
@@ -364,7 +404,7 @@ impl Sides {
         let total = settings.rounds;
         progress.start_rounds(label, total);
         let result = measure::rounds(
-            [&mut self.before, &mut self.after],
+            side_conns(&mut self.before, &mut self.after, &mut self.measuring),
             self.reconnect.as_ref(),
             ops,
             settings,
@@ -376,6 +416,27 @@ impl Sides {
         progress.finish();
         result.map_err(|e| measure_error(scenario, e))
     }
+}
+
+/// Both sides' connections for the timed loop: the sqlx connection and the measuring one.
+fn side_conns<'a>(
+    before: &'a mut PgConnection,
+    after: &'a mut PgConnection,
+    measuring: &'a mut Option<[WireConn; 2]>,
+) -> [SideConn<'a>; 2] {
+    let [wb, wa] = measuring
+        .as_mut()
+        .expect("the measuring connections are opened before anything is timed");
+    [
+        SideConn {
+            sqlx: before,
+            wire: wb,
+        },
+        SideConn {
+            sqlx: after,
+            wire: wa,
+        },
+    ]
 }
 
 /// Every operation prepared on both sides with its parameter source, and the calibration
@@ -736,13 +797,13 @@ fn measure_error(scenario: &Scenario, e: MeasureError) -> Error {
                 |s| s.sql.clone(),
             ),
     };
-    let detail = match crate::pg::pg_error_parts(&e.error.error) {
-        Some((msg, _)) if msg.contains("57014") => format!(
-            "{msg}\n  the statement ran longer than run.statement_timeout_ms = {} ms",
+    let detail = match e.error.error.sqlstate().as_deref() {
+        Some("57014") => format!(
+            "{}\n  the statement ran longer than run.statement_timeout_ms = {} ms",
+            e.error.error.describe(),
             scenario.run.statement_timeout_ms
         ),
-        Some((msg, _)) => msg,
-        None => e.error.error.to_string(),
+        _ => e.error.error.describe(),
     };
     // The calibration is querygate's own; its internal name means nothing to the user.
     let what = if calibration {
@@ -776,7 +837,7 @@ mod tests {
             side: Side::After,
             error: measure::ExecError {
                 statement: 0,
-                error: sqlx::Error::PoolTimedOut,
+                error: sqlx::Error::PoolTimedOut.into(),
                 bind: None,
             },
         };

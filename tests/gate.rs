@@ -374,3 +374,42 @@ fn baseline_survives_edits_that_change_no_measurement_and_names_what_differs() {
         "{notes}"
     );
 }
+
+/// A baseline made on another PostgreSQL major version is refused (exit 2, both versions
+/// named) unless allowed, and then the gate notes it.
+#[test]
+fn a_baseline_of_another_major_version_is_refused() {
+    let dir = tmpdir();
+    let sample = root().join("tests/data/reports/sample.json");
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+    let num = other["environment"]["server_version_num"].as_u64().unwrap();
+    other["environment"]["server_version_num"] = (num + 10_000).into();
+    let base = dir.path().join("other_major.json");
+    std::fs::write(&base, other.to_string()).unwrap();
+    let o = run(&["compare", base.to_str().unwrap(), sample.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    let (b, n) = ((num + 10_000) / 10_000, num / 10_000);
+    assert!(
+        e.contains(&format!(
+            "the baseline ran on PostgreSQL {b}, this run on PostgreSQL {n}"
+        )),
+        "{e}"
+    );
+    let o = run(&[
+        "compare",
+        base.to_str().unwrap(),
+        sample.to_str().unwrap(),
+        "--allow-fingerprint-mismatch",
+        "--format",
+        "json",
+    ]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let notes = report["gate"]["notes"].to_string();
+    assert!(
+        notes.contains("allowed: the baseline ran on PostgreSQL"),
+        "{notes}"
+    );
+}

@@ -146,3 +146,32 @@ fn scale_as_a_whole_toml_float_is_accepted() {
     assert_eq!(s.scale, 100_000);
     assert_eq!(s.vars["scale"], querygate::scenario::Value::Int(100_000));
 }
+
+/// Every scenario the repository ships passes `querygate check` (and names itself in the
+/// output): a scenario file that no other test loads must still be valid.
+#[test]
+fn every_shipped_scenario_checks() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
+        .expect("scenarios/")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "scenarios/ holds {files:?}");
+    for f in files {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_querygate"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", f.to_str().unwrap()])
+            .output()
+            .expect("querygate runs");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {stdout}{}",
+            f.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(stdout.contains(&format!("ok: {}", f.display())), "{stdout}");
+    }
+}

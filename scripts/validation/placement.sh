@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-4}; placements=${2:-shared split free}
-cargo build --release -q
 work=$(mktemp -d /tmp/qg-placement.XXXXXX)
-cp target/release/querygate "$work/querygate"
+# The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
+if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
+else cargo build --release -q; cp target/release/querygate "$work/querygate"; fi
 [ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 cp scripts/validation/{gate.toml,schema.sql,seed.sql} "$work/"
 cp scripts/validation/noop.sql "$work/migration.sql"

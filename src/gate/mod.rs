@@ -25,8 +25,8 @@ pub mod load;
 
 use crate::analysis::stats;
 use crate::report::{
-    Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport, StatementReport,
-    Thresholds, Verdict,
+    Environment, Finding, GateReport, OperationGate, OperationReport, Report, ScenarioReport,
+    StatementReport, Thresholds, Verdict,
 };
 
 /// Compares every scenario and operation of `new` with `base`.
@@ -175,6 +175,21 @@ pub fn find_scenario<'a>(base: &'a Report, s: &ScenarioReport) -> Option<&'a Sce
     base.scenarios
         .iter()
         .find(|b| b.name == s.name && b.scale == s.scale)
+}
+
+/// A baseline measured on another PostgreSQL major version than `new`'s server: plans, costs
+/// and executor speed differ between major versions, so the gate would report the upgrade as
+/// the change. `None` for the same major version, or when either version is unknown (0).
+pub fn server_mismatch(base: &Environment, new: &Environment) -> Option<String> {
+    let major = |v: u32| v / 10_000;
+    let (b, n) = (base.server_version_num, new.server_version_num);
+    (b != 0 && n != 0 && major(b) != major(n)).then(|| {
+        format!(
+            "the baseline ran on PostgreSQL {}, this run on PostgreSQL {}",
+            major(b),
+            major(n)
+        )
+    })
 }
 
 /// Input differences that make a comparison meaningless, one line per component, each naming

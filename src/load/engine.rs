@@ -21,7 +21,7 @@ use tokio::sync::{oneshot, watch};
 use super::record::{window_class, Class, Execution, Recorder};
 use super::schedule::{phase_side, Mix, PhasePlan, PhaseSlot, Schedule};
 use super::timer::Timer;
-use crate::measure::{execute, mix, ParamSource, PreparedSide};
+use crate::measure::{execute, mix, Failure, ParamSource, PreparedSide, WireError};
 use crate::scenario::{Arrival, Side};
 
 /// An operation as the load generator runs it.
@@ -387,10 +387,17 @@ impl Worker {
 /// Errors that are not the server's (no SQLSTATE): the connection was lost.
 pub const CONNECTION: &str = "connection";
 
-fn sqlstate(e: &sqlx::Error) -> String {
+fn sqlstate(e: &Failure) -> String {
     match e {
-        sqlx::Error::Database(db) => db.code().map_or_else(|| "XX000".into(), |c| c.into_owned()),
-        sqlx::Error::Protocol(_) => "protocol".into(),
+        Failure::Sqlx(sqlx::Error::Database(db)) => {
+            db.code().map_or_else(|| "XX000".into(), |c| c.into_owned())
+        }
+        Failure::Sqlx(sqlx::Error::Protocol(_)) => "protocol".into(),
+        Failure::Wire(w) => match &**w {
+            WireError::Db(db) => db.code.clone(),
+            WireError::Protocol(_) => "protocol".into(),
+            WireError::Io(_) => CONNECTION.into(),
+        },
         _ => CONNECTION.into(),
     }
 }

@@ -20,13 +20,13 @@ pub async fn execute(
     }
     let mut tx = conn.begin().await.map_err(|error| ExecError {
         statement: 0,
-        error,
+        error: error.into(),
         bind: None,
     })?;
     let result = code.run(&mut tx, values).await.map_err(code_error);
     tx.rollback().await.map_err(|error| ExecError {
         statement: 0,
-        error,
+        error: error.into(),
         bind: None,
     })?;
     result
@@ -41,7 +41,7 @@ fn code_error(e: anyhow::Error) -> ExecError {
     };
     ExecError {
         statement: 0,
-        error,
+        error: error.into(),
         bind: None,
     }
 }

@@ -1,9 +1,14 @@
 //! Executing one side of an operation: the statements, bound, in a transaction when asked.
+//! Preparing (type inference, located errors) uses sqlx. The timed loop of a run executes SQL
+//! sides on the measuring connection ([`super::wire`], [`execute_measuring`]); load clients
+//! and sides written in Rust execute through sqlx ([`execute`]).
 
+use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgArguments, PgConnection, PgTypeInfo};
 use sqlx::{Executor, Statement as _};
 
-use super::params::{bind, Kind};
+use super::params::{bind, Encoded, Kind};
+use super::wire::{WireConn, WireError};
 use crate::error::{Error, Located, Result};
 use crate::scenario::code::Code;
 use crate::scenario::{Mode, Operation, Scenario, SideSql, Value};
@@ -23,16 +28,96 @@ pub struct PreparedSide {
 pub struct PreparedStatement {
     pub sql: String,
     pub kinds: Vec<Kind>,
+    /// The parameter types the server inferred (checked again on each measuring connection).
+    pub oids: Vec<u32>,
+    /// The server-side name on a measuring connection: derived from the text, so a statement
+    /// used by several operations is prepared once.
+    pub name: String,
+}
+
+impl PreparedStatement {
+    pub fn new(sql: &str, kinds: Vec<Kind>, oids: Vec<u32>) -> Self {
+        let digest = Sha256::digest(sql.as_bytes());
+        PreparedStatement {
+            sql: sql.to_string(),
+            kinds,
+            oids,
+            name: format!("qg_{}", hex::encode(&digest[..12])),
+        }
+    }
+
+    /// Prepares the statement on a measuring connection; the server must infer the same
+    /// parameter types as when the statement was checked.
+    pub fn prepare_on(&self, conn: &mut WireConn) -> std::result::Result<(), WireError> {
+        match conn.prepare(&self.name, &self.sql)? {
+            Some(oids) if oids != self.oids => Err(WireError::Protocol(format!(
+                "the server inferred parameter types {oids:?} on the measuring connection, \
+                 {:?} before",
+                self.oids
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Where a failure happened, for messages that name the operation and statement.
 #[derive(Debug)]
 pub struct ExecError {
     pub statement: usize,
-    pub error: sqlx::Error,
+    pub error: Failure,
     /// Set when a drawn value could not be bound: a scenario error (the generator), not the
     /// server's.
     pub bind: Option<BindError>,
+}
+
+/// What failed: a sqlx call (preparing, load clients, Rust code) or the measuring connection.
+#[derive(Debug)]
+pub enum Failure {
+    Sqlx(sqlx::Error),
+    /// Boxed: a server error's fields would make every `Result` of the timed loop large.
+    Wire(Box<WireError>),
+}
+
+impl Failure {
+    /// The server's SQLSTATE, when the server refused the statement.
+    pub fn sqlstate(&self) -> Option<String> {
+        match self {
+            Failure::Sqlx(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+            Failure::Wire(w) => match &**w {
+                WireError::Db(db) => Some(db.code.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The server's words (message, detail, SQLSTATE) or the client's, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Failure::Sqlx(e) => {
+                crate::pg::pg_error_parts(e).map_or_else(|| e.to_string(), |(m, _)| m)
+            }
+            Failure::Wire(e) => e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Sqlx(e)
+    }
+}
+
+impl From<WireError> for Failure {
+    fn from(e: WireError) -> Self {
+        Failure::Wire(Box::new(e))
+    }
 }
 
 /// A parameter value that does not fit the type the server inferred for its placeholder.
@@ -110,10 +195,8 @@ pub async fn prepare_side(
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        statements.push(PreparedStatement {
-            sql: st.sql.clone(),
-            kinds,
-        });
+        let oids = types.iter().map(|t| t.oid().map_or(0, |o| o.0)).collect();
+        statements.push(PreparedStatement::new(&st.sql, kinds, oids));
     }
     Ok(PreparedSide {
         statements,
@@ -129,10 +212,7 @@ pub async fn calibration_side(conn: &mut PgConnection) -> Result<PreparedSide> {
         .await
         .map_err(|e| Error::Infra(e.into()))?;
     Ok(PreparedSide {
-        statements: vec![PreparedStatement {
-            sql: CALIBRATION_SQL.into(),
-            kinds: vec![],
-        }],
+        statements: vec![PreparedStatement::new(CALIBRATION_SQL, vec![], vec![])],
         transaction: false,
         rollback: false,
         code: None,
@@ -173,14 +253,14 @@ pub async fn execute(
     if side.transaction {
         conn.execute("BEGIN").await.map_err(|error| ExecError {
             statement: 0,
-            error,
+            error: error.into(),
             bind: None,
         })?;
     }
     for (i, st) in side.statements.iter().enumerate() {
         let args = arguments(st, values).map_err(|b| ExecError {
             statement: i,
-            error: sqlx::Error::Protocol(b.message.clone()),
+            error: sqlx::Error::Protocol(b.message.clone()).into(),
             bind: Some(b),
         })?;
         if let Err(error) = sqlx::query_with(st.sql.as_str(), args)
@@ -192,7 +272,7 @@ pub async fn execute(
             }
             return Err(ExecError {
                 statement: i,
-                error,
+                error: error.into(),
                 bind: None,
             });
         }
@@ -201,9 +281,83 @@ pub async fn execute(
         let end = if side.rollback { "ROLLBACK" } else { "COMMIT" };
         conn.execute(end).await.map_err(|error| ExecError {
             statement: side.statements.len(),
-            error,
+            error: error.into(),
             bind: None,
         })?;
+    }
+    Ok(())
+}
+
+/// The oid of `json` (as opposed to `jsonb`): sqlx's JSON encoding starts with jsonb's version
+/// byte, which it patches to a space for `json` parameters; so does [`encode`].
+const JSON_OID: u32 = 114;
+
+/// Each statement's parameters of one execution, encoded for the measuring connection
+/// (outside the timed region).
+pub fn encode(
+    side: &PreparedSide,
+    values: &[Value],
+) -> std::result::Result<Vec<Encoded>, ExecError> {
+    side.statements
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let mut enc = Encoded::default();
+            for (k, kind) in st.kinds.iter().enumerate() {
+                let fail = |message: String| ExecError {
+                    statement: i,
+                    error: WireError::Protocol(message.clone()).into(),
+                    bind: Some(BindError { param: k, message }),
+                };
+                let v = values
+                    .get(k)
+                    .ok_or_else(|| fail(format!("no value for parameter ${}", k + 1)))?;
+                bind(&mut enc, v, *kind).map_err(|e| {
+                    fail(format!(
+                        "parameter ${} (type {}): {e}",
+                        k + 1,
+                        kind.pg_name()
+                    ))
+                })?;
+                if let (Some(JSON_OID), Some(Some(bytes))) =
+                    (st.oids.get(k).copied(), enc.0.last_mut())
+                {
+                    bytes[0] = b' ';
+                }
+            }
+            Ok(enc)
+        })
+        .collect()
+}
+
+/// Runs a SQL side once on a measuring connection, reading and discarding every row. On an
+/// error inside a transaction, the transaction is rolled back before returning.
+pub fn execute_measuring(
+    conn: &mut WireConn,
+    side: &PreparedSide,
+    params: &[Encoded],
+) -> std::result::Result<(), ExecError> {
+    let fail = |statement| {
+        move |error: WireError| ExecError {
+            statement,
+            error: error.into(),
+            bind: None,
+        }
+    };
+    if side.transaction {
+        conn.simple("BEGIN").map_err(fail(0))?;
+    }
+    for (i, (st, p)) in side.statements.iter().zip(params).enumerate() {
+        if let Err(error) = conn.execute(&st.name, &p.0) {
+            if side.transaction {
+                let _ = conn.simple("ROLLBACK");
+            }
+            return Err(fail(i)(error));
+        }
+    }
+    if side.transaction {
+        let end = if side.rollback { "ROLLBACK" } else { "COMMIT" };
+        conn.simple(end).map_err(fail(side.statements.len()))?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod code;
 pub mod exec;
 pub mod params;
 pub mod server_time;
+pub mod wire;
 
 use std::time::{Duration, Instant};
 
@@ -23,9 +24,13 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-pub use exec::{calibration_side, execute, prepare_side, ExecError, PreparedSide, CALIBRATION_SQL};
+pub use exec::{
+    calibration_side, encode, execute, execute_measuring, prepare_side, ExecError, Failure,
+    PreparedSide, CALIBRATION_SQL,
+};
 pub use params::ParamSource;
 pub use server_time::ServerClock;
+pub use wire::{Target, WireConn, WireError};
 
 use crate::scenario::{RoundOrder, RunSettings, Side};
 
@@ -206,9 +211,39 @@ pub fn mix(seed: u64, round: u64, op: u64, purpose: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Runs `count` executions (or until `budget` has passed, when given), recording each.
+/// One side's connections in the timed loop: the measuring connection ([`wire`]) runs SQL
+/// sides, a sqlx connection runs sides written in Rust (`measure::code`), which take one.
+pub struct SideConn<'a> {
+    pub sqlx: &'a mut PgConnection,
+    pub wire: &'a mut WireConn,
+}
+
+impl SideConn<'_> {
+    fn reborrow(&mut self) -> SideConn<'_> {
+        SideConn {
+            sqlx: &mut *self.sqlx,
+            wire: &mut *self.wire,
+        }
+    }
+}
+
+/// Where a side reconnects every round: the sqlx options (reopened only when some operation
+/// runs Rust code) and the measuring connection's target.
+#[derive(Clone)]
+pub struct Reconnect {
+    pub sqlx: [PgConnectOptions; 2],
+    pub wire: [Target; 2],
+}
+
+/// How often the measuring loop, whose executions block the thread, lets the runtime see
+/// signals and the run's timeout (outside the timed region).
+const YIELD_EVERY: Duration = Duration::from_millis(100);
+
+/// Runs `count` executions (or until `budget` has passed, when given), recording each. The
+/// clock covers the execution only: parameters are drawn (and, for the measuring connection,
+/// encoded) before it starts.
 async fn run_side(
-    conn: &mut PgConnection,
+    conn: &mut SideConn<'_>,
     side: &PreparedSide,
     params: &ParamSource,
     rng: &mut ChaCha8Rng,
@@ -217,12 +252,24 @@ async fn run_side(
     hist: &mut Histogram<u64>,
 ) -> Result<u64, ExecError> {
     let started = Instant::now();
+    let mut yielded = started;
     let mut done = 0;
     while done < count {
         let values = params.draw(rng);
-        let t0 = Instant::now();
-        execute(conn, side, &values).await?;
-        hist.saturating_record(t0.elapsed().as_nanos() as u64);
+        if side.code.is_some() {
+            let t0 = Instant::now();
+            execute(conn.sqlx, side, &values).await?;
+            hist.saturating_record(t0.elapsed().as_nanos() as u64);
+        } else {
+            let encoded = encode(side, &values)?;
+            let t0 = Instant::now();
+            execute_measuring(conn.wire, side, &encoded)?;
+            hist.saturating_record(t0.elapsed().as_nanos() as u64);
+            if yielded.elapsed() >= YIELD_EVERY {
+                tokio::task::yield_now().await;
+                yielded = Instant::now();
+            }
+        }
         done += 1;
         if budget.is_some_and(|b| started.elapsed() >= b) {
             break;
@@ -231,10 +278,41 @@ async fn run_side(
     Ok(done)
 }
 
+/// Opens a measuring connection and prepares every SQL statement of `side` of `ops` on it.
+pub fn connect_measuring<'a>(
+    target: &Target,
+    ops: impl IntoIterator<Item = &'a Measurable>,
+    side: Side,
+) -> Result<WireConn, MeasureError> {
+    let located = |operation: &str, statement| {
+        let operation = operation.to_string();
+        move |error: WireError| MeasureError {
+            operation,
+            side,
+            error: ExecError {
+                statement,
+                error: error.into(),
+                bind: None,
+            },
+        }
+    };
+    let mut conn = WireConn::connect(target).map_err(located("(connecting)", 0))?;
+    for op in ops {
+        let prepared = match side {
+            Side::Before => &op.before,
+            Side::After => &op.after,
+        };
+        for (i, st) in prepared.statements.iter().enumerate() {
+            st.prepare_on(&mut conn).map_err(located(&op.name, i))?;
+        }
+    }
+    Ok(conn)
+}
+
 /// Warm-up: statements prepared and caches warm on both sides before anything is recorded.
 /// Returns the median execution time of each side of each operation, for planning the rounds.
 pub async fn warm_up(
-    conns: [&mut PgConnection; 2],
+    conns: [SideConn<'_>; 2],
     ops: &[Measurable],
     run: &RunSettings,
 ) -> Result<Vec<WarmTime>, MeasureError> {
@@ -249,20 +327,20 @@ pub async fn warm_up(
 /// the same parameters on both sides, seeded per operation by `seed_of`; returns the median
 /// time of an execution of each side.
 async fn warm_ops(
-    conns: [&mut PgConnection; 2],
+    conns: [SideConn<'_>; 2],
     ops: &[Measurable],
     count: u64,
     budget: Duration,
     seed_of: impl Fn(usize) -> u64,
 ) -> Result<Vec<WarmTime>, MeasureError> {
-    let [before, after] = conns;
+    let [mut before, mut after] = conns;
     let mut scratch = new_histogram();
     let mut times = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let mut median = [None, None];
         for (k, side, conn, prepared) in [
-            (0, Side::Before, &mut *before, &op.before),
-            (1, Side::After, &mut *after, &op.after),
+            (0, Side::Before, &mut before, &op.before),
+            (1, Side::After, &mut after, &op.after),
         ] {
             if !op.sides(Side::Before).contains(&side) {
                 continue;
@@ -360,15 +438,15 @@ impl ServerTiming {
 /// Reconnecting turns that persistent bias into round-to-round noise, which the paired
 /// statistics and their intervals account for.
 pub async fn rounds(
-    conns: [&mut PgConnection; 2],
-    reconnect: Option<&[PgConnectOptions; 2]>,
+    conns: [SideConn<'_>; 2],
+    reconnect: Option<&Reconnect>,
     ops: &[Measurable],
     run: &RunSettings,
     out: &mut Vec<OpSamples>,
     server: &mut ServerTiming,
     mut on_round: impl FnMut(u64),
 ) -> Result<(), MeasureError> {
-    let [before, after] = conns;
+    let [mut before, mut after] = conns;
     out.resize_with(ops.len(), OpSamples::default);
     let mut round_hist = [new_histogram(), new_histogram()];
     let budget = Duration::from_millis(run.round_budget_ms);
@@ -376,26 +454,29 @@ pub async fn rounds(
         .iter()
         .map(|o| o.per_round.clamp(1, run.iterations.max(1)))
         .collect();
+    let runs_code = ops
+        .iter()
+        .any(|o| o.before.code.is_some() || o.after.code.is_some());
     for round in 0..run.rounds {
         if let (Some(opts), true) = (reconnect, round > 0) {
-            for (side, conn, o) in [
-                (Side::Before, &mut *before, &opts[0]),
-                (Side::After, &mut *after, &opts[1]),
-            ] {
-                let fresh = o.connect().await.map_err(|error| MeasureError {
-                    operation: "(reconnecting between rounds)".into(),
-                    side,
-                    error: ExecError {
-                        statement: 0,
-                        error,
-                        bind: None,
-                    },
-                })?;
-                let old = std::mem::replace(conn, fresh);
-                let _ = old.close().await;
+            for (k, side, conn) in [(0, Side::Before, &mut before), (1, Side::After, &mut after)] {
+                let fresh = connect_measuring(&opts.wire[k], ops, side)?;
+                std::mem::replace(conn.wire, fresh).close();
+                if runs_code {
+                    let fresh = opts.sqlx[k].connect().await.map_err(|error| MeasureError {
+                        operation: "(reconnecting between rounds)".into(),
+                        side,
+                        error: ExecError {
+                            statement: 0,
+                            error: error.into(),
+                            bind: None,
+                        },
+                    })?;
+                    let _ = std::mem::replace(conn.sqlx, fresh).close().await;
+                }
             }
             warm_ops(
-                [&mut *before, &mut *after],
+                [before.reborrow(), after.reborrow()],
                 ops,
                 RECONNECT_WARMUP,
                 budget,
@@ -410,8 +491,8 @@ pub async fn rounds(
             let mut count = per_round[i];
             for (k, &side) in order.iter().enumerate() {
                 let (conn, prepared, hist) = match side {
-                    Side::Before => (&mut *before, &op.before, &mut round_hist[0]),
-                    Side::After => (&mut *after, &op.after, &mut round_hist[1]),
+                    Side::Before => (&mut before, &op.before, &mut round_hist[0]),
+                    Side::After => (&mut after, &op.after, &mut round_hist[1]),
                 };
                 hist.reset();
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);

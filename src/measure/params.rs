@@ -5,8 +5,10 @@ use std::str::FromStr;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use sqlx::postgres::{PgArguments, PgTypeInfo};
-use sqlx::{Arguments, TypeInfo};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgTypeInfo, Postgres};
+use sqlx::{Arguments, Encode, Type, TypeInfo};
 
 use crate::scenario::{Expr, Value};
 
@@ -97,9 +99,46 @@ impl Kind {
     }
 }
 
+/// Where bound values go: sqlx's arguments (EXPLAIN, load clients, Rust code), or binary values
+/// for the measuring connection ([`Encoded`]). Both encode with sqlx's `Encode`, so a value is
+/// the same bytes either way.
+pub trait Sink {
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send;
+}
+
+impl Sink for PgArguments {
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send,
+    {
+        Arguments::add(self, value)
+    }
+}
+
+/// Parameter values in PostgreSQL's binary format, `None` for NULL.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Encoded(pub Vec<Option<Vec<u8>>>);
+
+impl Sink for Encoded {
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send,
+    {
+        let mut buf = PgArgumentBuffer::default();
+        let bytes = match value.encode_by_ref(&mut buf)? {
+            IsNull::Yes => None,
+            IsNull::No => Some(buf.to_vec()),
+        };
+        self.0.push(bytes);
+        Ok(())
+    }
+}
+
 /// Adds `v` to `args` as `kind`. The error is in PostgreSQL's terms (an integer out of range
 /// for `integer`, not a Rust type).
-pub fn bind(args: &mut PgArguments, v: &Value, kind: Kind) -> Result<(), String> {
+pub fn bind(args: &mut impl Sink, v: &Value, kind: Kind) -> Result<(), String> {
     let name = kind.pg_name();
     let bad = || match (kind, v) {
         (Kind::I16 | Kind::I32, Value::Int(_)) => {

@@ -262,6 +262,7 @@ pub async fn start_reported(
     image: &str,
     settings: BTreeMap<String, String>,
     reason: String,
+    cpu: Option<usize>,
     progress: &mut crate::progress::Progress,
 ) -> Result<DockerServer> {
     for line in sweep_leftovers().await {
@@ -270,7 +271,8 @@ pub async fn start_reported(
     progress.step(&format!(
         "docker: starting a PostgreSQL container from {image}"
     ));
-    let server = DockerServer::start(image, settings, reason).await?;
+    let cpu = cpu.filter(|_| engine_is_local());
+    let server = DockerServer::start(image, settings, reason, cpu).await?;
     progress.step(&format!(
         "docker: container {} ({}) ready at {} ({}) in {:.1} s",
         short_id(&server.id),
@@ -284,6 +286,13 @@ pub async fn start_reported(
 
 const DIRECT_ROUTE: &str = "the container's own address";
 
+/// Whether the Docker engine runs on this machine (no `DOCKER_HOST`, or a unix socket): only
+/// then do its containers' CPUs and querygate's measuring thread share a scheduler, and pinning
+/// the container means something.
+fn engine_is_local() -> bool {
+    std::env::var("DOCKER_HOST").map_or(true, |h| h.is_empty() || h.starts_with("unix://"))
+}
+
 /// A running PostgreSQL container.
 pub struct DockerServer {
     /// `None` once removed.
@@ -294,6 +303,9 @@ pub struct DockerServer {
     /// How querygate reaches the server: the container's own address or the published port.
     route: &'static str,
     startup: Duration,
+    /// The CPU the container's processes are limited to (`--cpuset-cpus`), as a local server is
+    /// pinned: see docs/method.md, "Where the processes run".
+    pinned_cpu: Option<usize>,
 }
 
 impl DockerServer {
@@ -303,6 +315,7 @@ impl DockerServer {
         image: &str,
         settings: BTreeMap<String, String>,
         reason: String,
+        cpu: Option<usize>,
     ) -> Result<Self> {
         let t0 = Instant::now();
         let token = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
@@ -333,6 +346,11 @@ impl DockerServer {
             .with_label(LABEL_TOKEN, token.clone());
         for (k, v) in owner_labels() {
             request = request.with_label(k, v);
+        }
+        if let Some(cpu) = cpu {
+            request = request.with_host_config_modifier(move |hc| {
+                hc.cpuset_cpus = Some(cpu.to_string());
+            });
         }
 
         let container = match request.start().await {
@@ -387,6 +405,7 @@ impl DockerServer {
             info,
             route,
             startup: t0.elapsed(),
+            pinned_cpu: cpu,
         };
         if std::env::var_os(PANIC_HOOK_ENV).is_some() {
             panic!(
@@ -494,6 +513,10 @@ impl Server for DockerServer {
 
     fn info(&self) -> &BackendInfo {
         &self.info
+    }
+
+    fn pinned_cpu(&self) -> Option<usize> {
+        self.pinned_cpu
     }
 
     fn owns_server(&self) -> bool {

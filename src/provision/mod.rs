@@ -233,15 +233,16 @@ pub async fn start(
     progress: &mut crate::progress::Progress,
 ) -> crate::Result<Box<dyn Server>> {
     use crate::Error;
+    // The CPU a server querygate starts is pinned to (local) or limited to (docker).
+    let cpu = match cfg.placement {
+        crate::config::Placement::Free => None,
+        _ => pick_cpu(),
+    };
     let local = |reason: String| async {
         for line in local::sweep_leftovers() {
             progress_line(&line);
         }
         let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
-        let cpu = match cfg.placement {
-            crate::config::Placement::Free => None,
-            _ => pick_cpu(),
-        };
         let server =
             local::LocalServer::start_pinned(bindir, settings.clone(), reason, cpu).await?;
         Ok::<Box<dyn Server>, anyhow::Error>(Box::new(server))
@@ -282,7 +283,9 @@ pub async fn start(
             }
             .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
             let reason = format!("--backend docker: {usable}");
-            Box::new(docker::start_reported(&cfg.image, settings.clone(), reason, progress).await?)
+            Box::new(
+                docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress).await?,
+            )
         }
         // Docker when an engine answers and the image is present or can be pulled; else local.
         // A docker start that fails after that is an error, not a silent switch of server.
@@ -302,7 +305,7 @@ pub async fn start(
                     let reason = format!("auto: docker, because {usable}");
                     progress.step(&format!("backend {reason}"));
                     Box::new(
-                        docker::start_reported(&cfg.image, settings.clone(), reason, progress)
+                        docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress)
                             .await
                             .map_err(|e| {
                                 anyhow::anyhow!(

@@ -77,6 +77,7 @@ pub async fn prepare(
     on_step("loading schema and seed data");
     let started = Instant::now();
     let mut tpl = connect(&admin.clone().database(&names.template)).await?;
+    durable_commits(&mut tpl).await?;
     for f in scenario.schema.iter().chain(&scenario.migration.base) {
         run_file(&mut tpl, f, None).await?;
     }
@@ -127,6 +128,7 @@ pub async fn prepare(
         on_step("applying the migration to the after database");
     }
     let mut after = connect(&admin.clone().database(&names.after)).await?;
+    durable_commits(&mut after).await?;
     for f in &scenario.migration.up {
         let d = run_migration_file(&mut after, f).await?;
         out.migration_files.push(FileTiming {
@@ -152,6 +154,19 @@ pub async fn prepare(
     let _ = admin_conn.execute("CHECKPOINT").await;
     admin_conn.close().await.ok();
     Ok(out)
+}
+
+/// Makes this session's commits wait for their WAL flush. querygate's servers run with
+/// `synchronous_commit = off`, and VACUUM marks a page all-visible only when it can set the
+/// "committed" hint bit of every tuple, which it may not while the inserting transaction's commit
+/// record is unflushed: a VACUUM right after an asynchronous seed left the table without a
+/// visibility map (seen as index-only scans costed with heap fetches, and a plan other than
+/// production's), depending on whether the WAL writer had flushed in between.
+async fn durable_commits(conn: &mut PgConnection) -> anyhow::Result<()> {
+    conn.execute("SET synchronous_commit = on")
+        .await
+        .context("cannot set synchronous_commit for seeding")?;
+    Ok(())
 }
 
 /// Drops the scratch databases (those that exist). Used at the end, on error and on Ctrl-C.
