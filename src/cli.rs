@@ -1,6 +1,7 @@
 //! Command-line flags (clap) and their conversion into a validated [`Config`]. No clap type
 //! is used past this module.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -221,7 +222,9 @@ pub struct RunOptions {
 }
 
 /// The flags of a bench target built with `querygate::Bench` (`cargo bench --bench NAME -- …`):
-/// those of `run`, without scenario files, plus cargo's own bench flags, accepted and ignored.
+/// those of `run`, without scenario files, plus the flags cargo and libtest harnesses are
+/// called with (by cargo, cargo-nextest, IDEs), accepted and ignored. Read through
+/// [`parse_bench_args`].
 #[derive(Parser, Debug)]
 #[command(
     about = "Measure Rust operations before and after a migration with querygate (flags as `querygate run`)"
@@ -238,9 +241,23 @@ pub struct BenchCli {
     /// smoke run (2 rounds of 2 executions) checks that the operations work.
     #[arg(long)]
     pub bench: bool,
-    /// libtest flags cargo or IDEs may pass; ignored.
+    /// libtest's `--list`: there are no libtest tests to list; nothing is printed.
+    #[arg(long, hide = true)]
+    pub list: bool,
+    #[command(flatten)]
+    pub libtest: LibtestArgs,
+}
+
+/// libtest's flags, which cargo, cargo-nextest and IDEs may pass to any bench or test target:
+/// accepted so that they are no usage error, and ignored (a querygate bench target's name
+/// filters are its only selection). libtest's `--format pretty|terse` is removed before
+/// parsing (see [`parse_bench_args`]); `--format json` is querygate's.
+#[derive(Args, Debug, Default)]
+pub struct LibtestArgs {
     #[arg(long, hide = true)]
     pub nocapture: bool,
+    #[arg(long = "no-capture", hide = true)]
+    pub no_capture: bool,
     #[arg(long, hide = true)]
     pub exact: bool,
     #[arg(long, hide = true)]
@@ -251,11 +268,96 @@ pub struct BenchCli {
     pub include_ignored: bool,
     #[arg(long, hide = true)]
     pub test: bool,
+    #[arg(long, hide = true)]
+    pub test_threads: Option<String>,
+    #[arg(long, hide = true)]
+    pub skip: Vec<String>,
+    #[arg(long, hide = true)]
+    pub color: Option<String>,
+    #[arg(long, hide = true)]
+    pub logfile: Option<String>,
+    #[arg(long, hide = true)]
+    pub report_time: bool,
+    #[arg(long, hide = true)]
+    pub ensure_time: bool,
+    #[arg(long, hide = true)]
+    pub shuffle: bool,
+    #[arg(long, hide = true)]
+    pub shuffle_seed: Option<String>,
+    #[arg(long, hide = true)]
+    pub force_run_in_process: bool,
+    #[arg(long, hide = true)]
+    pub exclude_should_panic: bool,
+    /// `-Z unstable-options`, which libtest's `--format json` and `--report-time` need.
+    #[arg(short = 'Z', hide = true)]
+    pub unstable: Vec<String>,
+}
+
+/// What a bench target's command line asks for.
+#[derive(Debug)]
+pub enum BenchRequest {
+    /// Measure: the configuration of `querygate run` for the bench's scenario, and `--quiet`.
+    Run(Box<RunConfig>, bool),
+    /// libtest's `--list`, with or without `--format terse` or `--ignored` (cargo-nextest and
+    /// IDEs call it to find tests): a querygate bench target has no libtest tests to list, so
+    /// nothing is printed, and the exit code is 0.
+    List,
+    /// `--help` or `--version`: this text goes to stdout, and the exit code is 0.
+    Print(String),
+}
+
+/// Parses the command line of a bench target (`args[0]` is the program name) into what it
+/// asks for, the run configured for the bench's `scenario` file. The one place a bench
+/// target's flags are read; clap stays in this file.
+///
+/// libtest's `--format` collides with `run`'s: `pretty` and `terse`, values querygate does
+/// not know, are libtest's and dropped; `table`, `json` and `markdown` are querygate's (so
+/// `--format json` prints querygate's JSON report, not libtest's events).
+pub fn parse_bench_args(args: Vec<OsString>, scenario: PathBuf) -> Result<BenchRequest, Error> {
+    let cli = match BenchCli::try_parse_from(without_libtest_format(args)) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => return Ok(BenchRequest::Print(e.render().to_string())),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+            return Err(Error::Usage(text.to_string()));
+        }
+    };
+    if cli.list {
+        return Ok(BenchRequest::List);
+    }
+    let (config, quiet) = cli.into_run_config(scenario)?;
+    Ok(BenchRequest::Run(Box::new(config), quiet))
+}
+
+/// `args` without libtest's `--format pretty|terse` (`--format=terse` too), which clap would
+/// refuse as values of querygate's `--format`.
+fn without_libtest_format(args: Vec<OsString>) -> Vec<OsString> {
+    const LIBTEST: [&str; 2] = ["pretty", "terse"];
+    let mut out = Vec::with_capacity(args.len());
+    let mut args = args.into_iter().peekable();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--format")
+                if args
+                    .peek()
+                    .and_then(|v| v.to_str())
+                    .is_some_and(|v| LIBTEST.contains(&v)) =>
+            {
+                args.next();
+            }
+            Some(a)
+                if a.strip_prefix("--format=")
+                    .is_some_and(|v| LIBTEST.contains(&v)) => {}
+            _ => out.push(arg),
+        }
+    }
+    out
 }
 
 impl BenchCli {
-    /// The run configuration for `scenario`, and the operation filters.
-    pub fn into_run_config(self, scenario: PathBuf) -> Result<(RunConfig, bool), Error> {
+    /// The run configuration for `scenario`, and `--quiet`.
+    fn into_run_config(self, scenario: PathBuf) -> Result<(RunConfig, bool), Error> {
         let mut options = self.options;
         if !self.bench {
             options.rounds.get_or_insert(2);
@@ -466,6 +568,12 @@ impl RunOptions {
 }
 
 impl Cli {
+    /// The process's command line, parsed; on a usage error (or `--help`, `--version`) clap
+    /// prints and exits, as a command-line tool does.
+    pub fn from_args() -> Cli {
+        <Cli as Parser>::parse()
+    }
+
     /// The one conversion from flags to configuration.
     pub fn into_config(self) -> Result<Config, Error> {
         let command = match self.command {
@@ -527,5 +635,107 @@ mod tests {
         );
         assert!(parse_scales("0").is_err());
         assert!(parse_scales("ten").is_err());
+    }
+
+    fn bench(args: &[&str]) -> Result<BenchRequest, Error> {
+        let argv = std::iter::once("focus_repo")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        parse_bench_args(argv, PathBuf::from("s.toml"))
+    }
+
+    fn bench_run(args: &[&str]) -> RunConfig {
+        match bench(args) {
+            Ok(BenchRequest::Run(config, _)) => *config,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn libtest_list_prints_nothing_with_or_without_terse() {
+        for args in [
+            &["--list"][..],
+            &["--list", "--format", "terse"],
+            &["--list", "--format=terse", "--ignored"],
+            &["--format", "pretty", "--list", "-Z", "unstable-options"],
+            &["--list", "--bench", "--test-threads", "1", "add_track"],
+        ] {
+            assert!(
+                matches!(bench(args), Ok(BenchRequest::List)),
+                "{args:?}: {:?}",
+                bench(args)
+            );
+        }
+    }
+
+    #[test]
+    fn libtest_flags_are_ignored_and_filters_kept() {
+        let c = bench_run(&[
+            "--test-threads",
+            "4",
+            "--nocapture",
+            "--no-capture",
+            "--exact",
+            "--ignored",
+            "--include-ignored",
+            "--show-output",
+            "--color=never",
+            "--skip",
+            "x",
+            "--report-time",
+            "-Zunstable-options",
+            "--shuffle-seed",
+            "7",
+            "--bench",
+            "add_track",
+            "delete",
+        ]);
+        assert_eq!(c.implementations.only, ["add_track", "delete"]);
+        assert_eq!(c.overrides.rounds, None, "--bench measures fully");
+        assert_eq!(c.scenarios, [PathBuf::from("s.toml")]);
+    }
+
+    #[test]
+    fn without_bench_a_smoke_run() {
+        let c = bench_run(&["--test-threads=1"]);
+        assert_eq!(c.overrides.rounds, Some(2));
+        assert_eq!(c.overrides.iterations, Some(2));
+        assert_eq!(bench_run(&["--rounds", "5"]).overrides.rounds, Some(5));
+    }
+
+    #[test]
+    fn format_values_querygate_does_not_know_are_libtest_s() {
+        for (args, want) in [
+            (&["--format", "terse"][..], OutputFormat::Table),
+            (&["--format=pretty"], OutputFormat::Table),
+            (&["--format", "json"], OutputFormat::Json),
+            (
+                &["--format", "markdown", "--format", "terse"],
+                OutputFormat::Markdown,
+            ),
+        ] {
+            assert_eq!(bench_run(args).format, want, "{args:?}");
+        }
+        let e = bench(&["--format", "yaml"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("invalid value 'yaml'"), "{e}");
+    }
+
+    #[test]
+    fn unknown_flags_are_usage_errors_and_help_is_printed() {
+        let e = bench(&["--rounds-typo", "3"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--rounds-typo"), "{e}");
+        match bench(&["--help"]) {
+            Ok(BenchRequest::Print(text)) => {
+                assert!(text.contains("--baseline"), "{text}");
+                assert!(
+                    !text.contains("--test-threads"),
+                    "libtest's flags are hidden: {text}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

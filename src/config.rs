@@ -10,9 +10,15 @@ pub use crate::report::FailOn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
+    /// Docker when an engine answers and the image is present or pullable, else `Local`.
     Auto,
+    /// A container of the image (`postgres:17` by default), removed at the end.
     Docker,
+    /// An ephemeral cluster from the PostgreSQL server binaries on this machine (`initdb`,
+    /// `postgres`), its directory removed at the end.
     Local,
+    /// An existing server (a database URL): querygate creates and drops its own scratch
+    /// databases there and reads the URL's database only.
     Url,
 }
 

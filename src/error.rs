@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 /// A problem located in a file the user wrote: a scenario, or an SQL file it names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
+    /// The scenario file, or the SQL file it names.
     pub file: PathBuf,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
+    /// What is wrong, and how to fix it.
     pub message: String,
     /// The offending source line, shown under the message with a caret.
     pub source_line: Option<String>,
@@ -119,6 +123,14 @@ pub fn exit(result: Result<u8>) -> std::process::ExitCode {
 }
 
 impl Error {
+    /// The process exit code this error ends a command with: 2 for scenario and usage
+    /// errors, 3 for infrastructure failures and the run's time limit, 130 (SIGINT) or 143
+    /// (SIGTERM) when interrupted.
+    ///
+    /// ```
+    /// let e = querygate::Error::Usage("--rounds must be at least 2".into());
+    /// assert_eq!(e.exit_code(), 2);
+    /// ```
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Scenario(_) | Error::Scenarios(_) | Error::Usage(_) => 2,
@@ -135,6 +147,7 @@ impl From<Located> for Error {
     }
 }
 
+/// `std::result::Result` with querygate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = querygate::cli::Cli::parse();
+    let cli = querygate::cli::Cli::from_args();
     let result = cli.into_config().and_then(|config| {
         // One thread: the measured loop has no cross-thread wake-ups (closer to pgbench).
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -261,6 +261,41 @@ fn renderers_depend_only_on_the_report_model_and_shared_text() {
     }
 }
 
+/// Whether `code` (comments and literals blanked) names `word` as a whole identifier.
+fn names(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(at, _)| {
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        !code[..at].chars().next_back().is_some_and(ident)
+            && !code[at + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// ARCHITECTURE.md: clap types live in `cli.rs` only, converted there into a validated
+/// `Config` (or, for bench targets, by `cli::parse_bench_args`); no other file names clap,
+/// not even `main.rs` (it calls `Cli::from_args`).
+#[test]
+fn only_cli_rs_names_clap() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "the scan found too few files: {files:?}");
+    let naming: Vec<String> = files
+        .iter()
+        .filter(|f| **f != src.join("cli.rs"))
+        .filter(|f| {
+            names(
+                &code_only(&std::fs::read_to_string(f).expect("read source")),
+                "clap",
+            )
+        })
+        .map(|f| f.strip_prefix(&src).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(
+        naming.is_empty(),
+        "these files name clap, whose types belong in src/cli.rs only (add a function there): {naming:?}"
+    );
+}
+
 #[test]
 fn the_scan_sees_grouped_and_inline_paths() {
     let code = code_only(
@@ -268,6 +303,12 @@ fn the_scan_sees_grouped_and_inline_paths() {
     );
     let refs: Vec<String> = crate_refs(&code).into_iter().collect();
     assert_eq!(refs, ["a", "b", "c", "h"]);
+    assert!(names(&code_only("use clap::Parser;"), "clap"));
+    assert!(names(&code_only("<Cli as clap::Parser>::parse()"), "clap"));
+    assert!(!names(
+        &code_only("// clap\nlet s = \"clap\"; let clapper = 1;"),
+        "clap"
+    ));
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));

@@ -441,6 +441,7 @@ mod tests {
             rows_returned: 0,
             rows_affected: 0,
             checksum: 0,
+            returned: None,
         }
     }
 

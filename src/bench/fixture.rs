@@ -3,6 +3,7 @@
 //! clone with the migration applied to "after" — the preparation `querygate run` does —
 //! and everything removed again when the fixture is dropped, also while a panic unwinds.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -13,10 +14,22 @@ use crate::config::BackendKind;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::provision::{self, Server};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Scenario, Value};
 use crate::seed::{self, Names};
 
 /// Options for [`Fixture`]; start with [`Fixture::builder`].
+///
+/// ```no_run
+/// use querygate::bench::BackendKind;
+/// use querygate::Fixture;
+///
+/// let db = Fixture::builder("scenarios/focus_sessions.toml")
+///     .backend(BackendKind::Local)
+///     .scale(10_000)
+///     .quiet()
+///     .start()?;
+/// # Ok::<(), querygate::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct FixtureBuilder {
     scenario: PathBuf,
@@ -30,6 +43,12 @@ pub struct FixtureBuilder {
 impl FixtureBuilder {
     /// Where the server comes from (default: `QUERYGATE_BACKEND`, else `auto`: docker when
     /// usable, else a local ephemeral cluster).
+    ///
+    /// ```no_run
+    /// # use querygate::{bench::BackendKind, Fixture};
+    /// let db = Fixture::builder("scenarios/focus_sessions.toml").backend(BackendKind::Docker).start()?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn backend(mut self, kind: BackendKind) -> Self {
         self.backend = kind;
         self
@@ -37,25 +56,54 @@ impl FixtureBuilder {
 
     /// The existing server for [`BackendKind::Url`] (default: `DATABASE_URL`). querygate
     /// creates and drops its own scratch databases there.
+    ///
+    /// ```no_run
+    /// # use querygate::{bench::BackendKind, Fixture};
+    /// let db = Fixture::builder("scenarios/focus_sessions.toml")
+    ///     .backend(BackendKind::Url)
+    ///     .database_url("postgres://postgres@localhost:5432/postgres")
+    ///     .start()?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn database_url(mut self, url: impl Into<String>) -> Self {
         self.database_url = Some(url.into());
         self
     }
 
     /// Overrides the scenario's `data.scale`.
+    ///
+    /// ```no_run
+    /// # use querygate::Fixture;
+    /// let db = Fixture::builder("scenarios/focus_sessions.toml").scale(1_000).start()?;
+    /// assert_eq!(db.scale(), 1_000);
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn scale(mut self, scale: i64) -> Self {
         self.scale = Some(scale);
         self
     }
 
     /// No progress lines on stderr.
+    ///
+    /// ```no_run
+    /// # use querygate::Fixture;
+    /// let db = Fixture::builder("scenarios/focus_sessions.toml").quiet().start()?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
         self
     }
 
     /// Starts the server, seeds, clones and migrates. Blocks; callable inside or outside an
-    /// async runtime.
+    /// async runtime. Errors: the scenario's (exit code 2 in [`Error::exit_code`]), or the
+    /// server's, Docker's, the file system's (3).
+    ///
+    /// ```no_run
+    /// # use querygate::Fixture;
+    /// let db = Fixture::builder("scenarios/focus_sessions.toml").start()?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn start(self) -> Result<Fixture> {
         let scenario = scenario::load(&self.scenario, self.scale)?;
         if self.backend == BackendKind::Url && self.database_url.is_none() {
@@ -133,12 +181,23 @@ impl std::fmt::Debug for Fixture {
 }
 
 impl Fixture {
-    /// Prepares the databases of the scenario file at `path` with default options.
+    /// Prepares the databases of the scenario file at `path` with default options (see
+    /// [`Fixture::builder`]).
+    ///
+    /// ```no_run
+    /// let db = querygate::Fixture::start("scenarios/focus_sessions.toml")?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn start(path: impl Into<PathBuf>) -> Result<Fixture> {
         Fixture::builder(path).start()
     }
 
-    /// Options for a fixture of the scenario file at `path`.
+    /// Options for a fixture of the scenario file at `path`; nothing starts before
+    /// [`FixtureBuilder::start`].
+    ///
+    /// ```
+    /// let builder = querygate::Fixture::builder("scenarios/focus_sessions.toml").scale(1_000);
+    /// ```
     pub fn builder(path: impl Into<PathBuf>) -> FixtureBuilder {
         let backend = std::env::var("QUERYGATE_BACKEND")
             .ok()
@@ -161,6 +220,16 @@ impl Fixture {
     }
 
     /// Connection options for the database before the migration.
+    ///
+    /// ```no_run
+    /// use sqlx::ConnectOptions;
+    /// # async fn f(db: &querygate::Fixture) -> Result<(), sqlx::Error> {
+    /// let mut conn = db.before().connect().await?;
+    /// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM focus_sessions")
+    ///     .fetch_one(&mut conn)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn before(&self) -> PgConnectOptions {
         self.admin
             .clone()
@@ -169,6 +238,14 @@ impl Fixture {
     }
 
     /// Connection options for the database after the migration.
+    ///
+    /// ```no_run
+    /// use sqlx::{ConnectOptions, Connection};
+    /// # async fn f(db: &querygate::Fixture) -> Result<(), sqlx::Error> {
+    /// let mut conn = db.after().connect().await?;
+    /// conn.ping().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn after(&self) -> PgConnectOptions {
         self.admin
             .clone()
@@ -176,14 +253,41 @@ impl Fixture {
             .application_name("querygate-fixture")
     }
 
-    /// The validated scenario (its variables, e.g. `scenario().vars["users"]`, size the
-    /// parameters of a criterion loop).
-    pub fn scenario(&self) -> &Scenario {
-        &self.scenario
+    /// The scenario's variables, folded to constants: `scale`, `seed` and its own (`users`,
+    /// …), to size the parameters of a criterion loop as the scenario's `params` do.
+    ///
+    /// ```no_run
+    /// use querygate::bench::Value;
+    /// let db = querygate::Fixture::start("scenarios/focus_sessions.toml")?;
+    /// let Value::Int(users) = db.vars()["users"] else { panic!("users is an integer") };
+    /// let user_id = 1 + 42 % users; // in 1..=users, as `random(1, :users)`
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
+    pub fn vars(&self) -> &BTreeMap<String, Value> {
+        &self.scenario.vars
+    }
+
+    /// The scale the data was seeded at (the scenario's `data.scale`, or
+    /// [`FixtureBuilder::scale`]).
+    ///
+    /// ```no_run
+    /// let db = querygate::Fixture::start("scenarios/focus_sessions.toml")?;
+    /// println!("{} focus sessions", db.scale());
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
+    pub fn scale(&self) -> i64 {
+        self.scenario.scale
     }
 
     /// Drops the scratch databases and stops the server now, reporting failures (dropping
     /// the fixture does the same and ignores them).
+    ///
+    /// ```no_run
+    /// let db = querygate::Fixture::start("scenarios/focus_sessions.toml")?;
+    /// // … measure …
+    /// db.cleanup()?;
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn cleanup(mut self) -> Result<()> {
         self.teardown()
     }

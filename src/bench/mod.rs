@@ -38,6 +38,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 mod fixture;
 
 use std::ffi::OsString;
@@ -46,16 +48,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use sqlx::postgres::PgConnection;
 
 pub use crate::config::BackendKind;
-pub use crate::scenario::code::{Code, Implementation, Operation, ParamError, Params, Registry};
+pub use crate::scenario::code::{Implementation, Operation, ParamError, Params};
 pub use crate::scenario::{Mode, Value};
 pub use fixture::{Fixture, FixtureBuilder};
 
-use crate::config::{Command, Config};
+use crate::cli::BenchRequest;
+use crate::config::{Command, Config, RunConfig};
 use crate::error::{Error, Result};
+use crate::scenario::code::{Code, Registry};
 
 /// The "before" half of an [`Implementation`]; pair it with [`after`] or [`Before::after`].
 #[derive(Debug, Clone)]
@@ -109,7 +112,31 @@ where
     Before(Code::new(f))
 }
 
-/// The new code, run on the database after the migration.
+/// The new code, run on the database after the migration; pair it with [`before`] as a tuple
+/// (or use [`Before::after`]).
+///
+/// ```
+/// use querygate::bench::{after, before, Params};
+/// async fn old(c: &mut sqlx::PgConnection, p: &Params) -> Result<u64, sqlx::Error> {
+///     let tracks = sqlx::query("DELETE FROM focus_library_tracks WHERE library_id = $1")
+///         .bind(p.i64(0))
+///         .execute(&mut *c)
+///         .await?;
+///     let library = sqlx::query("DELETE FROM focus_libraries WHERE id = $1")
+///         .bind(p.i64(0))
+///         .execute(&mut *c)
+///         .await?;
+///     Ok(library.rows_affected())
+/// }
+/// async fn new(c: &mut sqlx::PgConnection, p: &Params) -> Result<u64, sqlx::Error> {
+///     let library = sqlx::query("DELETE FROM focus_libraries WHERE id = $1") // ON DELETE CASCADE
+///         .bind(p.i64(0))
+///         .execute(c)
+///         .await?;
+///     Ok(library.rows_affected())
+/// }
+/// let delete_library = (before(old), after(new));
+/// ```
 pub fn after<F, T, E>(f: F) -> After
 where
     F: AsyncFn(&mut PgConnection, &Params) -> std::result::Result<T, E> + Send + Sync + 'static,
@@ -121,6 +148,13 @@ where
 
 impl Before {
     /// Completes the pair with the new code.
+    ///
+    /// ```
+    /// use querygate::bench::{before, Implementation, Params};
+    /// async fn old(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// async fn new(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// let imp: Implementation = before(old).after(new);
+    /// ```
     pub fn after<F, T, E>(self, f: F) -> Implementation
     where
         F: AsyncFn(&mut PgConnection, &Params) -> std::result::Result<T, E> + Send + Sync + 'static,
@@ -165,7 +199,11 @@ pub struct Bench {
 
 impl Bench {
     /// A run of the scenario file at `path` (relative paths from the current directory;
-    /// `cargo bench` runs in the package root).
+    /// `cargo bench` runs in the package root). The file is read when the bench runs.
+    ///
+    /// ```
+    /// let bench = querygate::Bench::from_scenario("scenarios/focus_sessions.toml");
+    /// ```
     pub fn from_scenario(path: impl Into<PathBuf>) -> Bench {
         Bench {
             scenario: path.into(),
@@ -175,7 +213,24 @@ impl Bench {
     }
 
     /// Measures `implementation` for the scenario's operation `name`, in place of its SQL;
-    /// the operation's params, mode, claims and gate thresholds stay as the file says.
+    /// the operation's params, mode, claims and gate thresholds stay as the file says. A
+    /// name the file does not have is refused when the bench runs (exit code 2).
+    ///
+    /// ```
+    /// use querygate::bench::{after, before, both, Bench, Params};
+    /// async fn get(c: &mut sqlx::PgConnection, p: &Params) -> Result<Option<i64>, sqlx::Error> {
+    ///     sqlx::query_scalar("SELECT id FROM focus_sessions WHERE user_id = $1 AND status = 'active'")
+    ///         .bind(p.i64(0))
+    ///         .fetch_optional(c)
+    ///         .await
+    /// }
+    /// async fn old(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// async fn new(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// let bench = Bench::from_scenario("scenarios/focus_sessions.toml")
+    ///     .operation("get_active_session", both(get))
+    ///     .operation("add_track", before(old).after(new))
+    ///     .operation("delete_library", (before(old), after(new)));
+    /// ```
     pub fn operation(mut self, name: &str, implementation: impl Into<Implementation>) -> Bench {
         self.registry
             .replace
@@ -183,7 +238,25 @@ impl Bench {
         self
     }
 
-    /// Adds an operation declared entirely in code.
+    /// Adds an operation declared entirely in code (one the scenario file does not have);
+    /// see [`Operation`].
+    ///
+    /// ```
+    /// use querygate::bench::{both, Bench, Mode, Operation, Params};
+    /// async fn touch(c: &mut sqlx::PgConnection, p: &Params) -> Result<u64, sqlx::Error> {
+    ///     let done = sqlx::query("UPDATE users SET total_focus_seconds = total_focus_seconds + 1 WHERE id = $1")
+    ///         .bind(p.i64(0))
+    ///         .execute(c)
+    ///         .await?;
+    ///     Ok(done.rows_affected())
+    /// }
+    /// let bench = Bench::from_scenario("scenarios/focus_sessions.toml").define(
+    ///     Operation::new("touch_user", both(touch))
+    ///         .params(["random(1, :users)"])
+    ///         .claim("no seq scan on users")
+    ///         .mode(Mode::Rollback),
+    /// );
+    /// ```
     pub fn define(mut self, operation: Operation) -> Bench {
         self.registry.define.push(operation);
         self
@@ -191,6 +264,11 @@ impl Bench {
 
     /// Uses these arguments (without the program name) instead of the process's: the flags of
     /// `querygate run` (`--backend`, `--out`, `--baseline`, `--html` …) and name filters.
+    ///
+    /// ```
+    /// let bench = querygate::Bench::from_scenario("scenarios/focus_sessions.toml")
+    ///     .args(["--backend", "local", "--rounds", "5", "add_track"]);
+    /// ```
     pub fn args<I, S>(mut self, args: I) -> Bench
     where
         I: IntoIterator<Item = S>,
@@ -202,7 +280,18 @@ impl Bench {
 
     /// Parses the flags, runs, prints the report on stdout, and returns the exit code
     /// `querygate run` would: 0 pass, 1 regression or refuted claim, 2 usage or scenario
-    /// error, 3 infrastructure. Errors are printed on stderr.
+    /// error, 3 infrastructure. Errors are printed on stderr. libtest's `--list` prints
+    /// nothing and returns 0; its other flags are ignored (docs/rust-api.md).
+    ///
+    /// ```no_run
+    /// # use querygate::bench::{both, Bench, Params};
+    /// # async fn find(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// fn main() -> std::process::ExitCode {
+    ///     Bench::from_scenario("scenarios/focus_sessions.toml")
+    ///         .operation("get_active_session", both(find))
+    ///         .run() // reads `cargo bench --bench NAME -- <flags>`
+    /// }
+    /// ```
     pub fn run(self) -> ExitCode {
         let program = std::env::args_os()
             .next()
@@ -211,27 +300,43 @@ impl Bench {
             Some(a) => std::iter::once(program).chain(a.iter().cloned()).collect(),
             None => std::env::args_os().collect(),
         };
-        let cli = match crate::cli::BenchCli::try_parse_from(args) {
-            Ok(cli) => cli,
-            Err(e) => {
-                let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-            }
-        };
-        crate::error::exit(self.run_cli(cli, &mut std::io::stdout().lock()))
+        crate::error::exit(self.run_args(args, &mut std::io::stdout().lock()))
     }
 
-    /// As [`Bench::run`], with the report written to `out` and the result returned.
+    /// As [`Bench::run`], with the report written to `out` and the result returned; the
+    /// arguments are those given to [`Bench::args`] (none: the scenario's own settings),
+    /// never the process's.
+    ///
+    /// ```no_run
+    /// # use querygate::bench::{both, Bench, Params};
+    /// # async fn find(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+    /// let mut report = Vec::new();
+    /// let code = Bench::from_scenario("scenarios/focus_sessions.toml")
+    ///     .operation("get_active_session", both(find))
+    ///     .args(["--backend", "local", "--format", "json", "--out", "results/r.json"])
+    ///     .try_run(&mut report)?;
+    /// assert!(code <= 1, "0 pass, 1 a refuted claim or a regression");
+    /// # Ok::<(), querygate::Error>(())
+    /// ```
     pub fn try_run(self, out: &mut dyn Write) -> Result<u8> {
         let args =
             std::iter::once(OsString::from("bench")).chain(self.args.clone().unwrap_or_default());
-        let cli =
-            crate::cli::BenchCli::try_parse_from(args).map_err(|e| Error::Usage(e.to_string()))?;
-        self.run_cli(cli, out)
+        self.run_args(args.collect(), out)
     }
 
-    fn run_cli(self, cli: crate::cli::BenchCli, out: &mut dyn Write) -> Result<u8> {
-        let (mut config, quiet) = cli.into_run_config(self.scenario)?;
+    fn run_args(self, args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
+        match crate::cli::parse_bench_args(args, self.scenario.clone())? {
+            BenchRequest::List => Ok(0),
+            BenchRequest::Print(text) => {
+                out.write_all(text.as_bytes())
+                    .map_err(|e| Error::Infra(e.into()))?;
+                Ok(0)
+            }
+            BenchRequest::Run(config, quiet) => self.run_config(*config, quiet, out),
+        }
+    }
+
+    fn run_config(self, mut config: RunConfig, quiet: bool, out: &mut dyn Write) -> Result<u8> {
         let only = std::mem::take(&mut config.implementations.only);
         config.implementations = self.registry;
         config.implementations.only = only;

@@ -236,8 +236,9 @@ async fn enable_auto_explain(conn: &mut PgConnection) -> anyhow::Result<()> {
 
 /// Runs `code` once with `values` inside a transaction that is rolled back, and returns one
 /// entry per statement it executed: a plan for planned statements, none for utility ones.
-/// The digest of the function's returned value rides on the last entry's checksum, so that
-/// the side's result digest is what the function handed back.
+/// The digest of the function's returned value rides on the last entry (`returned`, and its
+/// `checksum` in the results file), so that the side's result digest is what the function
+/// handed back.
 pub async fn explain_code(
     conn: &mut PgConnection,
     code: &Code,
@@ -258,6 +259,7 @@ pub async fn explain_code(
     let mut plans = statements(seen);
     if let Some(last) = plans.last_mut() {
         last.checksum = digest;
+        last.returned = Some(digest);
     }
     Ok(plans)
 }
@@ -285,6 +287,7 @@ fn statements(seen: Vec<Seen>) -> Vec<StatementPlan> {
                         rows_returned,
                         rows_affected,
                         checksum: 0,
+                        returned: None,
                     });
                 }
                 let n = pending.len();
@@ -301,6 +304,7 @@ fn statements(seen: Vec<Seen>) -> Vec<StatementPlan> {
                         rows_returned: if last { rows_returned } else { 0 },
                         rows_affected: if last { rows_affected } else { 0 },
                         checksum: 0,
+                        returned: None,
                     });
                 }
             }

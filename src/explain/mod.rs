@@ -30,6 +30,9 @@ pub struct StatementPlan {
     /// Rows affected, for writes.
     pub rows_affected: u64,
     pub checksum: u64,
+    /// For a side written in Rust, on its last statement: the digest of the value its function
+    /// returned. The side's result is that value alone (see [`side_digest`]).
+    pub returned: Option<u64>,
 }
 
 /// An order-insensitive digest of a multiset of rows: the wrapping sum of per-row SHA-256
@@ -100,6 +103,7 @@ pub async fn explain_side(
                 rows_returned: 0,
                 rows_affected: 0,
                 checksum: 0,
+                returned: None,
             });
         }
         anyhow::Ok(())
@@ -147,8 +151,14 @@ pub async fn explain_side(
     Ok(out)
 }
 
-/// The digest of everything a side returned: what the repository function hands back.
+/// The digest of everything a side returned: the rows of its statements, or, for a side
+/// written in Rust, the value its function returned (one value: `rows` 1). What the Rust
+/// function's statements returned on the way is not its result: old code that reads a row
+/// back after updating it and new code that gets it from `UPDATE … RETURNING` return the same.
 pub fn side_digest(plans: &[StatementPlan]) -> ResultDigest {
+    if let Some(sum) = plans.iter().find_map(|p| p.returned) {
+        return ResultDigest { rows: 1, sum };
+    }
     let mut d = ResultDigest::default();
     for p in plans {
         d.merge(ResultDigest {
@@ -177,5 +187,30 @@ mod tests {
         z.add_row(&[Some(a), Some(b"")]);
         z.add_row(&[Some(b), Some(a)]);
         assert_ne!(x, z, "NULL and empty differ");
+    }
+
+    #[test]
+    fn a_rust_side_s_result_is_the_value_it_returned() {
+        let entry = |rows_returned, returned: Option<u64>| StatementPlan {
+            sql: String::new(),
+            plan: Json::Null,
+            facts: PlanFacts::default(),
+            rows_returned,
+            rows_affected: 0,
+            checksum: returned.unwrap_or(0),
+            returned,
+        };
+        // Old: SELECT, UPDATE, UPDATE, SELECT back (2 rows on the way); new: UPDATE … RETURNING,
+        // UPDATE, COMMIT (1 row). The same value returned.
+        let old = [
+            entry(1, None),
+            entry(0, None),
+            entry(0, None),
+            entry(1, Some(7)),
+        ];
+        let new = [entry(1, None), entry(0, None), entry(0, Some(7))];
+        assert_eq!(side_digest(&old), side_digest(&new));
+        assert_eq!(side_digest(&new).render(), "1:0000000000000007");
+        assert_ne!(side_digest(&old), side_digest(&[entry(1, Some(8))]));
     }
 }

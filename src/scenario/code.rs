@@ -6,6 +6,8 @@
 //! [`Registry::attach`] puts them into a loaded scenario. Everything else — warm-up,
 //! interleaved rounds, histograms, analysis, the gate — is the machinery SQL operations use.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -49,7 +51,15 @@ pub struct ParamError {
 }
 
 impl Params {
-    /// Views a row of values as parameters.
+    /// Views a row of values as parameters (querygate does this for every execution; useful
+    /// to call an operation's function in a unit test).
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(7)];
+    /// let p = Params::new(&values);
+    /// assert_eq!(p.i64(0), 7);
+    /// ```
     pub fn new(values: &[Value]) -> &Params {
         // SAFETY: `Params` is `repr(transparent)` over `[Value]`, so the layouts and the
         // pointer metadata (the slice length) are identical.
@@ -57,16 +67,33 @@ impl Params {
     }
 
     /// The values, in `params` order.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(7), Value::Null];
+    /// assert_eq!(Params::new(&values).values(), &values);
+    /// ```
     pub fn values(&self) -> &[Value] {
         &self.0
     }
 
     /// Number of values in the row.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(7), Value::Null];
+    /// assert_eq!(Params::new(&values).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// True when the operation has no `params`.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// assert!(Params::new(&[]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -82,6 +109,16 @@ impl Params {
     }
 
     /// The value at `index` as an integer (integers, whole floats and numeric text convert).
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Text("12".into()), Value::Float(2.5)];
+    /// let p = Params::new(&values);
+    /// assert_eq!(p.try_i64(0), Ok(12));
+    /// let e = p.try_i64(1).unwrap_err();
+    /// assert_eq!(e.to_string(), "parameter 1 ($2): `2.5` is not an integer");
+    /// assert!(p.try_i64(2).is_err()); // no third value
+    /// ```
     pub fn try_i64(&self, index: usize) -> std::result::Result<i64, ParamError> {
         let v = self.get(index)?;
         let n = match v {
@@ -96,7 +133,15 @@ impl Params {
         })
     }
 
-    /// The value at `index` as a float.
+    /// The value at `index` as a float (integers and numeric text convert; NULL does not).
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(2), Value::Null];
+    /// let p = Params::new(&values);
+    /// assert_eq!(p.try_f64(0), Ok(2.0));
+    /// assert!(p.try_f64(1).is_err());
+    /// ```
     pub fn try_f64(&self, index: usize) -> std::result::Result<f64, ParamError> {
         let v = self.get(index)?;
         let n = match v {
@@ -111,24 +156,52 @@ impl Params {
         })
     }
 
-    /// The value at `index` as an integer; panics with a message naming the parameter.
+    /// The value at `index` as an integer; panics with a message naming the parameter (a
+    /// panic in an operation fails the run, as a wrong parameter declaration should).
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(42)];
+    /// assert_eq!(Params::new(&values).i64(0), 42);
+    /// ```
     pub fn i64(&self, index: usize) -> i64 {
         self.try_i64(index).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// The value at `index` as an `i32`; panics when it is not one.
+    /// The value at `index` as an `i32` (for `INTEGER` columns); panics when it is not one.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Int(3)];
+    /// let position: i32 = Params::new(&values).i32(0);
+    /// assert_eq!(position, 3);
+    /// ```
     pub fn i32(&self, index: usize) -> i32 {
         let n = self.i64(index);
         i32::try_from(n).unwrap_or_else(|_| panic!("parameter {index}: {n} does not fit in i32"))
     }
 
     /// The value at `index` as a float; panics when it is not one.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Float(0.25)];
+    /// assert_eq!(Params::new(&values).f64(0), 0.25);
+    /// ```
     pub fn f64(&self, index: usize) -> f64 {
         self.try_f64(index).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The value at `index` as text (numbers in their decimal form, NULL as `NULL`); panics
     /// when the row is too short.
+    ///
+    /// ```
+    /// use querygate::bench::{Params, Value};
+    /// let values = [Value::Text("Deep Focus Mix".into()), Value::Int(7)];
+    /// let p = Params::new(&values);
+    /// assert_eq!(p.text(0), "Deep Focus Mix");
+    /// assert_eq!(p.text(1), "7");
+    /// ```
     pub fn text(&self, index: usize) -> String {
         self.get(index)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -231,7 +304,17 @@ impl Code {
 }
 
 /// The two sides of an operation: the function measured on the database before the
-/// migration and the one measured after it (often the same function: [`both`]).
+/// migration and the one measured after it. Made by `bench::both` (one function for both
+/// sides), `bench::before(old).after(new)`, or `(before(old), after(new)).into()`.
+///
+/// ```
+/// use querygate::bench::{after, before, both, Implementation, Params};
+/// async fn old(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+/// async fn new(_: &mut sqlx::PgConnection, _: &Params) -> Result<(), sqlx::Error> { Ok(()) }
+/// let same: Implementation = both(old);
+/// let pair: Implementation = before(old).after(new);
+/// let tuple: Implementation = (before(old), after(new)).into();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Implementation {
     pub(crate) before: Code,
@@ -305,6 +388,15 @@ impl Operation {
 
     /// As a scenario's `expect_same_result`: `true` makes a different result refute the
     /// operation; `false` makes it information.
+    ///
+    /// ```
+    /// use querygate::bench::{both, Operation, Params};
+    /// async fn now(c: &mut sqlx::PgConnection, _: &Params) -> Result<String, sqlx::Error> {
+    ///     sqlx::query_scalar("SELECT now()::text").fetch_one(c).await
+    /// }
+    /// // The clock differs between the sides by nature.
+    /// let op = Operation::new("clock", both(now)).expect_same_result(false);
+    /// ```
     pub fn expect_same_result(mut self, same: bool) -> Operation {
         self.expect_same_result = Some(same);
         self

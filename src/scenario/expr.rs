@@ -15,9 +15,13 @@ use rand_distr::{Distribution, Zipf};
 /// A value an expression produces: bound as a statement parameter or substituted into SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// An integer (`random(1, :users)`, `42`).
     Int(i64),
+    /// A floating-point number (`0.5`, or arithmetic on one).
     Float(f64),
+    /// Text (`'Deep Focus'`); sampled rows (`params = { sample = "SELECT …" }`) arrive as text.
     Text(String),
+    /// SQL NULL.
     Null,
 }
 
