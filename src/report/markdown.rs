@@ -176,7 +176,7 @@ fn document(report: &Report, details: bool) -> String {
             md.push('\n');
         }
     }
-    super::scaling::markdown(&mut md, report);
+    sweeps(&mut md, report);
     for s in &report.scenarios {
         scenario(&mut md, report, s, details);
     }
@@ -193,6 +193,38 @@ fn document(report: &Report, details: bool) -> String {
     }
     environment(&mut md, report);
     md
+}
+
+/// The sweep view: a table per swept scenario and its notes.
+pub fn sweeps(md: &mut String, report: &Report) {
+    for sw in super::scaling::views(report) {
+        let _ = writeln!(
+            md,
+            "### {} across scales {}\n",
+            escape(sw.scenario),
+            sw.scales
+        );
+        let _ = writeln!(md, "| operation | {} |", super::scaling::HEADER.join(" | "));
+        md.push_str("|---|--:|--:|--:|---|---|\n");
+        for op in &sw.operations {
+            for (k, row) in op.rows.iter().enumerate() {
+                let name = if k == 0 {
+                    escape(op.name)
+                } else {
+                    String::new()
+                };
+                let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+                let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
+            }
+        }
+        md.push('\n');
+        for op in &sw.operations {
+            for line in &op.lines {
+                let _ = writeln!(md, "- **{}**: {}", escape(op.name), escape(line));
+            }
+        }
+        md.push('\n');
+    }
 }
 
 fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool) {
