@@ -1,5 +1,7 @@
 //! The module graph points down the data flow: no top-level module of src/ reaches, through
-//! `crate::` paths, a module that reaches it back. Run with `cargo test --test architecture`.
+//! `crate::` paths, a module that reaches it back; and the renderers of src/report/ stand side
+//! by side, none named by another or by a file they share. Run with
+//! `cargo test --test architecture`.
 //! The scan reads every `crate::<module>` path (in `use` trees, including grouped
 //! `use crate::{a, b::c}`, and inline paths) outside comments and string literals.
 
@@ -240,25 +242,90 @@ fn top_level_modules_have_no_import_cycle() {
     }
 }
 
-#[test]
-fn renderers_depend_only_on_the_report_model_and_shared_text() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
-    for renderer in ["table", "markdown", "html", "junit"] {
-        let code = code_only(
-            &std::fs::read_to_string(dir.join(format!("{renderer}.rs"))).expect("read renderer"),
-        );
-        for other in ["table", "markdown", "html", "junit"] {
-            if other == renderer {
+/// The renderers of src/report/: each stands on the report model and the shared files
+/// (`text.rs`, `server.rs`, `scaling.rs`, `load_text.rs`, `histogram.rs`), never on another
+/// renderer.
+const RENDERERS: [&str; 4] = ["table", "markdown", "html", "junit"];
+
+/// The files of src/report/ that `code` names through `super::` or `report::` paths: the first
+/// segment after them (and after any further `super::`), or each head of a `{ ... }` group.
+fn report_refs(code: &str, files: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut refs = BTreeSet::new();
+    for prefix in ["super::", "report::"] {
+        for (at, _) in code.match_indices(prefix) {
+            let before = code[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
                 continue;
             }
-            for pattern in [format!("super::{other}"), format!("report::{other}")] {
-                assert!(
-                    !code.contains(&pattern),
-                    "{renderer}.rs names {pattern}: renderers stand side by side and share src/report/text.rs"
-                );
+            let mut rest = code[at + prefix.len()..].trim_start();
+            while let Some(r) = rest.strip_prefix("super::") {
+                rest = r.trim_start();
+            }
+            if rest.starts_with('{') {
+                refs.extend(group_heads(rest));
+            } else {
+                refs.insert(ident_at(rest).to_string());
             }
         }
     }
+    refs.retain(|r| files.contains(r));
+    refs
+}
+
+/// The files a renderer includes as its own child modules (`#[path = "html_load.rs"]`).
+fn included_files(text: &str) -> Vec<String> {
+    text.match_indices("#[path = \"")
+        .filter_map(|(at, m)| {
+            let rest = &text[at + m.len()..];
+            let name = &rest[..rest.find('"')?];
+            Some(name.strip_suffix(".rs")?.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn renderers_depend_only_on_the_report_model_and_shared_text() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut paths = Vec::new();
+    rust_files(&dir, &mut paths);
+    let source: BTreeMap<String, String> = paths
+        .iter()
+        .filter(|p| p.parent() == Some(dir.as_path()))
+        .map(|p| {
+            let stem = p.file_stem().expect("stem").to_string_lossy().to_string();
+            (stem, std::fs::read_to_string(p).expect("read report file"))
+        })
+        .filter(|(stem, _)| stem != "mod")
+        .collect();
+    let files: BTreeSet<String> = source.keys().cloned().collect();
+    // Which renderer each file is part of: its own file and the files it includes.
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for renderer in RENDERERS {
+        let text = source
+            .get(renderer)
+            .unwrap_or_else(|| panic!("src/report/{renderer}.rs is missing"));
+        owner.insert(renderer, renderer);
+        for child in included_files(text) {
+            let child = files.get(&child).expect("an included file of src/report");
+            owner.insert(child.as_str(), renderer);
+        }
+    }
+    let mut wrong = Vec::new();
+    for (file, text) in &source {
+        let own = owner.get(file.as_str()).copied();
+        for to in report_refs(&code_only(text), &files) {
+            if RENDERERS.contains(&to.as_str()) && Some(to.as_str()) != own {
+                wrong.push(format!("  src/report/{file}.rs names the {to} renderer"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "renderers stand side by side, and the files they share name none of them \
+         (share through text.rs, server.rs, scaling.rs, load_text.rs, each renderer escaping \
+         for itself):\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Whether `code` (comments and literals blanked) names `word` as a whole identifier.
@@ -309,6 +376,17 @@ fn the_scan_sees_grouped_and_inline_paths() {
         &code_only("// clap\nlet s = \"clap\"; let clapper = 1;"),
         "clap"
     ));
+    let files = BTreeSet::from(["html", "load_text", "markdown", "text"].map(String::from));
+    let code = code_only(
+        "use super::super::{load_text, Report};\nuse super::html::esc;\n// super::text\n\
+         let s = crate::report::markdown::escape(x); super::esc(y);",
+    );
+    let refs: Vec<String> = report_refs(&code, &files).into_iter().collect();
+    assert_eq!(refs, ["html", "load_text", "markdown"]);
+    assert_eq!(
+        included_files("#[path = \"html_load.rs\"]\nmod load;"),
+        ["html_load"]
+    );
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
