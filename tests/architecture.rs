@@ -1,6 +1,7 @@
 //! The module graph points down the data flow: no top-level module of src/ reaches, through
-//! `crate::` paths, a module that reaches it back; and the renderers of src/report/ stand side
-//! by side, none named by another or by a file they share. Run with
+//! `crate::` paths, a module that reaches it back, and every such path points to a lower line of
+//! ARCHITECTURE.md's module layers; the renderers of src/report/ stand side by side, none named
+//! by another or by a file they share; only `cli.rs` names clap. Run with
 //! `cargo test --test architecture`.
 //! The scan reads every `crate::<module>` path (in `use` trees, including grouped
 //! `use crate::{a, b::c}`, and inline paths) outside comments and string literals.
@@ -240,6 +241,60 @@ fn top_level_modules_have_no_import_cycle() {
             edges.join("\n")
         );
     }
+}
+
+/// The module layers of ARCHITECTURE.md, top first: the lines of the code block under
+/// "### Module layers", each a `·`-separated list of modules.
+fn layers() -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(path).expect("read ARCHITECTURE.md");
+    let section = text
+        .split("### Module layers")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a `### Module layers` section");
+    let block = section.split("```").nth(1).expect("a code block in it");
+    block
+        .lines()
+        .map(|line| {
+            line.split('·')
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn imports_point_down_the_module_layers() {
+    let graph = module_graph();
+    let layers = layers();
+    let line: BTreeMap<&str, usize> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.iter().map(move |m| (m.as_str(), i)))
+        .collect();
+    let mut wrong = Vec::new();
+    for (from, to) in &graph {
+        let Some(&at) = line.get(from.as_str()) else {
+            wrong.push(format!("  `{from}` is not in the list"));
+            continue;
+        };
+        for t in to {
+            if line.get(t.as_str()).is_some_and(|&below| below <= at) {
+                wrong.push(format!("  {from} -> {t} does not point to a lower line"));
+            }
+        }
+    }
+    for m in line.keys().filter(|m| !graph.contains_key(**m)) {
+        wrong.push(format!("  `{m}` is listed but is no module of src/"));
+    }
+    assert!(
+        wrong.is_empty(),
+        "ARCHITECTURE.md's module layers do not match the code (move the import, or restate \
+         the layers honestly):\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The renderers of src/report/: each stands on the report model and the shared files
