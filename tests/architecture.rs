@@ -1,5 +1,8 @@
 //! The module graph points down the data flow: no top-level module of src/ reaches, through
-//! `crate::` paths, a module that reaches it back. Run with `cargo test --test architecture`.
+//! `crate::` paths, a module that reaches it back, and every such path points to a lower line of
+//! ARCHITECTURE.md's module layers; the renderers of src/report/ stand side by side, none named
+//! by another or by a file they share; only `cli.rs` names clap. Run with
+//! `cargo test --test architecture`.
 //! The scan reads every `crate::<module>` path (in `use` trees, including grouped
 //! `use crate::{a, b::c}`, and inline paths) outside comments and string literals.
 
@@ -240,25 +243,144 @@ fn top_level_modules_have_no_import_cycle() {
     }
 }
 
+/// The module layers of ARCHITECTURE.md, top first: the lines of the code block under
+/// "### Module layers", each a `·`-separated list of modules.
+fn layers() -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(path).expect("read ARCHITECTURE.md");
+    let section = text
+        .split("### Module layers")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a `### Module layers` section");
+    let block = section.split("```").nth(1).expect("a code block in it");
+    block
+        .lines()
+        .map(|line| {
+            line.split('·')
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
 #[test]
-fn renderers_depend_only_on_the_report_model_and_shared_text() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
-    for renderer in ["table", "markdown", "html", "junit"] {
-        let code = code_only(
-            &std::fs::read_to_string(dir.join(format!("{renderer}.rs"))).expect("read renderer"),
-        );
-        for other in ["table", "markdown", "html", "junit"] {
-            if other == renderer {
-                continue;
-            }
-            for pattern in [format!("super::{other}"), format!("report::{other}")] {
-                assert!(
-                    !code.contains(&pattern),
-                    "{renderer}.rs names {pattern}: renderers stand side by side and share src/report/text.rs"
-                );
+fn imports_point_down_the_module_layers() {
+    let graph = module_graph();
+    let layers = layers();
+    let line: BTreeMap<&str, usize> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.iter().map(move |m| (m.as_str(), i)))
+        .collect();
+    let mut wrong = Vec::new();
+    for (from, to) in &graph {
+        let Some(&at) = line.get(from.as_str()) else {
+            wrong.push(format!("  `{from}` is not in the list"));
+            continue;
+        };
+        for t in to {
+            if line.get(t.as_str()).is_some_and(|&below| below <= at) {
+                wrong.push(format!("  {from} -> {t} does not point to a lower line"));
             }
         }
     }
+    for m in line.keys().filter(|m| !graph.contains_key(**m)) {
+        wrong.push(format!("  `{m}` is listed but is no module of src/"));
+    }
+    assert!(
+        wrong.is_empty(),
+        "ARCHITECTURE.md's module layers do not match the code (move the import, or restate \
+         the layers honestly):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The renderers of src/report/: each stands on the report model and the shared files
+/// (`text.rs`, `server.rs`, `scaling.rs`, `load_text.rs`, `histogram.rs`), never on another
+/// renderer.
+const RENDERERS: [&str; 4] = ["table", "markdown", "html", "junit"];
+
+/// The files of src/report/ that `code` names through `super::` or `report::` paths: the first
+/// segment after them (and after any further `super::`), or each head of a `{ ... }` group.
+fn report_refs(code: &str, files: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut refs = BTreeSet::new();
+    for prefix in ["super::", "report::"] {
+        for (at, _) in code.match_indices(prefix) {
+            let before = code[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            let mut rest = code[at + prefix.len()..].trim_start();
+            while let Some(r) = rest.strip_prefix("super::") {
+                rest = r.trim_start();
+            }
+            if rest.starts_with('{') {
+                refs.extend(group_heads(rest));
+            } else {
+                refs.insert(ident_at(rest).to_string());
+            }
+        }
+    }
+    refs.retain(|r| files.contains(r));
+    refs
+}
+
+/// The files a renderer includes as its own child modules (`#[path = "html_load.rs"]`).
+fn included_files(text: &str) -> Vec<String> {
+    text.match_indices("#[path = \"")
+        .filter_map(|(at, m)| {
+            let rest = &text[at + m.len()..];
+            let name = &rest[..rest.find('"')?];
+            Some(name.strip_suffix(".rs")?.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn renderers_depend_only_on_the_report_model_and_shared_text() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut paths = Vec::new();
+    rust_files(&dir, &mut paths);
+    let source: BTreeMap<String, String> = paths
+        .iter()
+        .filter(|p| p.parent() == Some(dir.as_path()))
+        .map(|p| {
+            let stem = p.file_stem().expect("stem").to_string_lossy().to_string();
+            (stem, std::fs::read_to_string(p).expect("read report file"))
+        })
+        .filter(|(stem, _)| stem != "mod")
+        .collect();
+    let files: BTreeSet<String> = source.keys().cloned().collect();
+    // Which renderer each file is part of: its own file and the files it includes.
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for renderer in RENDERERS {
+        let text = source
+            .get(renderer)
+            .unwrap_or_else(|| panic!("src/report/{renderer}.rs is missing"));
+        owner.insert(renderer, renderer);
+        for child in included_files(text) {
+            let child = files.get(&child).expect("an included file of src/report");
+            owner.insert(child.as_str(), renderer);
+        }
+    }
+    let mut wrong = Vec::new();
+    for (file, text) in &source {
+        let own = owner.get(file.as_str()).copied();
+        for to in report_refs(&code_only(text), &files) {
+            if RENDERERS.contains(&to.as_str()) && Some(to.as_str()) != own {
+                wrong.push(format!("  src/report/{file}.rs names the {to} renderer"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "renderers stand side by side, and the files they share name none of them \
+         (share through text.rs, server.rs, scaling.rs, load_text.rs, each renderer escaping \
+         for itself):\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Whether `code` (comments and literals blanked) names `word` as a whole identifier.
@@ -309,6 +431,17 @@ fn the_scan_sees_grouped_and_inline_paths() {
         &code_only("// clap\nlet s = \"clap\"; let clapper = 1;"),
         "clap"
     ));
+    let files = BTreeSet::from(["html", "load_text", "markdown", "text"].map(String::from));
+    let code = code_only(
+        "use super::super::{load_text, Report};\nuse super::html::esc;\n// super::text\n\
+         let s = crate::report::markdown::escape(x); super::esc(y);",
+    );
+    let refs: Vec<String> = report_refs(&code, &files).into_iter().collect();
+    assert_eq!(refs, ["html", "load_text", "markdown"]);
+    assert_eq!(
+        included_files("#[path = \"html_load.rs\"]\nmod load;"),
+        ["html_load"]
+    );
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));

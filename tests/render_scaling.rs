@@ -28,13 +28,13 @@ fn sweep_view_snapshots() {
         "the fixture is one scenario at three scales"
     );
     let mut table = Vec::new();
-    report::scaling::table(&mut table, &r).unwrap();
+    report::table::sweeps(&mut table, &r).unwrap();
     insta::assert_snapshot!("sweep_table", String::from_utf8(table).unwrap());
     let mut md = String::new();
-    report::scaling::markdown(&mut md, &r);
+    report::markdown::sweeps(&mut md, &r);
     insta::assert_snapshot!("sweep_markdown", md);
     let mut html = String::new();
-    report::scaling::html(&mut html, &r);
+    report::html::sweeps(&mut html, &r);
     insta::assert_snapshot!("sweep_html", html);
 }
 

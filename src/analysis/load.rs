@@ -15,7 +15,7 @@ use crate::load::{LiveMigration, LoadRun};
 use crate::measure::{new_histogram, OpSamples, SideSamples};
 use crate::report::histogram::encode_histogram;
 use crate::report::*;
-use crate::scenario::{Claim, Quantile, Scenario, Side};
+use crate::scenario::{Bound, Claim, LoadSettings, Operation, Quantile, Scenario, Side};
 
 const MS: f64 = 1e6;
 
@@ -160,91 +160,76 @@ pub fn confirm_throughput(
     }
 }
 
+/// The measured time of each part of a load run, s.
+struct Spans {
+    /// Phased: one phase without its settle time.
+    phase: f64,
+    /// Under load: before the migration started …
+    steady: f64,
+    /// … while it ran …
+    window: f64,
+    /// … and after it ended.
+    tail: f64,
+}
+
+impl Spans {
+    fn of(load: &LoadRun) -> Spans {
+        let set = &load.settings;
+        let m = load.migration.as_ref();
+        Spans {
+            phase: (set.phase_ms().saturating_sub(set.settle_ms)) as f64 / 1000.0,
+            steady: m.map_or(0.0, |m| {
+                m.start_ns.saturating_sub(set.warmup_ms * 1_000_000) as f64 / 1e9
+            }),
+            window: m.map_or(0.0, |m| {
+                (m.end_ns.unwrap_or(load.end_ns).saturating_sub(m.start_ns)) as f64 / 1e9
+            }),
+            tail: m.map_or(0.0, |m| {
+                load.end_ns.saturating_sub(m.end_ns.unwrap_or(load.end_ns)) as f64 / 1e9
+            }),
+        }
+    }
+}
+
+/// What the operations of the mix add up to.
+#[derive(Default)]
+struct Totals {
+    /// Per timeline interval: the latencies and the errors of all operations.
+    intervals: Vec<(Histogram<u64>, u64)>,
+    /// Measured executions, failed ones included, and the failed ones.
+    executions: u64,
+    errors: u64,
+    /// Phased: each side's throughput per phase pair.
+    tps_before: Vec<f64>,
+    tps_after: Vec<f64>,
+}
+
 /// The load section of a scenario's report.
 pub fn load_report(s: &Scenario, load: &LoadRun) -> LoadReport {
     let set = &load.settings;
     let phased = load.migration.is_none() && !set.under_load;
-    let measured_phase_s = (set.phase_ms().saturating_sub(set.settle_ms)) as f64 / 1000.0;
-    let mut operations = Vec::new();
-    let mut all: Vec<(Histogram<u64>, u64)> = Vec::new();
-    let (mut executions, mut errors) = (0u64, 0u64);
-    let (mut tps_b, mut tps_a) = (Vec::<f64>::new(), Vec::<f64>::new());
-    let window_s = load.migration.as_ref().map_or(0.0, |m| {
-        (m.end_ns.unwrap_or(load.end_ns).saturating_sub(m.start_ns)) as f64 / 1e9
-    });
-    let tail_s = load.migration.as_ref().map_or(0.0, |m| {
-        load.end_ns.saturating_sub(m.end_ns.unwrap_or(load.end_ns)) as f64 / 1e9
-    });
-    let steady_s = load.migration.as_ref().map_or(0.0, |m| {
-        m.start_ns.saturating_sub(set.warmup_ms * 1_000_000) as f64 / 1e9
-    });
-    if let Some(rec) = &load.recorder {
-        for (k, &i) in load.ops.iter().enumerate() {
-            let op = &rec.ops[k];
-            let intervals = op_intervals(op);
-            for (j, (h, e)) in intervals.iter().enumerate() {
-                if all.len() <= j {
-                    all.push((new_histogram(), 0));
-                }
-                all[j].0.add(h).expect("same bounds");
-                all[j].1 += e;
-            }
-            let mut report = LoadOperation {
-                name: s.operations[i].name.clone(),
-                weight: s.operations[i].weight,
-                before: None,
-                after: None,
-                throughput_ratio: None,
-                steady: None,
-                window: None,
-                tail: None,
-                timeline: timeline(&intervals, set.interval_ms),
-            };
-            let pairs = [&op.sides[0], &op.sides[1], &op.steady, &op.window, &op.tail];
-            for p in pairs {
-                executions += p.latency.len() + p.error_count();
-                errors += p.error_count();
-            }
-            if phased {
-                let (b, a) = phase_tps(op, measured_phase_s);
-                let side_s = measured_phase_s * f64::from(set.phases / 2);
-                report.throughput_ratio = ratio(&a, &b);
-                accumulate(&mut tps_b, &b);
-                accumulate(&mut tps_a, &a);
-                report.before = Some(load_side(&op.sides[0], side_s, b));
-                report.after = Some(load_side(&op.sides[1], side_s, a));
-            } else {
-                report.steady = Some(load_side(&op.steady, steady_s, vec![]));
-                report.window = Some(load_side(&op.window, window_s, vec![]));
-                report.tail = Some(load_side(&op.tail, tail_s, vec![]));
-            }
-            operations.push(report);
-        }
-    }
-    let measured_s = if phased {
-        measured_phase_s * f64::from(set.phases)
-    } else {
-        steady_s + window_s + tail_s
+    let spans = Spans::of(load);
+    let mut totals = Totals::default();
+    let operations: Vec<LoadOperation> = match &load.recorder {
+        Some(rec) => load
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                load_operation(
+                    &s.operations[i],
+                    &rec.ops[k],
+                    set,
+                    phased,
+                    &spans,
+                    &mut totals,
+                )
+            })
+            .collect(),
+        None => vec![],
     };
-    // A phased open loop that fell behind serves its phases' executions over a longer time
-    // than the phases last: the rate achieved is over the time it really took.
-    let stretch = if phased {
-        let nominal_s = (set.phase_ms() * u64::from(set.phases)) as f64 / 1000.0;
-        let real_s = load.end_ns.saturating_sub(set.warmup_ms * 1_000_000) as f64 / 1e9;
-        if real_s > nominal_s && nominal_s > 0.0 {
-            nominal_s / real_s
-        } else {
-            1.0
-        }
-    } else {
-        1.0
-    };
-    let achieved_tps = if measured_s > 0.0 {
-        executions as f64 / measured_s * stretch
-    } else {
-        0.0
-    };
-    let saturation = saturation(load, &operations, achieved_tps, steady_s);
+    let achieved_tps = achieved_tps(load, phased, &spans, totals.executions);
+    let saturation = saturation(load, &operations, achieved_tps, spans.steady);
     LoadReport {
         mode: if phased { "phased" } else { "under-load" }.into(),
         clients: set.clients,
@@ -266,20 +251,102 @@ pub fn load_report(s: &Scenario, load: &LoadRun) -> LoadReport {
         tail_ms: set.tail_ms,
         interval_ms: set.interval_ms,
         achieved_tps,
-        executions,
-        errors,
+        executions: totals.executions,
+        errors: totals.errors,
         saturated: saturation.is_some(),
         saturation,
         behind_at_end_ms: load.behind_end_ns as f64 / MS,
         operations,
-        throughput_ratio: if phased { ratio(&tps_a, &tps_b) } else { None },
-        timeline: timeline(&all, set.interval_ms),
+        throughput_ratio: if phased {
+            ratio(&totals.tps_after, &totals.tps_before)
+        } else {
+            None
+        },
+        timeline: timeline(&totals.intervals, set.interval_ms),
         migration: load
             .migration
             .as_ref()
             .map(|m| migration_report(m, load.end_ns)),
         claims: vec![],
         failure: load.failure.clone(),
+    }
+}
+
+/// One operation of the mix from what its clients recorded, added into `totals`.
+fn load_operation(
+    op: &Operation,
+    rec: &OpRec,
+    set: &LoadSettings,
+    phased: bool,
+    spans: &Spans,
+    totals: &mut Totals,
+) -> LoadOperation {
+    let intervals = op_intervals(rec);
+    for (j, (h, e)) in intervals.iter().enumerate() {
+        if totals.intervals.len() <= j {
+            totals.intervals.push((new_histogram(), 0));
+        }
+        totals.intervals[j].0.add(h).expect("same bounds");
+        totals.intervals[j].1 += e;
+    }
+    for p in [
+        &rec.sides[0],
+        &rec.sides[1],
+        &rec.steady,
+        &rec.window,
+        &rec.tail,
+    ] {
+        totals.executions += p.latency.len() + p.error_count();
+        totals.errors += p.error_count();
+    }
+    let mut report = LoadOperation {
+        name: op.name.clone(),
+        weight: op.weight,
+        before: None,
+        after: None,
+        throughput_ratio: None,
+        steady: None,
+        window: None,
+        tail: None,
+        timeline: timeline(&intervals, set.interval_ms),
+    };
+    if phased {
+        let (b, a) = phase_tps(rec, spans.phase);
+        let side_s = spans.phase * f64::from(set.phases / 2);
+        report.throughput_ratio = ratio(&a, &b);
+        accumulate(&mut totals.tps_before, &b);
+        accumulate(&mut totals.tps_after, &a);
+        report.before = Some(load_side(&rec.sides[0], side_s, b));
+        report.after = Some(load_side(&rec.sides[1], side_s, a));
+    } else {
+        report.steady = Some(load_side(&rec.steady, spans.steady, vec![]));
+        report.window = Some(load_side(&rec.window, spans.window, vec![]));
+        report.tail = Some(load_side(&rec.tail, spans.tail, vec![]));
+    }
+    report
+}
+
+/// Executions per second over the measured time. A phased open loop that fell behind serves
+/// its phases' executions over a longer time than the phases last: the rate achieved is over
+/// the time it really took.
+fn achieved_tps(load: &LoadRun, phased: bool, spans: &Spans, executions: u64) -> f64 {
+    let set = &load.settings;
+    let (measured_s, stretch) = if phased {
+        let nominal_s = (set.phase_ms() * u64::from(set.phases)) as f64 / 1000.0;
+        let real_s = load.end_ns.saturating_sub(set.warmup_ms * 1_000_000) as f64 / 1e9;
+        let stretch = if real_s > nominal_s && nominal_s > 0.0 {
+            nominal_s / real_s
+        } else {
+            1.0
+        };
+        (spans.phase * f64::from(set.phases), stretch)
+    } else {
+        (spans.steady + spans.window + spans.tail, 1.0)
+    };
+    if measured_s > 0.0 {
+        executions as f64 / measured_s * stretch
+    } else {
+        0.0
     }
 }
 
@@ -592,6 +659,10 @@ fn throughput(ev: &LoadEvidence<'_>, side: Side, min: f64) -> (ClaimVerdict, Str
     }
 }
 
+/// One operation's executions in flight during the migration window: its name, the window,
+/// and the steady period before the migration.
+type Window<'a> = (&'a str, &'a LoadSide, Option<&'a LoadSide>);
+
 fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, String) {
     use ClaimVerdict::*;
     let Some(m) = &ev.report.migration else {
@@ -605,7 +676,7 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
         return (Inconclusive, format!("the migration failed under load, so its effect on traffic is not the one claimed: {e}"));
     }
     let ops = ev.ops();
-    let windows: Vec<(&str, &LoadSide, Option<&LoadSide>)> = ops
+    let windows: Vec<Window<'_>> = ops
         .iter()
         .filter_map(|o| {
             o.window
@@ -635,49 +706,13 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
         .iter()
         .map(|(_, w, _)| w.errors.clone())
         .fold(BTreeMap::new(), merge);
-    let blocked: Vec<&BlockedReport> = m.blocked.iter().collect();
     let resolution = format!("sampled every {} ms", m.sample_ms);
     match claim {
         Claim::MigrationLatency {
             quantile,
             bound,
             bound_us,
-        } => {
-            let (name, value, steady) = windows
-                .iter()
-                .map(|(n, w, s)| {
-                    let v = match quantile {
-                        None => w.latency.max_us,
-                        Some(Quantile::P50) => w.latency.p50_us,
-                        Some(Quantile::P95) => w.latency.p95_us,
-                        Some(Quantile::P99) => w.latency.p99_us,
-                    };
-                    (*n, v, s.map(|s| (s.latency.p99_us, s.latency.max_us)))
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .expect("windows is not empty");
-            let what = quantile.map_or("max latency".to_string(), |q| format!("{q} latency"));
-            let steady = steady.map_or(String::new(), |(p99, max)| {
-                format!(
-                    " (steady period before: p99 {}, max {})",
-                    fmt_ms(p99),
-                    fmt_ms(max)
-                )
-            });
-            let measured = format!(
-                "{what} during the {:.0} ms migration window: {} on `{name}`{steady}",
-                m.duration_ms,
-                fmt_ms(value)
-            );
-            if bound.admits(value, *bound_us) {
-                (Holds, format!("{measured}, {bound} {}", fmt_ms(*bound_us)))
-            } else {
-                (
-                    Refuted,
-                    format!("{measured}, not {bound} {}", fmt_ms(*bound_us)),
-                )
-            }
-        }
+        } => migration_latency(*quantile, *bound, *bound_us, &windows, m),
         Claim::NoErrors { .. } => {
             if errors.is_empty() {
                 (
@@ -699,7 +734,7 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
             }
         }
         Claim::NoBlocking => {
-            if blocked.is_empty() {
+            if m.blocked.is_empty() {
                 (Holds, format!("no execution was seen waiting on the migration's locks ({resolution}; shorter waits can be missed)"))
             } else {
                 (Refuted, format!("the migration {}", blocking.join("; ")))
@@ -718,6 +753,54 @@ fn migration_claim(claim: &Claim, ev: &LoadEvidence<'_>) -> (ClaimVerdict, Strin
                 (Refuted, why.join("; "))
             }
         }
+    }
+}
+
+/// `latency during the migration <= X`: the worst operation's quantile in the window, with its
+/// steady period beside it.
+fn migration_latency(
+    quantile: Option<Quantile>,
+    bound: Bound,
+    bound_us: f64,
+    windows: &[Window<'_>],
+    m: &LiveMigrationReport,
+) -> (ClaimVerdict, String) {
+    let (name, value, steady) = windows
+        .iter()
+        .map(|(n, w, s)| {
+            let v = match quantile {
+                None => w.latency.max_us,
+                Some(Quantile::P50) => w.latency.p50_us,
+                Some(Quantile::P95) => w.latency.p95_us,
+                Some(Quantile::P99) => w.latency.p99_us,
+            };
+            (*n, v, s.map(|s| (s.latency.p99_us, s.latency.max_us)))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("windows is not empty");
+    let what = quantile.map_or("max latency".to_string(), |q| format!("{q} latency"));
+    let steady = steady.map_or(String::new(), |(p99, max)| {
+        format!(
+            " (steady period before: p99 {}, max {})",
+            fmt_ms(p99),
+            fmt_ms(max)
+        )
+    });
+    let measured = format!(
+        "{what} during the {:.0} ms migration window: {} on `{name}`{steady}",
+        m.duration_ms,
+        fmt_ms(value)
+    );
+    if bound.admits(value, bound_us) {
+        (
+            ClaimVerdict::Holds,
+            format!("{measured}, {bound} {}", fmt_ms(bound_us)),
+        )
+    } else {
+        (
+            ClaimVerdict::Refuted,
+            format!("{measured}, not {bound} {}", fmt_ms(bound_us)),
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use crate::measure::{OpSamples, SideSamples};
 use crate::measured::{Catalog, OpPlans, ScenarioRun};
 use crate::report::histogram::encode_histogram;
 use crate::report::*;
-use crate::scenario::{Mode, Operation, Params, Scenario, SideSql};
+use crate::scenario::{LocatedClaim, Mode, Operation, Params, Scenario, SideSql};
 
 pub const CONFIDENCE: f64 = 0.95;
 
@@ -24,41 +24,103 @@ pub const CONFIDENCE: f64 = 0.95;
 pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
     let s = &run.scenario;
     let mut warnings = run.warnings.clone();
-    let mut operations: Vec<OperationReport> = Vec::new();
     let mut load_report = run.load.as_ref().map(|l| load::load_report(s, l));
-    for (i, op) in s.operations.iter().enumerate() {
-        let samples = run.samples.get(i);
-        let plans = run.plans.get(i).and_then(Option::as_ref);
-        let load = load_report.as_ref().map(|r| load::LoadEvidence {
-            report: r,
-            operation: r.operations.iter().find(|o| o.name == op.name),
-        });
-        let report = operation_report(
-            op,
-            s.scale,
-            !s.compares(),
-            samples,
-            plans,
-            run.catalogs.as_ref(),
-            load,
-            &mut warnings,
-        );
-        operations.push(report);
-    }
-    if let (Some(r), Some(settings)) = (&mut load_report, &run.load.as_ref().map(|l| &l.settings)) {
-        let verdicts = load_claims(settings, r);
-        r.claims = verdicts;
-        if let Some(why) = &r.saturation {
-            warnings.push(Warning {
-                id: "load-saturated".into(),
-                operation: None,
-                message: format!("the load generator fell behind: {why}"),
-            });
-        }
+    let mut operations = operation_reports(run, load_report.as_ref(), &mut warnings);
+    if let (Some(r), Some(l)) = (&mut load_report, &run.load) {
+        judge_load(&l.settings, r, &mut warnings);
     }
     let rounds_completed = run.samples.first().map_or(0, |o| o.first.len() as u64);
-    let n = s.operations.len();
-    let calibration = run.samples.get(n).map(|c| {
+    let calibration = calibration(run);
+    add_confirmations(run, &mut operations);
+    let server_time = server_time(run, rounds_completed, &mut warnings);
+    warnings.extend(few_rounds_warning(run, rounds_completed));
+    let prepared = run.prepared.clone().unwrap_or_default();
+    ScenarioReport {
+        name: s.name.clone(),
+        description: s.description.clone(),
+        file: s.path.display().to_string(),
+        scale: s.scale,
+        vars: s
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        status: status(run, rounds_completed),
+        error: run.error.clone(),
+        single_side: !s.compares(),
+        fingerprints: fingerprints(s),
+        run: run_info(s, rounds_completed),
+        seed_ms: prepared.seed_ms,
+        migration: MigrationReport {
+            duration_ms: prepared.migration_ms,
+            files: prepared
+                .migration_files
+                .into_iter()
+                .map(|f| MigrationFile {
+                    file: f.file,
+                    duration_ms: f.duration_ms,
+                })
+                .collect(),
+        },
+        operations,
+        calibration,
+        server_time,
+        warnings,
+        load: load_report,
+    }
+}
+
+/// Each operation's report, in the scenario's order, with the load run's evidence when there
+/// is one.
+fn operation_reports(
+    run: &ScenarioRun,
+    load_report: Option<&LoadReport>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<OperationReport> {
+    let s = &run.scenario;
+    s.operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let load = load_report.map(|r| load::LoadEvidence {
+                report: r,
+                operation: r.operations.iter().find(|o| o.name == op.name),
+            });
+            operation_report(
+                op,
+                s.scale,
+                !s.compares(),
+                run.samples.get(i),
+                run.plans.get(i).and_then(Option::as_ref),
+                run.catalogs.as_ref(),
+                load,
+                warnings,
+            )
+        })
+        .collect()
+}
+
+/// The verdicts on the `[load] claim` list into the load report, and a warning when the load
+/// generator fell behind.
+fn judge_load(
+    settings: &crate::scenario::LoadSettings,
+    r: &mut LoadReport,
+    warnings: &mut Vec<Warning>,
+) {
+    r.claims = load_claims(settings, r);
+    if let Some(why) = &r.saturation {
+        warnings.push(Warning {
+            id: "load-saturated".into(),
+            operation: None,
+            message: format!("the load generator fell behind: {why}"),
+        });
+    }
+}
+
+/// The calibration statement's rounds (the last entry of the samples), when measured.
+fn calibration(run: &ScenarioRun) -> Option<Calibration> {
+    let n = run.scenario.operations.len();
+    run.samples.get(n).map(|c| {
         let round_p50_us = calibration_rounds(c);
         let server_round_us = server::calibration_server_rounds(c);
         Calibration {
@@ -73,16 +135,28 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
                 .unwrap_or_default(),
             server_round_us,
         }
-    });
+    })
+}
+
+/// The confirmation stage's numbers onto the operations it re-measured.
+fn add_confirmations(run: &ScenarioRun, operations: &mut [OperationReport]) {
     for (k, &i) in run.confirm_ops.iter().enumerate() {
         if let (Some(op), Some(c)) = (operations.get_mut(i), run.confirm_samples.get(k)) {
             op.confirmation = Some(confirmation(c));
         }
     }
     if let Some(confirm) = &run.confirm_load {
-        load::confirm_throughput(s, confirm, &run.confirm_ops, &mut operations);
+        load::confirm_throughput(&run.scenario, confirm, &run.confirm_ops, operations);
     }
-    let server_time = match &run.server_time_unavailable {
+}
+
+/// How server time was measured, or `None` (with a warning when rounds ran without it).
+fn server_time(
+    run: &ScenarioRun,
+    rounds_completed: u64,
+    warnings: &mut Vec<Warning>,
+) -> Option<String> {
+    match &run.server_time_unavailable {
         // Load runs measure client latency only (docs/load.md).
         _ if run.load.is_some() => None,
         None if rounds_completed > 0 => Some("pg_stat_statements".to_string()),
@@ -97,72 +171,51 @@ pub fn scenario_report(run: &ScenarioRun) -> ScenarioReport {
             }
             None
         }
-    };
-    if rounds_completed > 0 && rounds_completed < 6 {
-        let message = if run.load.is_some() {
-            format!("only {rounds_completed} phase pair(s): a 95% interval of a speedup or throughput ratio under load needs at least 6 pairs; consider [load] phases = 12 or more (--phases; docs/method.md)")
-        } else {
-            format!("only {rounds_completed} rounds: a 95% interval needs at least 6 paired rounds; consider run.rounds = 10 or more")
-        };
-        warnings.push(Warning {
-            id: "few-rounds".into(),
-            operation: None,
-            message,
-        });
     }
-    let prepared = run.prepared.clone().unwrap_or_default();
-    ScenarioReport {
-        name: s.name.clone(),
-        description: s.description.clone(),
-        file: s.path.display().to_string(),
-        scale: s.scale,
-        vars: s
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect(),
-        status: if run.error.is_none()
-            && run
-                .load
-                .as_ref()
-                .map_or(rounds_completed == s.run.rounds, |l| l.complete)
-        {
-            RunStatus::Complete
-        } else {
-            RunStatus::Incomplete
-        },
-        error: run.error.clone(),
-        single_side: !s.compares(),
-        fingerprints: fingerprints(s),
-        run: RunInfo {
-            warmup: s.run.warmup,
-            rounds: s.run.rounds,
-            iterations: s.run.iterations,
-            round_budget_ms: s.run.round_budget_ms,
-            seed: s.run.seed,
-            order: format!("{:?}", s.run.order).to_lowercase(),
-            statement_timeout_ms: s.run.statement_timeout_ms,
-            reconnect: s.run.reconnect.unwrap_or(true),
-            rounds_completed,
-            confidence: CONFIDENCE,
-        },
-        seed_ms: prepared.seed_ms,
-        migration: MigrationReport {
-            duration_ms: prepared.migration_ms,
-            files: prepared
-                .migration_files
-                .iter()
-                .map(|f| MigrationFile {
-                    file: f.file.clone(),
-                    duration_ms: f.duration_ms,
-                })
-                .collect(),
-        },
-        operations,
-        calibration,
-        server_time,
-        warnings,
-        load: load_report,
+}
+
+/// Too few rounds (or phase pairs) for a 95% interval.
+fn few_rounds_warning(run: &ScenarioRun, rounds_completed: u64) -> Option<Warning> {
+    if rounds_completed == 0 || rounds_completed >= 6 {
+        return None;
+    }
+    let message = if run.load.is_some() {
+        format!("only {rounds_completed} phase pair(s): a 95% interval of a speedup or throughput ratio under load needs at least 6 pairs; consider [load] phases = 12 or more (--phases; docs/method.md)")
+    } else {
+        format!("only {rounds_completed} rounds: a 95% interval needs at least 6 paired rounds; consider run.rounds = 10 or more")
+    };
+    Some(Warning {
+        id: "few-rounds".into(),
+        operation: None,
+        message,
+    })
+}
+
+/// Complete when nothing failed and every round (or the whole load run) ran.
+fn status(run: &ScenarioRun, rounds_completed: u64) -> RunStatus {
+    let all_ran = run
+        .load
+        .as_ref()
+        .map_or(rounds_completed == run.scenario.run.rounds, |l| l.complete);
+    if run.error.is_none() && all_ran {
+        RunStatus::Complete
+    } else {
+        RunStatus::Incomplete
+    }
+}
+
+fn run_info(s: &Scenario, rounds_completed: u64) -> RunInfo {
+    RunInfo {
+        warmup: s.run.warmup,
+        rounds: s.run.rounds,
+        iterations: s.run.iterations,
+        round_budget_ms: s.run.round_budget_ms,
+        seed: s.run.seed,
+        order: format!("{:?}", s.run.order).to_lowercase(),
+        statement_timeout_ms: s.run.statement_timeout_ms,
+        reconnect: s.run.reconnect.unwrap_or(true),
+        rounds_completed,
+        confidence: CONFIDENCE,
     }
 }
 
@@ -208,13 +261,7 @@ fn load_claims(settings: &crate::scenario::LoadSettings, r: &LoadReport) -> Vec<
                 rounds: 0,
                 catalogs: None,
             };
-            let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
-            ClaimReport {
-                claim: c.text.clone(),
-                parsed: c.claim.to_string(),
-                verdict,
-                reason,
-            }
+            claim_report(c, &evidence)
         })
         .collect()
 }
@@ -258,17 +305,7 @@ fn operation_report(
         .filter(|_| !single_side)
         .map(|_| side_digest(bp) == side_digest(ap));
     if same_result == Some(false) && op.expect_same_result != Some(false) {
-        warnings.push(Warning {
-            id: "results-differ".into(),
-            operation: Some(op.name.clone()),
-            message: format!(
-                "`{}` returns different rows after the change ({} before, {} after): the optimisation changes what the operation returns. \
-                 If that is intended, set expect_same_result = false",
-                op.name,
-                side_digest(bp).render(),
-                side_digest(ap).render()
-            ),
-        });
+        warnings.push(results_differ_warning(op, bp, ap));
     }
     let before = side_report(&op.before, op.mode, &samples.before, bp, &params);
     let after = side_report(&op.after, op.mode, &samples.after, ap, &params);
@@ -288,40 +325,16 @@ fn operation_report(
         speedup_p50: speedup,
         speedup_p95,
         server_speedup,
-        before_rounds_us: [
-            &before.round_p50_us,
-            &before.round_p95_us,
-            &before.round_p99_us,
-        ],
-        after_rounds_us: [
-            &after.round_p50_us,
-            &after.round_p95_us,
-            &after.round_p99_us,
-        ],
-        before_plans: bp,
-        after_plans: ap,
         same_result,
         load,
-        rounds: samples
-            .before
-            .round_p50_ns
-            .len()
-            .max(samples.after.round_p50_ns.len()),
         catalogs,
+        ..side_evidence(samples, [&before, &after], [bp, ap])
     };
     let claims = op
         .claims
         .iter()
         .filter(|c| c.claim.applies_at(scale))
-        .map(|c| {
-            let (verdict, reason) = claims::evaluate(&c.claim, &evidence);
-            ClaimReport {
-                claim: c.text.clone(),
-                parsed: c.claim.to_string(),
-                verdict,
-                reason,
-            }
-        })
+        .map(|c| claim_report(c, &evidence))
         .collect();
     let (plan_changed, plan_change) = if single_side {
         (false, plan_summary(ap))
@@ -350,6 +363,66 @@ fn operation_report(
             .filter(|c| c.claim.is_sweep())
             .map(|c| c.text.clone())
             .collect(),
+    }
+}
+
+/// The evidence of one operation's sides for its claims: per-round quantiles, plans and the
+/// rounds measured; the rest is filled by the caller.
+fn side_evidence<'a>(
+    samples: &OpSamples,
+    [before, after]: [&'a SideReport; 2],
+    [before_plans, after_plans]: [&'a [StatementPlan]; 2],
+) -> claims::Evidence<'a> {
+    claims::Evidence {
+        speedup_p50: None,
+        speedup_p95: None,
+        server_speedup: None,
+        before_rounds_us: [
+            &before.round_p50_us,
+            &before.round_p95_us,
+            &before.round_p99_us,
+        ],
+        after_rounds_us: [
+            &after.round_p50_us,
+            &after.round_p95_us,
+            &after.round_p99_us,
+        ],
+        before_plans,
+        after_plans,
+        same_result: None,
+        load: None,
+        rounds: samples
+            .before
+            .round_p50_ns
+            .len()
+            .max(samples.after.round_p50_ns.len()),
+        catalogs: None,
+    }
+}
+
+/// The verdict on one claim as written in the scenario.
+fn claim_report(c: &LocatedClaim, evidence: &claims::Evidence<'_>) -> ClaimReport {
+    let (verdict, reason) = claims::evaluate(&c.claim, evidence);
+    ClaimReport {
+        claim: c.text.clone(),
+        parsed: c.claim.to_string(),
+        verdict,
+        reason,
+    }
+}
+
+/// The sides return different rows, and the scenario did not say that is intended.
+fn results_differ_warning(op: &Operation, bp: &[StatementPlan], ap: &[StatementPlan]) -> Warning {
+    Warning {
+        id: "results-differ".into(),
+        operation: Some(op.name.clone()),
+        message: format!(
+            "`{}` returns different rows after the change ({} before, {} after): the optimisation changes what the operation returns. \
+             If that is intended, set expect_same_result = false",
+            op.name,
+            side_digest(bp).render(),
+            side_digest(ap).render()
+        ),
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
 pub use engine::{Engine, EngineConfig, LoadOp, Plan};
@@ -254,26 +254,7 @@ pub async fn run_live(
     out: &mut LoadRun,
 ) -> Result<()> {
     let s = out.settings.clone();
-    // The migration and the sampler are not bound by the clients' statement timeout.
-    let untimed = live
-        .traffic
-        .clone()
-        .options([("statement_timeout", "0"), ("lock_timeout", "0")]);
-    let mut mig_conn = untimed
-        .clone()
-        .application_name("querygate-migration")
-        .connect()
-        .await
-        .map_err(|e| infra(format!("cannot open the migration's session: {e}")))?;
-    let mut sampler_conn = untimed
-        .application_name("querygate-sampler")
-        .connect()
-        .await
-        .map_err(|e| infra(format!("cannot open the lock sampler's session: {e}")))?;
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut mig_conn)
-        .await
-        .map_err(|e| infra(format!("cannot read the migration's session pid: {e}")))?;
+    let (mut mig_conn, mut sampler_conn, pid) = open_sessions(&live.traffic).await?;
     let engine = Engine::start(
         [live.traffic.clone(), live.traffic],
         Arc::new(ops),
@@ -348,6 +329,30 @@ pub async fn run_live(
     mig_conn.close().await.ok();
     sampler_conn.close().await.ok();
     finish(engine, out).await
+}
+
+/// The migration's session, the lock sampler's, and the migration session's pid. Neither is
+/// bound by the clients' statement timeout.
+async fn open_sessions(traffic: &PgConnectOptions) -> Result<(PgConnection, PgConnection, i32)> {
+    let untimed = traffic
+        .clone()
+        .options([("statement_timeout", "0"), ("lock_timeout", "0")]);
+    let mut mig_conn = untimed
+        .clone()
+        .application_name("querygate-migration")
+        .connect()
+        .await
+        .map_err(|e| infra(format!("cannot open the migration's session: {e}")))?;
+    let sampler_conn = untimed
+        .application_name("querygate-sampler")
+        .connect()
+        .await
+        .map_err(|e| infra(format!("cannot open the lock sampler's session: {e}")))?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut mig_conn)
+        .await
+        .map_err(|e| infra(format!("cannot read the migration's session pid: {e}")))?;
+    Ok((mig_conn, sampler_conn, pid))
 }
 
 async fn sleep_until(engine: &Engine, t_ns: u64) {

@@ -33,7 +33,7 @@ use testcontainers::bollard::query_parameters::{
 };
 use testcontainers::bollard::Docker;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, ImageExt};
+use testcontainers::{ContainerAsync, ContainerRequest, ImageExt};
 use testcontainers_modules::postgres::Postgres;
 
 use super::{BackendInfo, BackendKind, BoxFuture, Server};
@@ -293,6 +293,45 @@ fn engine_is_local() -> bool {
     std::env::var("DOCKER_HOST").map_or(true, |h| h.is_empty() || h.starts_with("unix://"))
 }
 
+/// The container to start: `image` running `postgres` with `settings` as `-c name=value`
+/// arguments, querygate's labels (`token` and the owner), and limited to `cpu` when there is one.
+fn container_request(
+    image: &str,
+    settings: &BTreeMap<String, String>,
+    password: &str,
+    token: &str,
+    cpu: Option<usize>,
+) -> ContainerRequest<Postgres> {
+    let (name, tag) = split_image(image);
+    let mut cmd = vec!["postgres".to_string()];
+    for (k, v) in settings {
+        cmd.push("-c".into());
+        cmd.push(format!("{k}={v}"));
+    }
+    let mut request = Postgres::default()
+        .with_user("postgres")
+        .with_db_name("postgres")
+        .with_password(password)
+        .with_name(name)
+        .with_tag(tag)
+        // Replaces the module's default command (`-c fsync=off`); the pinned settings
+        // include fsync=off for a throwaway server anyway.
+        .with_cmd(cmd)
+        .with_env_var("POSTGRES_INITDB_ARGS", "--no-sync")
+        .with_shm_size(SHM_BYTES)
+        .with_startup_timeout(STARTUP_TIMEOUT)
+        .with_label(LABEL_TOKEN, token);
+    for (k, v) in owner_labels() {
+        request = request.with_label(k, v);
+    }
+    if let Some(cpu) = cpu {
+        request = request.with_host_config_modifier(move |hc| {
+            hc.cpuset_cpus = Some(cpu.to_string());
+        });
+    }
+    request
+}
+
 /// A running PostgreSQL container.
 pub struct DockerServer {
     /// `None` once removed.
@@ -325,34 +364,7 @@ impl DockerServer {
             token: Some(token.clone()),
         };
         let password = format!("{:032x}", rand::random::<u128>());
-        let (name, tag) = split_image(image);
-        let mut cmd = vec!["postgres".to_string()];
-        for (k, v) in &settings {
-            cmd.push("-c".into());
-            cmd.push(format!("{k}={v}"));
-        }
-        let mut request = Postgres::default()
-            .with_user("postgres")
-            .with_db_name("postgres")
-            .with_password(&password)
-            .with_name(name)
-            .with_tag(tag)
-            // Replaces the module's default command (`-c fsync=off`); the pinned settings
-            // include fsync=off for a throwaway server anyway.
-            .with_cmd(cmd)
-            .with_env_var("POSTGRES_INITDB_ARGS", "--no-sync")
-            .with_shm_size(SHM_BYTES)
-            .with_startup_timeout(STARTUP_TIMEOUT)
-            .with_label(LABEL_TOKEN, token.clone());
-        for (k, v) in owner_labels() {
-            request = request.with_label(k, v);
-        }
-        if let Some(cpu) = cpu {
-            request = request.with_host_config_modifier(move |hc| {
-                hc.cpuset_cpus = Some(cpu.to_string());
-            });
-        }
-
+        let request = container_request(image, &settings, &password, &token, cpu);
         let container = match request.start().await {
             Ok(c) => c,
             Err(e) => {

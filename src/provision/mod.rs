@@ -232,105 +232,132 @@ pub async fn start(
     settings: BTreeMap<String, String>,
     progress: &mut crate::progress::Progress,
 ) -> crate::Result<Box<dyn Server>> {
-    use crate::Error;
     // The CPU a server querygate starts is pinned to (local) or limited to (docker).
     let cpu = match cfg.placement {
         crate::config::Placement::Free => None,
         _ => pick_cpu(),
     };
-    let local = |reason: String| async {
-        for line in local::sweep_leftovers() {
-            progress_line(&line);
-        }
-        let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
-        let server =
-            local::LocalServer::start_pinned(bindir, settings.clone(), reason, cpu).await?;
-        Ok::<Box<dyn Server>, anyhow::Error>(Box::new(server))
-    };
-    let server: Box<dyn Server> = match cfg.kind {
+    match cfg.kind {
         BackendKind::Local => {
             progress.step("starting a local ephemeral PostgreSQL cluster");
-            local("--backend local".into()).await?
+            Ok(start_local(cfg, settings, "--backend local".into(), cpu).await?)
         }
-        BackendKind::Url => {
-            let url = cfg.database_url.as_deref().ok_or_else(|| {
-                Error::Usage("--backend url needs --database-url or DATABASE_URL".into())
-            })?;
-            let address = url::parse_connection(url)
-                .map(|o| url::display_address(&o))
-                .unwrap_or_else(|_| redact_url(url));
-            progress.step(&format!("using the server at {address}"));
-            let server = url::UrlServer::connect(url, "--backend url".into()).await?;
-            match crate::seed::sweep_databases(&server.admin_options()).await {
-                Ok(lines) => lines.iter().for_each(|l| progress.step(l)),
-                Err(e) => progress.step(&format!(
-                    "warning: the sweep of scratch databases left by earlier runs failed: {}",
-                    redact_url(&format!("{e:#}"))
-                )),
-            }
-            Box::new(server)
+        BackendKind::Url => connect_url(cfg, progress).await,
+        BackendKind::Docker => start_docker(cfg, settings, cpu, progress).await,
+        BackendKind::Auto => start_auto(cfg, settings, cpu, progress).await,
+    }
+}
+
+/// A local ephemeral cluster, after sweeping the clusters earlier runs left; pinned to `cpu`
+/// when there is one.
+async fn start_local(
+    cfg: &crate::config::BackendConfig,
+    settings: BTreeMap<String, String>,
+    reason: String,
+    cpu: Option<usize>,
+) -> anyhow::Result<Box<dyn Server>> {
+    for line in local::sweep_leftovers() {
+        progress_line(&line);
+    }
+    let bindir = local::find_bindir(cfg.pg_bindir.as_deref())?;
+    let server = local::LocalServer::start_pinned(bindir, settings, reason, cpu).await?;
+    Ok(Box::new(server))
+}
+
+/// The server at `--database-url`, after sweeping the scratch databases earlier runs left.
+async fn connect_url(
+    cfg: &crate::config::BackendConfig,
+    progress: &mut crate::progress::Progress,
+) -> crate::Result<Box<dyn Server>> {
+    let url = cfg.database_url.as_deref().ok_or_else(|| {
+        crate::Error::Usage("--backend url needs --database-url or DATABASE_URL".into())
+    })?;
+    let address = url::parse_connection(url)
+        .map(|o| url::display_address(&o))
+        .unwrap_or_else(|_| redact_url(url));
+    progress.step(&format!("using the server at {address}"));
+    let server = url::UrlServer::connect(url, "--backend url".into()).await?;
+    match crate::seed::sweep_databases(&server.admin_options()).await {
+        Ok(lines) => lines.iter().for_each(|l| progress.step(l)),
+        Err(e) => progress.step(&format!(
+            "warning: the sweep of scratch databases left by earlier runs failed: {}",
+            redact_url(&format!("{e:#}"))
+        )),
+    }
+    Ok(Box::new(server))
+}
+
+/// A container of `--image`, pulled first when it is not present, limited to `cpu` when
+/// there is one.
+async fn start_docker(
+    cfg: &crate::config::BackendConfig,
+    settings: BTreeMap<String, String>,
+    cpu: Option<usize>,
+    progress: &mut crate::progress::Progress,
+) -> crate::Result<Box<dyn Server>> {
+    let usable = match docker::probe(&cfg.image).await {
+        Err(docker::Unusable::ImageMissing { .. }) => {
+            progress.step(&format!(
+                "docker: image {} is not present locally: pulling it",
+                cfg.image
+            ));
+            docker::pull(&cfg.image).await
         }
-        BackendKind::Docker => {
-            let usable = match docker::probe(&cfg.image).await {
-                Err(docker::Unusable::ImageMissing { .. }) => {
-                    progress.step(&format!(
-                        "docker: image {} is not present locally: pulling it",
-                        cfg.image
-                    ));
-                    docker::pull(&cfg.image).await
-                }
-                found => found,
-            }
-            .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
-            let reason = format!("--backend docker: {usable}");
-            Box::new(
-                docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress).await?,
-            )
+        found => found,
+    }
+    .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
+    let reason = format!("--backend docker: {usable}");
+    Ok(Box::new(
+        docker::start_reported(&cfg.image, settings, reason, cpu, progress).await?,
+    ))
+}
+
+/// Docker when an engine answers and the image is present or can be pulled; else local.
+/// A docker start that fails after that is an error, not a silent switch of server.
+async fn start_auto(
+    cfg: &crate::config::BackendConfig,
+    settings: BTreeMap<String, String>,
+    cpu: Option<usize>,
+    progress: &mut crate::progress::Progress,
+) -> crate::Result<Box<dyn Server>> {
+    let usable = match docker::probe(&cfg.image).await {
+        Err(docker::Unusable::ImageMissing { engine, .. }) => {
+            progress.step(&format!(
+                "backend auto: {engine} answers, but image {} is not present locally: trying to pull it",
+                cfg.image
+            ));
+            docker::pull(&cfg.image).await
         }
-        // Docker when an engine answers and the image is present or can be pulled; else local.
-        // A docker start that fails after that is an error, not a silent switch of server.
-        BackendKind::Auto => {
-            let usable = match docker::probe(&cfg.image).await {
-                Err(docker::Unusable::ImageMissing { engine, .. }) => {
-                    progress.step(&format!(
-                        "backend auto: {engine} answers, but image {} is not present locally: trying to pull it",
-                        cfg.image
-                    ));
-                    docker::pull(&cfg.image).await
-                }
-                found => found,
-            };
-            match usable {
-                Ok(usable) => {
-                    let reason = format!("auto: docker, because {usable}");
-                    progress.step(&format!("backend {reason}"));
-                    Box::new(
-                        docker::start_reported(&cfg.image, settings.clone(), reason, cpu, progress)
-                            .await
-                            .map_err(|e| {
-                                anyhow::anyhow!(
-                                    "{e:#}\n(backend auto chose docker; --backend local runs on this machine's PostgreSQL binaries instead)"
-                                )
-                            })?,
-                    )
-                }
-                Err(why) => {
-                    let reason = format!("auto: local, because docker is not usable: {why}");
-                    progress.step(&format!("backend {reason}"));
-                    local(reason).await.map_err(|e| {
-                        Error::Infra(anyhow::anyhow!(
-                            "no backend available.\n  docker: {why}\n  local: {e:#}\n\
-                             Start a Docker engine (and pull the image, or build it where no registry is reachable: \
-                             scripts/build-pg-image.sh {}), install PostgreSQL server binaries \
-                             (apt-get install postgresql), or pass --backend url --database-url URL",
-                            cfg.image
-                        ))
-                    })?
-                }
-            }
-        }
+        found => found,
     };
-    Ok(server)
+    match usable {
+        Ok(usable) => {
+            let reason = format!("auto: docker, because {usable}");
+            progress.step(&format!("backend {reason}"));
+            Ok(Box::new(
+                docker::start_reported(&cfg.image, settings, reason, cpu, progress)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e:#}\n(backend auto chose docker; --backend local runs on this machine's PostgreSQL binaries instead)"
+                        )
+                    })?,
+            ))
+        }
+        Err(why) => {
+            let reason = format!("auto: local, because docker is not usable: {why}");
+            progress.step(&format!("backend {reason}"));
+            Ok(start_local(cfg, settings, reason, cpu).await.map_err(|e| {
+                crate::Error::Infra(anyhow::anyhow!(
+                    "no backend available.\n  docker: {why}\n  local: {e:#}\n\
+                     Start a Docker engine (and pull the image, or build it where no registry is reachable: \
+                     scripts/build-pg-image.sh {}), install PostgreSQL server binaries \
+                     (apt-get install postgresql), or pass --backend url --database-url URL",
+                    cfg.image
+                ))
+            })?)
+        }
+    }
 }
 
 fn progress_line(line: &str) {

@@ -154,7 +154,7 @@ pub fn to_string(report: &Report) -> String {
             esc(&warn.message)
         );
     }
-    super::scaling::html(&mut h, report);
+    sweeps(&mut h, report);
     let open = total_ops <= OPEN_UP_TO;
     for (si, s) in report.scenarios.iter().enumerate() {
         scenario(&mut h, report, si, s, open);
@@ -173,6 +173,10 @@ pub fn to_string(report: &Report) -> String {
 
 #[path = "html_load.rs"]
 mod load;
+
+#[path = "html_sweep.rs"]
+mod sweep;
+pub use sweep::sweeps;
 
 fn scenario(h: &mut String, report: &Report, si: usize, s: &ScenarioReport, open: bool) {
     let _ = writeln!(

@@ -61,15 +61,43 @@ const LAT_H: f64 = 200.0;
 const TPS_H: f64 = 80.0;
 const GAP: f64 = 24.0;
 const MB: f64 = 30.0;
+/// Top of the throughput plot.
+const TPS_TOP: f64 = MT + LAT_H + GAP;
+const TOTAL_H: f64 = MT + LAT_H + GAP + TPS_H + MB;
 
+/// The timeline's scales: time to x, latency (log) to y in the upper plot, throughput to y in
+/// the lower one.
+struct Frame {
+    /// Width of one interval and the end of the last, ms.
+    dt: f64,
+    t_end: f64,
+    /// log10 of the latency axis' ends, µs.
+    ylo: f64,
+    yhi: f64,
+    tps_max: f64,
+}
+
+impl Frame {
+    fn x(&self, t_ms: f64) -> f64 {
+        ML + (W - ML - MR) * t_ms / self.t_end.max(1.0)
+    }
+
+    fn y(&self, us: f64) -> f64 {
+        MT + LAT_H * (1.0 - (us.max(1e-3).log10() - self.ylo) / (self.yhi - self.ylo).max(1e-9))
+    }
+
+    fn tps_y(&self, tps: f64) -> f64 {
+        TPS_TOP + TPS_H * (1.0 - tps / self.tps_max)
+    }
+}
+
+/// Latency percentiles on a log scale above throughput bars, over the load run's time, the
+/// warm-up and the migration window shaded.
 fn timeline_svg(h: &mut String, l: &LoadReport) {
     let points: Vec<&TimelinePoint> = l.timeline.iter().collect();
     if points.iter().all(|p| p.executions == 0) {
         return;
     }
-    let dt = l.interval_ms as f64;
-    let t_end = points.len() as f64 * dt;
-    let x = |t_ms: f64| ML + (W - ML - MR) * t_ms / t_end.max(1.0);
     let lat: Vec<f64> = points
         .iter()
         .filter(|p| p.executions > 0)
@@ -79,30 +107,38 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
         .iter()
         .fold((f64::INFINITY, 0f64), |(a, b), v| (a.min(*v), b.max(*v)));
     let ticks = y_ticks(lo, hi);
-    let (ylo, yhi) = (
-        ticks.first().copied().unwrap_or(lo).log10(),
-        ticks.last().copied().unwrap_or(hi).log10(),
-    );
-    let y = |us: f64| MT + LAT_H * (1.0 - (us.max(1e-3).log10() - ylo) / (yhi - ylo).max(1e-9));
-    let tps_max = points.iter().map(|p| p.tps).fold(1.0f64, f64::max);
-    let tps_top = MT + LAT_H + GAP;
-    let ty = |tps: f64| tps_top + TPS_H * (1.0 - tps / tps_max);
-    let total_h = MT + LAT_H + GAP + TPS_H + MB;
+    let dt = l.interval_ms as f64;
+    let frame = Frame {
+        dt,
+        t_end: points.len() as f64 * dt,
+        ylo: ticks.first().copied().unwrap_or(lo).log10(),
+        yhi: ticks.last().copied().unwrap_or(hi).log10(),
+        tps_max: points.iter().map(|p| p.tps).fold(1.0f64, f64::max),
+    };
     let _ = writeln!(
         h,
-        "<svg class=\"timeline\" viewBox=\"0 0 {W} {total_h}\" role=\"img\" aria-label=\"latency and throughput over time\">"
+        "<svg class=\"timeline\" viewBox=\"0 0 {W} {TOTAL_H}\" role=\"img\" aria-label=\"latency and throughput over time\">"
     );
-    // Warm-up and the migration window, shaded behind everything.
+    shades(h, l, &frame);
+    latency_grid(h, &ticks, &frame);
+    latency_lines(h, &points, &frame);
+    throughput_bars(h, &points, &frame);
+    time_axis(h, &frame);
+    h.push_str("</svg>\n");
+}
+
+/// Warm-up and the migration window, shaded behind everything.
+fn shades(h: &mut String, l: &LoadReport, f: &Frame) {
     let shade = |h: &mut String, from: f64, to: f64, fill: &str, label: &str| {
         let _ = writeln!(
             h,
             "<rect x=\"{:.1}\" y=\"{MT}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#656d76\">{}</text>",
-            x(from),
-            (x(to) - x(from)).max(1.0),
+            f.x(from),
+            (f.x(to) - f.x(from)).max(1.0),
             LAT_H + GAP + TPS_H,
             esc(label),
-            x(from) + 3.0,
+            f.x(from) + 3.0,
             MT - 6.0,
             esc(label)
         );
@@ -112,31 +148,39 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
         shade(
             h,
             m.start_ms,
-            m.end_ms.unwrap_or(t_end),
+            m.end_ms.unwrap_or(f.t_end),
             "#fde68a",
             &format!("migration {:.0} ms", m.duration_ms),
         );
     }
-    for t in &ticks {
+}
+
+/// A grid line and a label per latency tick.
+fn latency_grid(h: &mut String, ticks: &[f64], f: &Frame) {
+    for t in ticks {
         let _ = writeln!(
             h,
             "<line x1=\"{ML}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#d0d7de\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
             W - MR,
-            y(*t),
-            y(*t),
+            f.y(*t),
+            f.y(*t),
             ML - 4.0,
-            y(*t) + 4.0,
+            f.y(*t) + 4.0,
             tick_label(*t)
         );
     }
+}
+
+/// The p50, p99 and max lines, each named at the right edge.
+fn latency_lines(h: &mut String, points: &[&TimelinePoint], f: &Frame) {
     type Series<'a> = (&'a str, &'a str, fn(&TimelinePoint) -> f64);
     let series: [Series; 3] = [
         ("p50", "#1d4ed8", |p| p.p50_us),
         ("p99", "#c2410c", |p| p.p99_us),
         ("max", "#cf222e", |p| p.max_us),
     ];
-    for (k, (name, color, f)) in series.iter().enumerate() {
+    for (k, (name, color, value)) in series.iter().enumerate() {
         // An interval where nothing completed (a stall) breaks the line: no value is drawn
         // across it.
         let mut path = String::new();
@@ -150,8 +194,8 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
                 path,
                 "{}{:.1},{:.1} ",
                 if pen_down { "L" } else { "M" },
-                x((i as f64 + 0.5) * dt),
-                y(f(p))
+                f.x((i as f64 + 0.5) * f.dt),
+                f.y(value(p))
             );
             pen_down = true;
         }
@@ -164,18 +208,22 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
             MT + 12.0 + 14.0 * k as f64
         );
     }
+}
+
+/// Throughput per interval as bars (red where executions failed), with the scale's top.
+fn throughput_bars(h: &mut String, points: &[&TimelinePoint], f: &Frame) {
     let bars: Vec<String> = points
         .iter()
         .enumerate()
         .map(|(i, p)| {
             format!(
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{}\"><title>{:.1} s: {:.0}/s, {} errors</title></rect>",
-                x(i as f64 * dt),
-                ty(p.tps),
-                (x(dt) - x(0.0)).max(0.5),
-                tps_top + TPS_H - ty(p.tps),
+                f.x(i as f64 * f.dt),
+                f.tps_y(p.tps),
+                (f.x(f.dt) - f.x(0.0)).max(0.5),
+                TPS_TOP + TPS_H - f.tps_y(p.tps),
                 if p.errors > 0 { "#cf222e" } else { "#8b949e" },
-                i as f64 * dt / 1000.0,
+                i as f64 * f.dt / 1000.0,
                 p.tps,
                 p.errors
             )
@@ -187,22 +235,25 @@ fn timeline_svg(h: &mut String, l: &LoadReport) {
          <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">tps</text>",
         bars.join(""),
         W - MR + 6.0,
-        tps_top + 10.0,
-        tps_max,
+        TPS_TOP + 10.0,
+        f.tps_max,
         W - MR + 6.0,
-        tps_top + TPS_H
+        TPS_TOP + TPS_H
     );
-    let secs = (t_end / 1000.0).ceil() as u64;
+}
+
+/// Seconds along the bottom, about ten labels.
+fn time_axis(h: &mut String, f: &Frame) {
+    let secs = (f.t_end / 1000.0).ceil() as u64;
     let step = ((secs / 10).max(1)) as f64;
     let mut s = 0.0;
     while s <= secs as f64 {
         let _ = write!(
             h,
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{s:.0}s</text>",
-            x(s * 1000.0),
-            total_h - MB + 16.0
+            f.x(s * 1000.0),
+            TOTAL_H - MB + 16.0
         );
         s += step;
     }
-    h.push_str("</svg>\n");
 }

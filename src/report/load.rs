@@ -26,15 +26,21 @@ pub struct LoadReport {
     /// Latency is measured from the `intended` start (open loop: coordinated omission
     /// corrected) or the `actual` start (closed loop).
     pub latency_from: String,
+    /// Warm-up before the measured time: in the timeline, in none of the totals.
     pub warmup_ms: u64,
     /// Phased: measured time, split into `phases` of `phase_ms`, the first `settle_ms` of each
     /// discarded. Under load: the steady period before the migration (`steady_ms`) and the
     /// tail after it (`tail_ms`).
     pub duration_ms: u64,
+    /// Phased: the number of phases (before and after in the order A, B, B, A …).
     pub phases: u32,
+    /// Phased: the length of one phase.
     pub phase_ms: u64,
+    /// Phased: discarded at the start of every phase.
     pub settle_ms: u64,
+    /// Under load: the steady period measured before the migration starts.
     pub steady_ms: u64,
+    /// Under load: the tail measured after the migration ends.
     pub tail_ms: u64,
     /// Width of one timeline interval.
     pub interval_ms: u64,
@@ -70,11 +76,13 @@ pub struct LoadReport {
 /// One operation of the load mix.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LoadOperation {
+    /// The operation's name, as in the scenario.
     pub name: String,
     /// Its share of the mix.
     pub weight: u32,
-    /// Phased: the before and after sides.
+    /// Phased: the before side.
     pub before: Option<LoadSide>,
+    /// Phased: the after side.
     pub after: Option<LoadSide>,
     /// Phased: after/before throughput ratio per phase pair, with its interval.
     pub throughput_ratio: Option<Interval>,
@@ -114,11 +122,15 @@ pub struct TimelinePoint {
     pub t_ms: f64,
     /// Successful executions completed in the interval.
     pub executions: u64,
+    /// Successful executions per second in the interval.
     pub tps: f64,
     /// Failed executions completed in the interval.
     pub errors: u64,
+    /// p50 latency of the executions completed in the interval, µs (0 when there were none).
     pub p50_us: f64,
+    /// p99 latency of the executions completed in the interval, µs (0 when there were none).
     pub p99_us: f64,
+    /// The longest latency in the interval, µs (0 when there were none).
     pub max_us: f64,
 }
 
@@ -127,8 +139,12 @@ pub struct TimelinePoint {
 pub struct LiveMigrationReport {
     /// The window, ms since the load run's origin.
     pub start_ms: f64,
+    /// End of the window, ms since the origin; absent when the migration had not ended when
+    /// the load run did.
     pub end_ms: Option<f64>,
+    /// The window's length, ms (to the load run's end when the migration had not ended).
     pub duration_ms: f64,
+    /// The migration's statements, in the order they ran.
     pub statements: Vec<LiveStatement>,
     /// The statement that failed, with the server's error (the migration stopped there).
     pub error: Option<String>,
@@ -144,8 +160,9 @@ pub struct LiveMigrationReport {
     pub longest_wait_ms: f64,
     /// Times the migration itself waited on a lock held by traffic.
     pub migration_lock_waits: u64,
-    /// `pg_stat_activity`/`pg_locks` samples taken, and their period.
+    /// `pg_stat_activity`/`pg_locks` samples taken.
     pub samples: u64,
+    /// The sampling period, ms.
     pub sample_ms: u64,
     /// A sampling problem (sampling stopped).
     pub sampling_error: Option<String>,
@@ -156,13 +173,17 @@ pub struct LiveMigrationReport {
 /// One statement of the migration under load.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LiveStatement {
+    /// The migration file the statement is in.
     pub file: String,
     /// 1-based line in the file.
     pub line: usize,
+    /// The statement's text.
     pub sql: String,
     /// ms since the load run's origin.
     pub start_ms: f64,
+    /// How long it ran, ms.
     pub duration_ms: f64,
+    /// The server's error, when the statement failed.
     pub error: Option<String>,
 }
 
@@ -175,13 +196,16 @@ pub struct HeldLockReport {
     pub mode: String,
     /// First and last sample that saw it, ms since the origin; `held_ms` their distance.
     pub first_ms: f64,
+    /// The last sample that saw it, ms since the origin.
     pub last_ms: f64,
+    /// `last_ms - first_ms`, ms.
     pub held_ms: f64,
 }
 
 /// Traffic held up by the migration on one relation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BlockedReport {
+    /// The relation waited on (or the lock type, e.g. `transactionid` for a row lock).
     pub relation: String,
     /// The mode the traffic asked for.
     pub mode: String,
@@ -191,6 +215,7 @@ pub struct BlockedReport {
     pub executions: u64,
     /// From the first to the last sample that saw a wait, ms since the origin.
     pub first_ms: f64,
+    /// The last sample that saw a wait, ms since the origin.
     pub last_ms: f64,
     /// `last_ms - first_ms` plus one sampling period.
     pub duration_ms: f64,

@@ -176,7 +176,7 @@ fn document(report: &Report, details: bool) -> String {
             md.push('\n');
         }
     }
-    super::scaling::markdown(&mut md, report);
+    sweeps(&mut md, report);
     for s in &report.scenarios {
         scenario(&mut md, report, s, details);
     }
@@ -193,6 +193,38 @@ fn document(report: &Report, details: bool) -> String {
     }
     environment(&mut md, report);
     md
+}
+
+/// The sweep view: a table per swept scenario and its notes.
+pub fn sweeps(md: &mut String, report: &Report) {
+    for sw in super::scaling::views(report) {
+        let _ = writeln!(
+            md,
+            "### {} across scales {}\n",
+            escape(sw.scenario),
+            sw.scales
+        );
+        let _ = writeln!(md, "| operation | {} |", super::scaling::HEADER.join(" | "));
+        md.push_str("|---|--:|--:|--:|---|---|\n");
+        for op in &sw.operations {
+            for (k, row) in op.rows.iter().enumerate() {
+                let name = if k == 0 {
+                    escape(op.name)
+                } else {
+                    String::new()
+                };
+                let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+                let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
+            }
+        }
+        md.push('\n');
+        for op in &sw.operations {
+            for line in &op.lines {
+                let _ = writeln!(md, "- **{}**: {}", escape(op.name), escape(line));
+            }
+        }
+        md.push('\n');
+    }
 }
 
 fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool) {
@@ -213,69 +245,7 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool)
     if s.single_side {
         let _ = writeln!(md, "_{}_\n", escape(&change_text(s)));
     }
-    let with_gate = report.gate.is_some();
-    md.push_str(if s.single_side {
-        "| operation | p50 | p95 | server (mean) | plan | claims |"
-    } else {
-        "| operation | before p50 | after p50 | speedup (95% CI) | server speedup | plan | result | claims |"
-    });
-    md.push_str(if with_gate { " baseline |\n" } else { "\n" });
-    md.push_str(if s.single_side {
-        "|---|--:|--:|--:|---|---|"
-    } else {
-        "|---|--:|--:|---|---|---|---|---|"
-    });
-    md.push_str(if with_gate { "---|\n" } else { "\n" });
-    for op in &s.operations {
-        let plan = if op.plan_changed {
-            format!("**changed:** {}", escape(&op.plan_change))
-        } else {
-            escape(&op.plan_change)
-        };
-        let result = match result_text(op) {
-            "different" if unexpected_difference(s, op) => "**different** ⚠️".to_string(),
-            r => r.to_string(),
-        };
-        let claims = if op.claims.is_empty() {
-            "–".to_string()
-        } else {
-            op.claims
-                .iter()
-                .map(|c| format!("{} {}", mark(c.verdict), escape(&c.parsed)))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        };
-        if s.single_side {
-            let p95 = if measured(&op.after) {
-                fmt_us(op.after.latency.p95_us)
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                md,
-                "| {} | {} | {} | {} | {plan} | {claims} |",
-                escape(&op.name),
-                escape(&p50_text(&op.after)),
-                escape(&p95),
-                escape(&super::server::server_cell(&op.after)),
-            );
-        } else {
-            let _ = write!(
-                md,
-                "| {} | {} | {} | {} | {} | {plan} | {result} | {claims} |",
-                escape(&op.name),
-                escape(&p50_text(&op.before)),
-                escape(&p50_text(&op.after)),
-                escape(&speedup_text(op)),
-                escape(&server_speedup_text(op)),
-            );
-        }
-        if with_gate {
-            let g = gate_of(report, s, op).map_or("–", |g| verdict_word(g.verdict));
-            let _ = write!(md, " {g} |");
-        }
-        md.push('\n');
-    }
+    operations_table(md, report, s);
     md.push('\n');
     if let Some(line) = super::server::round_trip_line(s) {
         let _ = writeln!(md, "{}\n", escape(&line));
@@ -301,6 +271,79 @@ fn scenario(md: &mut String, report: &Report, s: &ScenarioReport, details: bool)
     }
 }
 
+/// One row per operation: latencies, speedups, plan, result and claims (and the baseline's
+/// verdict when there is one).
+fn operations_table(md: &mut String, report: &Report, s: &ScenarioReport) {
+    let with_gate = report.gate.is_some();
+    md.push_str(if s.single_side {
+        "| operation | p50 | p95 | server (mean) | plan | claims |"
+    } else {
+        "| operation | before p50 | after p50 | speedup (95% CI) | server speedup | plan | result | claims |"
+    });
+    md.push_str(if with_gate { " baseline |\n" } else { "\n" });
+    md.push_str(if s.single_side {
+        "|---|--:|--:|--:|---|---|"
+    } else {
+        "|---|--:|--:|---|---|---|---|---|"
+    });
+    md.push_str(if with_gate { "---|\n" } else { "\n" });
+    for op in &s.operations {
+        operation_row(md, s, op);
+        if with_gate {
+            let g = gate_of(report, s, op).map_or("–", |g| verdict_word(g.verdict));
+            let _ = write!(md, " {g} |");
+        }
+        md.push('\n');
+    }
+}
+
+/// An operation's cells up to its claims.
+fn operation_row(md: &mut String, s: &ScenarioReport, op: &OperationReport) {
+    let plan = if op.plan_changed {
+        format!("**changed:** {}", escape(&op.plan_change))
+    } else {
+        escape(&op.plan_change)
+    };
+    let result = match result_text(op) {
+        "different" if unexpected_difference(s, op) => "**different** ⚠️".to_string(),
+        r => r.to_string(),
+    };
+    let claims = if op.claims.is_empty() {
+        "–".to_string()
+    } else {
+        op.claims
+            .iter()
+            .map(|c| format!("{} {}", mark(c.verdict), escape(&c.parsed)))
+            .collect::<Vec<_>>()
+            .join("<br>")
+    };
+    if s.single_side {
+        let p95 = if measured(&op.after) {
+            fmt_us(op.after.latency.p95_us)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            md,
+            "| {} | {} | {} | {} | {plan} | {claims} |",
+            escape(&op.name),
+            escape(&p50_text(&op.after)),
+            escape(&p95),
+            escape(&super::server::server_cell(&op.after)),
+        );
+    } else {
+        let _ = write!(
+            md,
+            "| {} | {} | {} | {} | {} | {plan} | {result} | {claims} |",
+            escape(&op.name),
+            escape(&p50_text(&op.before)),
+            escape(&p50_text(&op.after)),
+            escape(&speedup_text(op)),
+            escape(&server_speedup_text(op)),
+        );
+    }
+}
+
 fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &OperationReport) {
     // GitHub renders markdown inside <details> only with blank lines around it.
     let _ = writeln!(
@@ -312,24 +355,7 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         let _ = writeln!(md, "{}\n", escape(d));
     }
     let _ = writeln!(md, "Mode: {}\n", escape(&op.mode));
-    md.push_str("| side | executions | p50 | p95 | p99 | max | server (mean) |\n|---|--:|--:|--:|--:|--:|--:|\n");
-    for (name, side) in shown_sides(s, op) {
-        if measured(side) {
-            let l = &side.latency;
-            let _ = writeln!(
-                md,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                l.count,
-                fmt_us(l.p50_us),
-                fmt_us(l.p95_us),
-                fmt_us(l.p99_us),
-                fmt_us(l.max_us),
-                super::server::server_cell(side)
-            );
-        } else {
-            let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | | |");
-        }
-    }
+    side_latencies(md, s, op);
     let _ = writeln!(md, "\n_{}_\n", escape(QUANTILE_NOTE));
     if !s.single_side {
         let p95 = op
@@ -352,21 +378,63 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
         }
         md.push('\n');
     }
-    if let Some(g) = gate_of(report, s, op) {
-        let _ = writeln!(md, "**Baseline:** {}\n", verdict_word(g.verdict));
-        for f in &g.findings {
+    baseline_findings(md, report, s, op);
+    plans(md, s, op);
+    let warnings: Vec<&Warning> = op_warnings(s, op).collect();
+    if !warnings.is_empty() {
+        md.push_str("**Warnings**\n\n");
+        for warn in warnings {
+            let _ = writeln!(md, "- {}: {}", escape(&warn.id), escape(&warn.message));
+        }
+        md.push('\n');
+    }
+    md.push_str("</details>\n\n");
+}
+
+/// Each shown side's latency quantiles and server time.
+fn side_latencies(md: &mut String, s: &ScenarioReport, op: &OperationReport) {
+    md.push_str("| side | executions | p50 | p95 | p99 | max | server (mean) |\n|---|--:|--:|--:|--:|--:|--:|\n");
+    for (name, side) in shown_sides(s, op) {
+        if measured(side) {
+            let l = &side.latency;
             let _ = writeln!(
                 md,
-                "- {} ({}): {}",
-                escape(&f.id),
-                verdict_word(f.verdict),
-                escape(&f.message)
+                "| {name} | {} | {} | {} | {} | {} | {} |",
+                l.count,
+                fmt_us(l.p50_us),
+                fmt_us(l.p95_us),
+                fmt_us(l.p99_us),
+                fmt_us(l.max_us),
+                super::server::server_cell(side)
             );
-        }
-        if !g.findings.is_empty() {
-            md.push('\n');
+        } else {
+            let _ = writeln!(md, "| {name} | {NOT_MEASURED} | | | | | |");
         }
     }
+}
+
+/// The baseline's verdict on the operation and each finding behind it.
+fn baseline_findings(md: &mut String, report: &Report, s: &ScenarioReport, op: &OperationReport) {
+    let Some(g) = gate_of(report, s, op) else {
+        return;
+    };
+    let _ = writeln!(md, "**Baseline:** {}\n", verdict_word(g.verdict));
+    for f in &g.findings {
+        let _ = writeln!(
+            md,
+            "- {} ({}): {}",
+            escape(&f.id),
+            verdict_word(f.verdict),
+            escape(&f.message)
+        );
+    }
+    if !g.findings.is_empty() {
+        md.push('\n');
+    }
+}
+
+/// Each shown side's statements: facts, SQL, parameters and plan signature.
+fn plans(md: &mut String, s: &ScenarioReport, op: &OperationReport) {
     let _ = writeln!(md, "**Plans** ({})\n", escape(&op.plan_change));
     for (name, side) in shown_sides(s, op) {
         if side.explain.is_empty() {
@@ -392,15 +460,6 @@ fn operation_details(md: &mut String, report: &Report, s: &ScenarioReport, op: &
             let _ = writeln!(md, "Result checksum {name}: {}\n", escape(c));
         }
     }
-    let warnings: Vec<&Warning> = op_warnings(s, op).collect();
-    if !warnings.is_empty() {
-        md.push_str("**Warnings**\n\n");
-        for warn in warnings {
-            let _ = writeln!(md, "- {}: {}", escape(&warn.id), escape(&warn.message));
-        }
-        md.push('\n');
-    }
-    md.push_str("</details>\n\n");
 }
 
 fn load_section(md: &mut String, l: &super::LoadReport, at_scale: &str) {

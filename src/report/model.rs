@@ -57,12 +57,14 @@ pub struct SweepReport {
     pub scenario: String,
     /// The scales measured, ascending.
     pub scales: Vec<i64>,
+    /// Each operation of the scenario across those scales.
     pub operations: Vec<OperationSweep>,
 }
 
 /// One operation across the scales of a sweep.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OperationSweep {
+    /// The operation's name, as in the scenario.
     pub name: String,
     /// One point per measured scale, ascending.
     pub points: Vec<SweepPoint>,
@@ -80,6 +82,7 @@ pub struct OperationSweep {
 /// An operation at one scale of a sweep.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SweepPoint {
+    /// The scale this point was measured at.
     pub scale: i64,
     /// p50 over all executions of the before side, µs (absent when nothing was measured).
     pub before_p50_us: Option<f64>,
@@ -93,8 +96,11 @@ pub struct SweepPoint {
 /// ln(scale), with Sen's rank interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Growth {
+    /// The point estimate of k (Theil–Sen slope).
     pub exponent: f64,
+    /// Lower bound of k's interval.
     pub low: f64,
+    /// Upper bound of k's interval.
     pub high: f64,
     /// Coverage of the interval.
     pub confidence: f64,
@@ -417,12 +423,14 @@ pub struct Confirmation {
     /// Server time per execution (µs) in the confirmation rounds, when measured.
     #[serde(default)]
     pub before_round_server_us: Vec<f64>,
+    /// The same for the after side.
     #[serde(default)]
     pub after_round_server_us: Vec<f64>,
     /// Load runs: executions per second of each side in each fresh phase pair (the
     /// throughput-ratio signal's confirmation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub before_phase_tps: Vec<f64>,
+    /// The same for the after side.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after_phase_tps: Vec<f64>,
 }

@@ -6,7 +6,8 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table}
 
 use super::text::{change_text, headline, mark};
 use super::{
-    server, ClaimVerdict, GateReport, Latency, OperationReport, Report, RunStatus, ScenarioReport,
+    scaling, server, ClaimVerdict, GateReport, Latency, OperationReport, Report, RunStatus,
+    ScenarioReport,
 };
 
 /// "p50 / p95 / p99" in one unit, chosen by the p50.
@@ -66,11 +67,40 @@ fn render_load<W: Write + ?Sized>(w: &mut W, l: &super::LoadReport) -> io::Resul
     Ok(())
 }
 
+/// The sweep view: one table per swept scenario, then its notes and claims.
+pub fn sweeps<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
+    for sw in scaling::views(report) {
+        writeln!(w)?;
+        writeln!(w, "{} — across scales {}", sw.scenario, sw.scales)?;
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut header = vec!["operation"];
+        header.extend(scaling::HEADER);
+        t.set_header(header);
+        for op in &sw.operations {
+            for (k, row) in op.rows.iter().enumerate() {
+                let name = if k == 0 { op.name } else { "" };
+                let mut cells = vec![Cell::new(name)];
+                cells.extend(row.iter().map(Cell::new));
+                t.add_row(cells);
+            }
+        }
+        writeln!(w, "{t}")?;
+        for op in &sw.operations {
+            for line in &op.lines {
+                writeln!(w, "  {}: {line}", op.name)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn render<W: Write + ?Sized>(w: &mut W, report: &Report) -> io::Result<()> {
     for s in &report.scenarios {
         scenario(w, report, s)?;
     }
-    super::scaling::table(w, report)?;
+    sweeps(w, report)?;
     if let Some(g) = &report.gate {
         gate(w, g)?;
     }

@@ -353,55 +353,28 @@ fn parse_one(text: &str) -> Result<Claim, String> {
     parse_tokens(text, spaced.split_whitespace().collect())
 }
 
-/// A claim from its tokens; `text` (the sentence as written) is for messages.
+/// The message of a claim that cannot be read: `text` as written, why, and what is expected.
+fn unreadable(text: &str, why: &str) -> String {
+    format!("cannot read claim `{text}`: {why}; {EXPECTED}")
+}
+
+/// A claim from its tokens; `text` (the sentence as written) is for messages. The words before
+/// the claim proper are read here (`at N tps` around it, a side, a quantile, `max`, `during
+/// migration`, `server`); the claim itself by [`claim_body`].
 fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
-    let err = |why: &str| -> Result<Claim, String> {
-        Err(format!("cannot read claim `{text}`: {why}; {EXPECTED}"))
-    };
+    let err = |why: &str| -> Result<Claim, String> { Err(unreadable(text, why)) };
     if toks.is_empty() {
         return err("it is empty");
     }
     if let Some((inner, tps)) = at_rate(&toks) {
-        if inner.is_empty() {
-            return err("`at N tps` follows a claim");
-        }
-        let Some(tps) = tps.filter(|t| *t > 0.0) else {
-            return err("the rate in `at N tps` must be a positive number");
-        };
-        let claim = parse_tokens(text, inner)?;
-        if !claim.judged_at_a_rate() {
-            return err(
-                "`at N tps` follows a latency, speedup, throughput, error or migration claim",
-            );
-        }
-        return Ok(Claim::AtRate {
-            claim: Box::new(claim),
-            tps,
-        });
+        return rate_claim(text, inner, tps);
     }
     if let Some(c) = load_claim(&toks) {
         return c.or_else(|why| err(&why));
     }
 
-    let mut side = None;
-    if let Some(s) = match toks[0] {
-        "before" => Some(Side::Before),
-        "after" => Some(Side::After),
-        _ => None,
-    } {
-        side = Some(s);
-        toks.remove(0);
-    }
-    let mut quantile = None;
-    if let Some(q) = toks.first().and_then(|t| match *t {
-        "p50" | "median" => Some(Quantile::P50),
-        "p95" => Some(Quantile::P95),
-        "p99" => Some(Quantile::P99),
-        _ => None,
-    }) {
-        quantile = Some(q);
-        toks.remove(0);
-    }
+    let side = take_side(&mut toks);
+    let quantile = take_quantile(&mut toks);
     // A latency bound may say `latency` after its statistic, and bound the migration's window
     // (`max latency during migration <= 200ms`, `p99 during migration <= 50ms`).
     let max = quantile.is_none() && toks.first() == Some(&"max");
@@ -415,23 +388,7 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
         toks.remove(0);
     }
     if toks.starts_with(&["during", "migration"]) && (max || quantile.is_some()) {
-        toks.drain(..2);
-        return match toks.as_slice() {
-            _ if side.is_some() => err("the migration runs on the before database while the traffic goes on: a bound during the migration has no before/after"),
-            [op, rest @ ..] if !rest.is_empty() && Bound::parse(op).is_some_and(Bound::is_upper) => {
-                latency_us(rest)
-                    .map(|bound_us| Claim::MigrationLatency {
-                        quantile,
-                        bound: Bound::parse(op).expect("checked"),
-                        bound_us,
-                    })
-                    .or_else(err)
-            }
-            [op, ..] if Bound::parse(op).is_some() => {
-                err("latency during the migration is bounded from above (`<=` or `<`)")
-            }
-            _ => err("not a claim querygate knows"),
-        };
+        return migration_bound(&toks[2..], side, quantile).or_else(err);
     }
     if max {
         return err("`max latency` is bounded during the migration under load (`max latency during migration <= N ms`); other latency bounds take p50, p95 or p99");
@@ -448,8 +405,87 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
             return err("`server` goes before `speedup` or `latency reduction`");
         }
     }
+    claim_body(&toks, side, quantile, basis).or_else(err)
+}
 
-    match toks.as_slice() {
+/// `CLAIM at N tps`: the claim in `inner`, judged at a rate.
+fn rate_claim(text: &str, inner: Vec<&str>, tps: Option<f64>) -> Result<Claim, String> {
+    if inner.is_empty() {
+        return Err(unreadable(text, "`at N tps` follows a claim"));
+    }
+    let Some(tps) = tps.filter(|t| *t > 0.0) else {
+        return Err(unreadable(
+            text,
+            "the rate in `at N tps` must be a positive number",
+        ));
+    };
+    let claim = parse_tokens(text, inner)?;
+    if !claim.judged_at_a_rate() {
+        return Err(unreadable(
+            text,
+            "`at N tps` follows a latency, speedup, throughput, error or migration claim",
+        ));
+    }
+    Ok(Claim::AtRate {
+        claim: Box::new(claim),
+        tps,
+    })
+}
+
+/// A leading `before` or `after`, taken off `toks`.
+fn take_side(toks: &mut Vec<&str>) -> Option<Side> {
+    let side = match *toks.first()? {
+        "before" => Side::Before,
+        "after" => Side::After,
+        _ => return None,
+    };
+    toks.remove(0);
+    Some(side)
+}
+
+/// A leading quantile (`p50`, `median`, `p95`, `p99`), taken off `toks`.
+fn take_quantile(toks: &mut Vec<&str>) -> Option<Quantile> {
+    let quantile = match *toks.first()? {
+        "p50" | "median" => Quantile::P50,
+        "p95" => Quantile::P95,
+        "p99" => Quantile::P99,
+        _ => return None,
+    };
+    toks.remove(0);
+    Some(quantile)
+}
+
+/// The bound after `… during migration` (`<= 200ms`): latency in the migration's window.
+fn migration_bound(
+    toks: &[&str],
+    side: Option<Side>,
+    quantile: Option<Quantile>,
+) -> Result<Claim, &'static str> {
+    match toks {
+        _ if side.is_some() => Err("the migration runs on the before database while the traffic goes on: a bound during the migration has no before/after"),
+        [op, rest @ ..] if !rest.is_empty() && Bound::parse(op).is_some_and(Bound::is_upper) => {
+            latency_us(rest).map(|bound_us| Claim::MigrationLatency {
+                quantile,
+                bound: Bound::parse(op).expect("checked"),
+                bound_us,
+            })
+        }
+        [op, ..] if Bound::parse(op).is_some() => {
+            Err("latency during the migration is bounded from above (`<=` or `<`)")
+        }
+        _ => Err("not a claim querygate knows"),
+    }
+}
+
+/// The claim proper, after the words [`parse_tokens`] reads: one arm per form of the grammar
+/// (docs/scenario-format.md, "Claims").
+fn claim_body(
+    toks: &[&str],
+    side: Option<Side>,
+    quantile: Option<Quantile>,
+    basis: Basis,
+) -> Result<Claim, &'static str> {
+    match toks {
         ["speedup", op @ (">=" | ">"), x] if side.is_none() => match number(x, &["x"]) {
             Some(v) if v > 0.0 => Ok(Claim::Speedup {
                 basis,
@@ -458,10 +494,10 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
                 max: f64::INFINITY,
                 strict: *op == ">",
             }),
-            _ => err("the speedup must be a positive number"),
+            _ => Err("the speedup must be a positive number"),
         },
         ["speedup", "in", range] | ["speedup", range] if side.is_none() => {
-            speedup_range(range, basis, quantile.unwrap_or(Quantile::P50)).or_else(err)
+            speedup_range(range, basis, quantile.unwrap_or(Quantile::P50))
         }
         ["latency", "reduction", ">=", r] if side.is_none() => match number(r, &["%"]) {
             Some(v) if v > 0.0 && v < 100.0 => Ok(Claim::Speedup {
@@ -471,7 +507,7 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
                 max: f64::INFINITY,
                 strict: false,
             }),
-            _ => err("a latency reduction is a percentage between 0 and 100"),
+            _ => Err("a latency reduction is a percentage between 0 and 100"),
         },
         [op, rest @ ..] if quantile.is_some() && !rest.is_empty() && Bound::parse(op).is_some() => {
             latency_bound(
@@ -480,7 +516,6 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
                 quantile.unwrap_or(Quantile::P50),
                 Bound::parse(op).expect("checked"),
             )
-            .or_else(err)
         }
         ["uses", "index", name] if quantile.is_none() => Ok(Claim::UsesIndex {
             side: side.unwrap_or(Side::After),
@@ -493,7 +528,7 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
         ["buffers", "ratio", ">=", x] if side.is_none() && quantile.is_none() => {
             match number(x, &["x"]) {
                 Some(v) if v > 0.0 => Ok(Claim::BuffersRatio { min: v }),
-                _ => err("the buffers ratio must be a positive number"),
+                _ => Err("the buffers ratio must be a positive number"),
             }
         }
         ["same", "result"] | ["same", "results"] if side.is_none() && quantile.is_none() => {
@@ -504,10 +539,10 @@ fn parse_tokens(text: &str, mut toks: Vec<&str>) -> Result<Claim, String> {
                 side: side.unwrap_or(Side::After),
                 max,
             }),
-            Some(Err(why)) => err(why),
-            None => err("not a claim querygate knows"),
+            Some(Err(why)) => Err(why),
+            None => Err("not a claim querygate knows"),
         },
-        _ => err("not a claim querygate knows"),
+        _ => Err("not a claim querygate knows"),
     }
 }
 

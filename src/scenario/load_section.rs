@@ -192,84 +192,32 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
 pub(super) type StringsOf<'a> = dyn Fn(&Spanned<toml::Value>) -> Result<Vec<(String, Range<usize>)>, crate::error::Located>
     + 'a;
 
+/// Locates an error in the scenario file: `err(span, message)`.
+type Locate<'a> = dyn Fn(Range<usize>, String) -> crate::error::Located + 'a;
+
 /// Turns a raw `[load]` table into settings; `err(span, message)` locates an error.
 pub(super) fn load_settings(
     raw: RawLoad,
     span: Range<usize>,
-    err: &dyn Fn(Range<usize>, String) -> crate::error::Located,
+    err: &Locate<'_>,
     strings: &StringsOf<'_>,
 ) -> Result<LoadSettings, crate::error::Located> {
     let mut s = LoadSettings::new(span.clone());
-    let duration = |v: &Option<Spanned<toml::Value>>, key: &str| -> Result<Option<u64>, _> {
-        let Some(v) = v else { return Ok(None) };
-        let text = match v.get_ref() {
-            toml::Value::String(t) => t.clone(),
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            other => {
-                return Err(err(
-                    v.span(),
-                    format!(
-                        "`load.{key}` must be a duration such as \"20s\", found {}",
-                        other.type_str()
-                    ),
-                ))
-            }
-        };
-        parse_duration_ms(&text)
-            .map(Some)
-            .map_err(|e| err(v.span(), format!("`load.{key}`: {e}")))
-    };
-    let int = |v: &Option<Spanned<i64>>, key: &str, lo: i64, hi: i64| -> Result<Option<u32>, _> {
-        match v {
-            None => Ok(None),
-            Some(x) if (lo..=hi).contains(x.get_ref()) => Ok(Some(*x.get_ref() as u32)),
-            Some(x) => Err(err(
-                x.span(),
-                format!(
-                    "`load.{key}` must be between {lo} and {hi}, found {}",
-                    x.get_ref()
-                ),
-            )),
-        }
-    };
-    if let Some(c) = int(&raw.clients, "clients", 1, 10_000)? {
+    if let Some(c) = int(&raw.clients, "clients", 1, 10_000, err)? {
         s.clients = c;
     }
     s.threads = s.clients.min(2);
-    if let Some(t) = int(&raw.threads, "threads", 1, 256)? {
+    if let Some(t) = int(&raw.threads, "threads", 1, 256, err)? {
         s.threads = t;
     }
-    if let Some(p) = int(&raw.phases, "phases", 2, 1000)? {
+    if let Some(p) = int(&raw.phases, "phases", 2, 1000, err)? {
         s.phases = p;
     }
     if let Some(r) = &raw.rate {
-        let v = match r.get_ref() {
-            toml::Value::Integer(i) => *i as f64,
-            toml::Value::Float(f) => *f,
-            other => {
-                return Err(err(
-                    r.span(),
-                    format!(
-                        "`load.rate` must be a number of executions per second, found {}",
-                        other.type_str()
-                    ),
-                ))
-            }
-        };
-        s.rate = Some(v);
+        s.rate = Some(rate(r, err)?);
     }
     if let Some(a) = &raw.arrival {
-        s.arrival = match a.get_ref().as_str() {
-            "uniform" => Arrival::Uniform,
-            "poisson" => Arrival::Poisson,
-            other => {
-                return Err(err(
-                    a.span(),
-                    format!("`load.arrival` must be \"uniform\" or \"poisson\", found \"{other}\""),
-                ))
-            }
-        };
+        s.arrival = arrival(a, err)?;
     }
     for (v, key, slot) in [
         (&raw.duration, "duration", &mut s.duration_ms),
@@ -280,7 +228,7 @@ pub(super) fn load_settings(
         (&raw.tail, "tail", &mut s.tail_ms),
         (&raw.sample, "sample", &mut s.sample_ms),
     ] {
-        if let Some(ms) = duration(v, key)? {
+        if let Some(ms) = duration(v, key, err)? {
             *slot = ms;
         }
     }
@@ -291,24 +239,109 @@ pub(super) fn load_settings(
     s.under_load = raw.under_load.unwrap_or(false);
     s.enabled = raw.enabled.unwrap_or(true);
     if let Some(c) = &raw.claim {
-        for (text, at) in strings(c)? {
-            let claim = claim::parse(&text).map_err(|e| err(at.clone(), e))?;
-            if let Some(why) = per_operation(&claim) {
-                return Err(err(
-                    at,
-                    format!("`{text}` {why}: write it in that operation's `claim`; `load.claim` takes claims about the whole mix (throughput, errors, the migration under load)"),
-                ));
-            }
-            s.claims.push(LocatedClaim {
-                claim,
-                text,
-                span: at,
-            });
-        }
+        s.claims.extend(mix_claims(c, err, strings)?);
     }
     s.resolve();
     s.validate().map_err(|m| err(span, m))?;
     Ok(s)
+}
+
+/// `load.<key>` as a duration in ms, if written.
+fn duration(
+    v: &Option<Spanned<toml::Value>>,
+    key: &str,
+    err: &Locate<'_>,
+) -> Result<Option<u64>, crate::error::Located> {
+    let Some(v) = v else { return Ok(None) };
+    let text = match v.get_ref() {
+        toml::Value::String(t) => t.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        other => {
+            return Err(err(
+                v.span(),
+                format!(
+                    "`load.{key}` must be a duration such as \"20s\", found {}",
+                    other.type_str()
+                ),
+            ))
+        }
+    };
+    parse_duration_ms(&text)
+        .map(Some)
+        .map_err(|e| err(v.span(), format!("`load.{key}`: {e}")))
+}
+
+/// `load.<key>` as a whole number between `lo` and `hi`, if written.
+fn int(
+    v: &Option<Spanned<i64>>,
+    key: &str,
+    lo: i64,
+    hi: i64,
+    err: &Locate<'_>,
+) -> Result<Option<u32>, crate::error::Located> {
+    match v {
+        None => Ok(None),
+        Some(x) if (lo..=hi).contains(x.get_ref()) => Ok(Some(*x.get_ref() as u32)),
+        Some(x) => Err(err(
+            x.span(),
+            format!(
+                "`load.{key}` must be between {lo} and {hi}, found {}",
+                x.get_ref()
+            ),
+        )),
+    }
+}
+
+/// `load.rate`: executions per second, an integer or a float.
+fn rate(r: &Spanned<toml::Value>, err: &Locate<'_>) -> Result<f64, crate::error::Located> {
+    match r.get_ref() {
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(f) => Ok(*f),
+        other => Err(err(
+            r.span(),
+            format!(
+                "`load.rate` must be a number of executions per second, found {}",
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+fn arrival(a: &Spanned<String>, err: &Locate<'_>) -> Result<Arrival, crate::error::Located> {
+    match a.get_ref().as_str() {
+        "uniform" => Ok(Arrival::Uniform),
+        "poisson" => Ok(Arrival::Poisson),
+        other => Err(err(
+            a.span(),
+            format!("`load.arrival` must be \"uniform\" or \"poisson\", found \"{other}\""),
+        )),
+    }
+}
+
+/// `load.claim`: claims about the whole mix, each located; a claim about one operation is
+/// refused here.
+fn mix_claims(
+    c: &Spanned<toml::Value>,
+    err: &Locate<'_>,
+    strings: &StringsOf<'_>,
+) -> Result<Vec<LocatedClaim>, crate::error::Located> {
+    let mut out = Vec::new();
+    for (text, at) in strings(c)? {
+        let claim = claim::parse(&text).map_err(|e| err(at.clone(), e))?;
+        if let Some(why) = per_operation(&claim) {
+            return Err(err(
+                at,
+                format!("`{text}` {why}: write it in that operation's `claim`; `load.claim` takes claims about the whole mix (throughput, errors, the migration under load)"),
+            ));
+        }
+        out.push(LocatedClaim {
+            claim,
+            text,
+            span: at,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
