@@ -204,10 +204,19 @@ impl Stream {
 }
 
 impl Read for Stream {
+    /// Retries a read a signal interrupted: with a read timeout set (SO_RCVTIMEO) the kernel
+    /// does not restart `recv` after a handler ran, and Ctrl-C (which querygate handles once
+    /// the measuring loop yields) must not fail the execution in flight.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+        loop {
+            let r = match self {
+                Stream::Tcp(s) => s.read(buf),
+                Stream::Unix(s) => s.read(buf),
+            };
+            match r {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
         }
     }
 }
