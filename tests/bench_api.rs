@@ -211,8 +211,22 @@ fn rust_operations_are_measured_explained_and_gated() {
 fn bench_flags_are_querygate_s_and_cargo_s_are_ignored() {
     let dir = tmpdir();
     let out = dir.path().join("r.json");
-    // A filter word, cargo's --bench, and a libtest flag: only `delete_item` runs.
-    let a = args(&out, &["delete", "--bench", "--nocapture"]);
+    // A filter word, cargo's --bench, and libtest's flags (querygate's `--format json` stays):
+    // only `delete_item` runs.
+    let a = args(
+        &out,
+        &[
+            "delete",
+            "--bench",
+            "--nocapture",
+            "--test-threads",
+            "1",
+            "--format",
+            "terse",
+            "-Z",
+            "unstable-options",
+        ],
+    );
     let code = Bench::from_scenario(scenario())
         .operation("by_category", both(by_category))
         .operation("delete_item", before(delete_two).after(delete_cascade))
@@ -224,6 +238,15 @@ fn bench_flags_are_querygate_s_and_cargo_s_are_ignored() {
     let ops = report["scenarios"][0]["operations"].as_array().unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0]["name"], "delete_item");
+
+    // libtest's --list (cargo-nextest, IDEs): nothing printed, exit 0, nothing run.
+    let mut listed = Vec::new();
+    let code = Bench::from_scenario(scenario())
+        .operation("by_category", both(by_category))
+        .args(["--list", "--format", "terse", "--ignored"])
+        .try_run(&mut listed)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!((code, listed.len()), (0, 0));
 
     // An operation the scenario does not have is refused before any work, with exit code 2.
     let err = Bench::from_scenario(scenario())
