@@ -320,7 +320,8 @@ struct Sides {
     /// Opened once the statements are prepared (`open_measuring`).
     measuring: Option<[WireConn; 2]>,
     targets: [Target; 2],
-    reconnect: Option<Reconnect>,
+    /// New connections every round (`run.reconnect`), to `options` and `targets`.
+    reconnect: bool,
     /// Server time (pg_stat_statements) read around each side's block while measuring.
     server: ServerTiming,
     /// The options of both sides (the load clients connect with them).
@@ -346,16 +347,12 @@ impl Sides {
         let targets = side_options
             .each_ref()
             .map(|o| Target::from_options(o, read_timeout));
-        let reconnect = scenario.run.reconnect.unwrap_or(true).then(|| Reconnect {
-            sqlx: side_options.clone(),
-            wire: targets.clone(),
-        });
         Ok(Sides {
             before: seed::connect(&side_options[0]).await?,
             after: seed::connect(&side_options[1]).await?,
             measuring: None,
             targets,
-            reconnect,
+            reconnect: scenario.run.reconnect.unwrap_or(true),
             server: ServerTiming::default(),
             options: side_options,
         })
@@ -405,7 +402,10 @@ impl Sides {
         progress.start_rounds(label, total);
         let result = measure::rounds(
             side_conns(&mut self.before, &mut self.after, &mut self.measuring),
-            self.reconnect.as_ref(),
+            self.reconnect.then_some(Reconnect {
+                sqlx: &self.options,
+                wire: &self.targets,
+            }),
             ops,
             settings,
             out,

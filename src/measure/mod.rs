@@ -229,10 +229,10 @@ impl SideConn<'_> {
 
 /// Where a side reconnects every round: the sqlx options (reopened only when some operation
 /// runs Rust code) and the measuring connection's target.
-#[derive(Clone)]
-pub struct Reconnect {
-    pub sqlx: [PgConnectOptions; 2],
-    pub wire: [Target; 2],
+#[derive(Clone, Copy)]
+pub struct Reconnect<'a> {
+    pub sqlx: &'a [PgConnectOptions; 2],
+    pub wire: &'a [Target; 2],
 }
 
 /// How often the measuring loop, whose executions block the thread, lets the runtime see
@@ -439,7 +439,7 @@ impl ServerTiming {
 /// statistics and their intervals account for.
 pub async fn rounds(
     conns: [SideConn<'_>; 2],
-    reconnect: Option<&Reconnect>,
+    reconnect: Option<Reconnect<'_>>,
     ops: &[Measurable],
     run: &RunSettings,
     out: &mut Vec<OpSamples>,

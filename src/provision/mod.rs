@@ -287,6 +287,22 @@ async fn connect_url(
     Ok(Box::new(server))
 }
 
+/// Whether Docker can run `image`: probed, and pulled when the engine answers but the image is
+/// missing (`pulling` says so on the progress line, given the engine's description).
+async fn usable_engine(
+    image: &str,
+    progress: &mut crate::progress::Progress,
+    pulling: impl FnOnce(&str) -> String,
+) -> std::result::Result<docker::Usable, docker::Unusable> {
+    match docker::probe(image).await {
+        Err(docker::Unusable::ImageMissing { engine, .. }) => {
+            progress.step(&pulling(&engine));
+            docker::pull(image).await
+        }
+        found => found,
+    }
+}
+
 /// A container of `--image`, pulled first when it is not present, limited to `cpu` when
 /// there is one.
 async fn start_docker(
@@ -295,16 +311,13 @@ async fn start_docker(
     cpu: Option<usize>,
     progress: &mut crate::progress::Progress,
 ) -> crate::Result<Box<dyn Server>> {
-    let usable = match docker::probe(&cfg.image).await {
-        Err(docker::Unusable::ImageMissing { .. }) => {
-            progress.step(&format!(
-                "docker: image {} is not present locally: pulling it",
-                cfg.image
-            ));
-            docker::pull(&cfg.image).await
-        }
-        found => found,
-    }
+    let usable = usable_engine(&cfg.image, progress, |_| {
+        format!(
+            "docker: image {} is not present locally: pulling it",
+            cfg.image
+        )
+    })
+    .await
     .map_err(|why| anyhow::anyhow!("--backend docker: {why}"))?;
     let reason = format!("--backend docker: {usable}");
     Ok(Box::new(
@@ -320,16 +333,13 @@ async fn start_auto(
     cpu: Option<usize>,
     progress: &mut crate::progress::Progress,
 ) -> crate::Result<Box<dyn Server>> {
-    let usable = match docker::probe(&cfg.image).await {
-        Err(docker::Unusable::ImageMissing { engine, .. }) => {
-            progress.step(&format!(
-                "backend auto: {engine} answers, but image {} is not present locally: trying to pull it",
-                cfg.image
-            ));
-            docker::pull(&cfg.image).await
-        }
-        found => found,
-    };
+    let usable = usable_engine(&cfg.image, progress, |engine| {
+        format!(
+            "backend auto: {engine} answers, but image {} is not present locally: trying to pull it",
+            cfg.image
+        )
+    })
+    .await;
     match usable {
         Ok(usable) => {
             let reason = format!("auto: docker, because {usable}");
