@@ -8,6 +8,13 @@
 #   scripts/load-vs-pgbench.sh [SECONDS] [RATE] [REPEATS]      (defaults 15, 2000, 3)
 # The two tools run alternately, so drift on a shared machine hits both alike.
 # PARTS="throughput latency" and CLIENTS="1 4 16" (environment) choose what runs.
+# pgbench waits for its schedule in poll()/select() timeouts, which Linux delays by the thread's
+# timer slack (50 us by default); querygate waits on a timerfd, which has none. So that the
+# comparison is of the two generators and not of that default, pgbench runs with a timer slack
+# of PGBENCH_TIMER_SLACK_NS (default 1 ns; "default" leaves the kernel's 50 us). Throughput runs
+# 2 threads (pgbench -j 2, querygate --threads 2) as the goal states; the latency part one thread
+# per client on both (LATENCY_JOBS, default 4), so that neither tool's latency holds another
+# client's turn on a shared thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-15}
@@ -39,11 +46,20 @@ printf '\\set aid random(1, 100000)\nSELECT abalance FROM accounts WHERE aid = :
 # The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
 if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
 else cargo build --release -q; cp target/release/querygate "$work/querygate"; fi
-qg() { "$work/querygate" run scripts/load/point.toml --backend url --database-url "$url" --threads 2 \
+jobs=2
+qg() { "$work/querygate" run scripts/load/point.toml --backend url --database-url "$url" --threads "$jobs" \
         --warmup 2s --duration "$((secs * 2))s" --out "$work/qg.json" --format json -q "$@" > /dev/null || true; }
-pgb() { (cd "$work" && pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -j 2 -T "$secs" -f point.sql "$@" bench 2>/dev/null); }
+slack=${PGBENCH_TIMER_SLACK_NS:-1}
+slack_wrap=()
+if [ "$slack" != default ]; then
+    # prctl(PR_SET_TIMERSLACK): the slack is kept across execve, so pgbench's threads inherit it.
+    slack_wrap=(python3 -c 'import ctypes, os, sys
+if ctypes.CDLL(None).prctl(29, int(sys.argv[1]), 0, 0, 0) != 0: sys.exit("prctl(PR_SET_TIMERSLACK) failed")
+os.execvp(sys.argv[2], sys.argv[2:])' "$slack")
+fi
+pgb() { (cd "$work" && "${slack_wrap[@]}" pgbench -n -M prepared -h 127.0.0.1 -p "$port" -U postgres -j "$jobs" -T "$secs" -f point.sql "$@" bench 2>/dev/null); }
 
-echo "machine: $(nproc) CPUs; $(uptime)"
+echo "machine: $(nproc) CPUs; $(uptime); pgbench timer slack: $slack ns"
 if [[ " $parts " == *" throughput "* ]]; then
 echo
 echo "throughput, closed loop, ${secs} s each (querygate: ${secs} s per side, phases A B); ${reps} alternated repetition(s)"
@@ -70,7 +86,8 @@ fi
 
 if [[ " $parts " == *" latency "* ]]; then
 echo
-echo "latency at ${rate}/s, 4 clients, Poisson arrivals, from the scheduled/intended start; ${reps} alternated repetition(s)"
+jobs=${LATENCY_JOBS:-4}
+echo "latency at ${rate}/s, 4 clients, $jobs threads each tool, Poisson arrivals, from the scheduled/intended start; ${reps} alternated repetition(s)"
 printf '%10s %4s %9s %9s %9s\n' '' rep 'p50 us' 'p90 us' 'p99 us'
 for r in $(seq 1 "$reps"); do
     rm -f "$work"/pgbench_log.*

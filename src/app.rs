@@ -862,9 +862,31 @@ fn machine() -> Machine {
         hostname: crate::pg::hostname(),
         os,
         arch: std::env::consts::ARCH.to_string(),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|list| count_cpu_list(&list))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         memory_mib,
     }
+}
+
+/// The number of CPUs in a kernel CPU list such as `0-3,6` (`/sys/devices/system/cpu/online`):
+/// the machine's, not the ones this thread may run on (querygate pins its measuring thread, and
+/// `available_parallelism` would then say 1).
+fn count_cpu_list(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                b.parse::<usize>()
+                    .ok()?
+                    .checked_sub(a.parse::<usize>().ok()?)?
+                    + 1
+            }
+            None => part.parse::<usize>().map(|_| 1).ok()?,
+        };
+    }
+    (n > 0).then_some(n)
 }
 
 fn git_commit(dir: &Path) -> Option<String> {
@@ -877,4 +899,19 @@ fn git_commit(dir: &Path) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_cpu_list;
+
+    #[test]
+    fn cpu_lists_count_every_range() {
+        assert_eq!(count_cpu_list("0-1\n"), Some(2));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("0-3,6,8-9"), Some(7));
+        assert_eq!(count_cpu_list(""), None);
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("x"), None);
+    }
 }

@@ -138,12 +138,13 @@ fn rust_operations_are_measured_explained_and_gated() {
     assert_eq!(by["same_result"], true);
     assert_eq!(by["claims"][0]["verdict"], "holds", "{:#}", by["claims"]);
 
-    // Round trips counted from what the code ran: 2 DELETEs and COMMIT (sqlx sends BEGIN in
-    // one flight with the first statement) → 1 DELETE. Inside the EXPLAIN pass's transaction
-    // the function's COMMIT is a RELEASE SAVEPOINT.
+    // Round trips counted from what the code ran: BEGIN (sqlx's `begin()` waits for its reply;
+    // sqlx does not report it, the server's announcement does), 2 DELETEs and COMMIT → 1 DELETE.
+    // Inside the EXPLAIN pass's transaction the function's BEGIN and COMMIT are a SAVEPOINT and
+    // its RELEASE, listed as the function sends them when measured.
     let del = op(&report, "delete_item");
     assert_eq!(
-        del["before"]["round_trips"], 3,
+        del["before"]["round_trips"], 4,
         "{:#}",
         del["before"]["statements"]
     );
@@ -153,16 +154,18 @@ fn rust_operations_are_measured_explained_and_gated() {
         del["after"]["statements"]
     );
     let before_sigs = signatures(&del["before"]);
+    assert_eq!(before_sigs[0], "(no plan) BEGIN", "{before_sigs:?}");
     assert!(
-        before_sigs[0].contains("Delete on item_tags"),
+        before_sigs[1].contains("Delete on item_tags"),
         "{before_sigs:?}"
     );
     assert!(
-        before_sigs[1].contains("Delete on items"),
+        before_sigs[2].contains("Delete on items"),
         "{before_sigs:?}"
     );
-    assert_eq!(before_sigs[2], "(no plan) RELEASE", "{before_sigs:?}");
-    assert_eq!(del["before"]["explain"][1]["rows_affected"], 1);
+    assert_eq!(before_sigs[3], "(no plan) COMMIT", "{before_sigs:?}");
+    assert_eq!(del["before"]["statements"][3], "COMMIT");
+    assert_eq!(del["before"]["explain"][2]["rows_affected"], 1);
     // The cascade runs in a trigger, which the plan records.
     assert!(del["after"]["explain"][0]["trigger_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(del["same_result"], true);

@@ -200,8 +200,8 @@ fn the_open_loop_schedule_fixes_the_number_of_executions() {
 
 /// Starts `run SCENARIO --backend local --out … ARGS`, waits for a stderr line containing
 /// `ready`, then `after` more, sends SIGINT and checks the exit code, the cleanup and the
-/// results file (incomplete).
-fn interrupt(scenario: &str, args: &[&str], ready: &str, after: Duration) {
+/// results file (incomplete), which it returns.
+fn interrupt(scenario: &str, args: &[&str], ready: &str, after: Duration) -> serde_json::Value {
     let dir = tmpdir();
     let out = dir.path().join("r.json");
     let mut child = querygate()
@@ -255,6 +255,7 @@ fn interrupt(scenario: &str, args: &[&str], ready: &str, after: Duration) {
     );
     let r = read_json(&out);
     assert_eq!(r["status"], "incomplete");
+    r
 }
 
 #[test]
@@ -268,14 +269,47 @@ fn ctrl_c_while_clients_run_cleans_up() {
 }
 
 /// SIGINT while the migration holds its lock and the writers wait behind it: the clients,
-/// the migration's session and the sampler all end, and the server is gone.
+/// the migration's session and the sampler all end, and the server is gone; the results file
+/// keeps what the migration did so far — the statements that ran, the one it was stopped in
+/// (`pg_sleep(1.5)`, 0.5 s in), and the lock it held.
 #[test]
 fn ctrl_c_during_the_migration_under_load_cleans_up() {
-    interrupt(
+    let r = interrupt(
         "tests/data/scenarios/load/blocking.toml",
         &[],
         "migration starts under load",
         Duration::from_millis(500),
+    );
+    let m = &r["scenarios"][0]["load"]["migration"];
+    let statements = m["statements"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{m:#}"));
+    let sql: Vec<&str> = statements
+        .iter()
+        .map(|s| s["sql"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sql[..2],
+        ["BEGIN", "CREATE INDEX items_grp_idx ON items (grp)"],
+        "{m:#}"
+    );
+    let stopped = statements.last().unwrap();
+    assert_eq!(stopped["sql"], "SELECT pg_sleep(1.5)", "{m:#}");
+    assert!(
+        stopped["error"].as_str().unwrap().contains("interrupted"),
+        "{m:#}"
+    );
+    let ran = stopped["duration_ms"].as_f64().unwrap();
+    assert!(ran > 100.0 && ran < 1500.0, "{m:#}");
+    assert!(m["end_ms"].is_null(), "{m:#}");
+    assert!(m["duration_ms"].as_f64().unwrap() >= ran, "{m:#}");
+    assert!(
+        m["locks_held"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["relation"] == "items" && l["mode"] == "ShareLock"),
+        "{m:#}"
     );
 }
 

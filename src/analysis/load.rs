@@ -449,7 +449,10 @@ fn migration_report(m: &LiveMigration, end_ns: u64) -> LiveMigrationReport {
             )
         })
         .collect();
-    let end = m.end_ns.unwrap_or(end_ns);
+    // A window that never ended (the run was interrupted in it) lasted at least until the
+    // end of the last statement seen, which `InFlight` stamps at the interruption.
+    let last_statement = m.statements.iter().map(|s| s.end_ns).max().unwrap_or(0);
+    let end = m.end_ns.unwrap_or(end_ns).max(last_statement);
     if findings.is_empty() && m.locks.error.is_none() {
         findings.push(format!(
             "no execution was seen waiting on the migration's locks (sampled every {} ms)",

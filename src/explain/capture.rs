@@ -10,7 +10,14 @@
 //! connection, only while its function runs. sqlx reports every notice and every finished
 //! statement (with rows returned and affected) as a `tracing` event; a subscriber scoped to
 //! this one call reads them, in order. Statements with no plan (BEGIN, SAVEPOINT, COMMIT, SET)
-//! are kept too, so the list is every round trip the function made.
+//! are kept too, so the list is every round trip the function made. sqlx's `begin()` is the one
+//! statement sqlx does not report (it sends `BEGIN` or `SAVEPOINT` straight to the socket and
+//! waits for the reply: a round trip of its own), so `log_statement = all` with
+//! `client_min_messages = log` has the server announce every simple-protocol statement as a
+//! notice, and the announced BEGIN/START/SAVEPOINT that no statement event follows is counted.
+//! The function runs inside querygate's own transaction (rolled back), so its `begin()` arrives
+//! as `SAVEPOINT _sqlx_savepoint_1`; the list names it as the function sends it when measured
+//! (`BEGIN`, and `COMMIT` for the matching `RELEASE SAVEPOINT`).
 //!
 //! `LOAD 'auto_explain'` and its settings need a superuser: true on the servers querygate
 //! starts (local, docker); on `--backend url` the role must be one, or the server must preload
@@ -39,7 +46,8 @@ const QUERY_TARGET: &str = "sqlx::query";
 /// What sqlx reported while the function ran.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    /// A notice (auto_explain sends one per planned statement, before it completes).
+    /// A notice (auto_explain sends one per planned statement, before it completes;
+    /// `log_statement` one per simple-protocol statement, as it starts).
     Notice(String),
     /// A statement finished: its text and row counts.
     Query {
@@ -207,8 +215,14 @@ const ENABLE: &[&str] = &[
     "SET auto_explain.log_nested_statements = off",
     "SET auto_explain.log_format = json",
     "SET auto_explain.log_level = notice",
-    "SET client_min_messages = notice",
+    "SET log_statement = 'all'",
+    "SET client_min_messages = log",
 ];
+
+/// Undoes what `ENABLE` turned on, so that measured executions are neither explained nor
+/// announced.
+const DISABLE: &str = "SET auto_explain.log_min_duration = -1; RESET log_statement; \
+                       RESET client_min_messages";
 
 async fn enable_auto_explain(conn: &mut PgConnection) -> anyhow::Result<()> {
     if let Err(e) = conn.execute("LOAD 'auto_explain'").await {
@@ -251,7 +265,7 @@ pub async fn explain_code(
     let mut tx = conn.begin().await?;
     let result = code.digest(&mut tx, values).with_subscriber(capture).await;
     let rolled_back = tx.rollback().await;
-    let disabled = conn.execute("SET auto_explain.log_min_duration = -1").await;
+    let disabled = conn.execute(DISABLE).await;
     let digest = result.with_context(|| format!("{} failed", code.name))?;
     rolled_back?;
     disabled?;
@@ -264,31 +278,82 @@ pub async fn explain_code(
     Ok(plans)
 }
 
+/// A statement with no plan, as one round trip of the function.
+fn unplanned(sql: String, rows_returned: u64, rows_affected: u64) -> StatementPlan {
+    StatementPlan {
+        facts: PlanFacts {
+            signature: format!("(no plan) {}", first_word(&sql)),
+            ..Default::default()
+        },
+        sql,
+        plan: Json::Null,
+        rows_returned,
+        rows_affected,
+        checksum: 0,
+        returned: None,
+    }
+}
+
+/// A statement the server announced (`log_statement`) that opens a transaction or savepoint:
+/// the one kind sqlx's `begin()` sends without reporting it.
+fn announced_begin(message: &str) -> Option<String> {
+    let sql = message.strip_prefix("statement: ")?.trim();
+    matches!(first_word(sql).as_str(), "BEGIN" | "START" | "SAVEPOINT").then(|| sql.to_string())
+}
+
+/// The statement as the function sends it when measured: inside querygate's transaction its
+/// `begin()` is sqlx's savepoint of depth 1, outside it is `BEGIN` (and so on for the
+/// savepoint's release and rollback, and for deeper savepoints, one level up).
+fn as_measured(sql: String) -> String {
+    const NAME: &str = "_sqlx_savepoint_";
+    let Some(at) = sql.find(NAME) else {
+        return sql;
+    };
+    let Ok(depth) = sql[at + NAME.len()..].trim().parse::<u32>() else {
+        return sql;
+    };
+    let verb = sql[..at].trim().to_ascii_uppercase();
+    match (depth, verb.as_str()) {
+        (1, "SAVEPOINT") => "BEGIN".into(),
+        (1, "RELEASE SAVEPOINT") => "COMMIT".into(),
+        (1, "ROLLBACK TO SAVEPOINT") => "ROLLBACK".into(),
+        (d, _) if d > 1 => format!("{}{NAME}{}", &sql[..at], d - 1),
+        _ => sql,
+    }
+}
+
 /// Pairs notices with the statement that completes after them.
 fn statements(seen: Vec<Seen>) -> Vec<StatementPlan> {
     let mut out = Vec::new();
     let mut pending: Vec<Json> = Vec::new();
+    // An announced BEGIN/SAVEPOINT (its index in `out`): dropped again when the next
+    // reported statement is the same one (the function sent it itself, and sqlx reported it).
+    let mut announced: Option<(usize, String)> = None;
     for s in seen {
         match s {
-            Seen::Notice(m) => pending.extend(parse_notice(&m)),
+            Seen::Notice(m) => match announced_begin(&m) {
+                Some(sql) => {
+                    announced = Some((out.len(), sql.clone()));
+                    out.push(unplanned(as_measured(sql), 0, 0));
+                }
+                None => pending.extend(parse_notice(&m)),
+            },
             Seen::Query {
                 sql,
                 rows_returned,
                 rows_affected,
             } => {
+                if let Some((at, begin)) = announced.take() {
+                    if begin == sql.trim() {
+                        out.remove(at);
+                    }
+                }
                 if pending.is_empty() {
-                    out.push(StatementPlan {
-                        sql: sql.clone(),
-                        plan: Json::Null,
-                        facts: PlanFacts {
-                            signature: format!("(no plan) {}", first_word(&sql)),
-                            ..Default::default()
-                        },
+                    out.push(unplanned(
+                        as_measured(sql.clone()),
                         rows_returned,
                         rows_affected,
-                        checksum: 0,
-                        returned: None,
-                    });
+                    ));
                 }
                 let n = pending.len();
                 for (k, plan) in pending.drain(..).enumerate() {
@@ -366,6 +431,60 @@ mod tests {
         assert_eq!(plans[1].facts.shared_hit_blocks, 3);
         assert_eq!(plans[1].facts.execution_ms, 0.052);
         assert_eq!(plans[1].rows_returned, 1);
+    }
+
+    fn query(sql: &str) -> Seen {
+        Seen::Query {
+            sql: sql.into(),
+            rows_returned: 0,
+            rows_affected: 0,
+        }
+    }
+
+    /// sqlx's `begin()` is reported by nobody but the server's announcement: it counts as a
+    /// round trip, named as the function sends it when measured; a BEGIN the function sent
+    /// itself (announced and reported) counts once.
+    #[test]
+    fn an_unreported_begin_counts_once_and_under_its_measured_name() {
+        let seen = vec![
+            Seen::Notice("statement: SAVEPOINT _sqlx_savepoint_1".into()),
+            Seen::Notice("execute sqlx_s_1: INSERT INTO t VALUES ($1)".into()),
+            Seen::Notice(NOTICE.into()),
+            query("INSERT INTO t VALUES ($1)"),
+            Seen::Notice("statement: SAVEPOINT _sqlx_savepoint_2".into()),
+            query("SAVEPOINT _sqlx_savepoint_2"),
+            Seen::Notice("statement: RELEASE SAVEPOINT _sqlx_savepoint_1".into()),
+            query("RELEASE SAVEPOINT _sqlx_savepoint_1"),
+        ];
+        let sql: Vec<String> = statements(seen).into_iter().map(|p| p.sql).collect();
+        assert_eq!(
+            sql,
+            [
+                "BEGIN",
+                "SELECT * FROM t WHERE id = $1",
+                "SAVEPOINT _sqlx_savepoint_1",
+                "COMMIT"
+            ]
+        );
+    }
+
+    #[test]
+    fn savepoints_are_named_one_level_up() {
+        assert_eq!(as_measured("SAVEPOINT _sqlx_savepoint_1".into()), "BEGIN");
+        assert_eq!(
+            as_measured("RELEASE SAVEPOINT _sqlx_savepoint_1".into()),
+            "COMMIT"
+        );
+        assert_eq!(
+            as_measured("ROLLBACK TO SAVEPOINT _sqlx_savepoint_1".into()),
+            "ROLLBACK"
+        );
+        assert_eq!(
+            as_measured("RELEASE SAVEPOINT _sqlx_savepoint_3".into()),
+            "RELEASE SAVEPOINT _sqlx_savepoint_2"
+        );
+        assert_eq!(as_measured("SAVEPOINT mine".into()), "SAVEPOINT mine");
+        assert_eq!(as_measured("SELECT 1".into()), "SELECT 1");
     }
 
     /// A callsite first hit on another thread while a capture is alive must still reach the

@@ -475,7 +475,8 @@ pub fn statement_findings(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let at = format!("{side} statement {}", i + 1);
-    if x.signature != y.signature {
+    let (was, now) = (signature(x), signature(y));
+    if was != now {
         let lost: Vec<&String> = x
             .indexes
             .iter()
@@ -486,10 +487,7 @@ pub fn statement_findings(
             .iter()
             .filter(|ix| !x.indexes.contains(ix))
             .collect();
-        let mut msg = format!(
-            "{at}: plan changed\n    was: {}\n    now: {}",
-            x.signature, y.signature
-        );
+        let mut msg = format!("{at}: plan changed\n    was: {}\n    now: {}", was, now);
         if !lost.is_empty() {
             msg.push_str(&format!("\n    no longer reads index {}", join(&lost)));
         }
@@ -895,6 +893,17 @@ fn calibrated_signals(
 }
 
 /// A side's per-round server time (µs), empty when it was not measured.
+/// A statement's plan signature as this version of querygate reads it: recomputed from the
+/// stored plan where there is one, so that a baseline written by an earlier version is judged by
+/// the same rules as the run (a refined signature, such as catalog lookups folded into one, is
+/// then no plan change); the stored signature otherwise.
+fn signature(s: &StatementReport) -> String {
+    if s.plan.is_null() {
+        return s.signature.clone();
+    }
+    crate::explain::facts(&s.plan).map_or_else(|| s.signature.clone(), |f| f.signature)
+}
+
 fn server_rounds(side: &crate::report::SideReport) -> Vec<f64> {
     side.server.as_ref().map_or(vec![], |s| s.round_us.clone())
 }

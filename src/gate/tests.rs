@@ -477,3 +477,43 @@ mod load_gate {
             .any(|f| f.contains("migration-errors")));
     }
 }
+
+/// A baseline written before catalog lookups were folded into one carries the old signature
+/// string; the gate reads both files' plans by today's rules, so the catalog join's strategy
+/// (Nested Loop in the baseline, Hash Join now) is no plan change, while a change to the
+/// user's own scan still is.
+#[test]
+fn signatures_are_recomputed_from_the_stored_plans() {
+    let plan = |join: &str, user_scan: &str| {
+        serde_json::json!([{ "Plan": {
+            "Node Type": "Result",
+            "Plans": [
+                {"Node Type": join, "Join Type": "Inner", "Parent Relationship": "InitPlan",
+                 "Plans": [
+                    {"Node Type": "Seq Scan", "Relation Name": "pg_class", "Schema": "pg_catalog",
+                     "Parent Relationship": "Outer"},
+                    {"Node Type": "Seq Scan", "Relation Name": "pg_namespace", "Schema": "pg_catalog",
+                     "Parent Relationship": "Inner"}
+                 ]},
+                {"Node Type": user_scan, "Relation Name": "t", "Schema": "public",
+                 "Parent Relationship": "InitPlan"}
+            ]
+        }}])
+    };
+    let with_plan = |old_signature: &str, doc: serde_json::Value| StatementReport {
+        plan: doc,
+        ..stmt(old_signature, 4, "1:a")
+    };
+    let t = Thresholds::default();
+    let baseline = with_plan(
+        "Result [InitPlan: Nested Loop (Inner) [Seq Scan on pg_class; Seq Scan on pg_namespace]; InitPlan: Seq Scan on t]",
+        plan("Nested Loop", "Seq Scan"),
+    );
+    let same = with_plan("(ignored)", plan("Hash Join", "Seq Scan"));
+    assert!(statement_findings("after", 0, &baseline, &same, &t).is_empty());
+    let changed = with_plan("(ignored)", plan("Hash Join", "Index Scan"));
+    let f = statement_findings("after", 0, &baseline, &changed, &t);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].id, "plan-changed");
+    assert!(f[0].message.contains("(catalog lookup)"), "{:?}", f[0]);
+}

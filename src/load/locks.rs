@@ -64,18 +64,18 @@ const HELD_SQL: &str = "SELECT l.mode, coalesce(l.relation::regclass::text, l.re
      FROM pg_locks l WHERE l.pid = $1 AND l.granted AND l.locktype = 'relation' \
      AND l.relation >= 16384::oid";
 
-/// Samples until `stop`; `migration_pid` is 0 until the migration's session exists.
+/// Samples into `out` until `stop`; `migration_pid` is 0 until the migration's session
+/// exists. Every sample lands in `out` as it is taken, so an interrupted run keeps what was
+/// seen.
 pub async fn sample(
     conn: &mut PgConnection,
     every: Duration,
     migration_pid: &AtomicI32,
     stop: &AtomicBool,
     now_ns: impl Fn() -> u64,
-) -> LockSamples {
-    let mut out = LockSamples {
-        sample_ms: every.as_millis() as u64,
-        ..Default::default()
-    };
+    out: &mut LockSamples,
+) {
+    out.sample_ms = every.as_millis() as u64;
     // (pid, statement start, relation, mode) → index in out.waits
     let mut index: BTreeMap<(i32, String, String, String), usize> = BTreeMap::new();
     let mut held: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -142,5 +142,4 @@ pub async fn sample(
             }
         }
     }
-    out
 }

@@ -37,23 +37,47 @@ pub async fn run(
         for range in crate::scenario::sql_statements(&f.text) {
             let sql = &f.text[range.clone()];
             let start_ns = now_ns();
-            let result = sqlx::raw_sql(sql).execute(&mut *conn).await;
-            let error = result
-                .err()
-                .map(|e| crate::pg::pg_error_parts(&e).map_or_else(|| e.to_string(), |(m, _)| m));
-            let failed = error.is_some();
+            // In `out` before it runs: a run interrupted now (Ctrl-C, the time limit) keeps
+            // the statement it was in, with how long it had run (`InFlight`'s drop).
             out.push(StatementRun {
                 file: f.path.display().to_string(),
                 line: line_of(&f.text, range.start),
                 sql: sql.to_string(),
                 start_ns,
-                end_ns: now_ns(),
-                error,
+                end_ns: start_ns,
+                error: Some(INTERRUPTED.into()),
             });
+            let running = InFlight {
+                last: out.last_mut().expect("just pushed"),
+                now_ns: &now_ns,
+            };
+            let result = sqlx::raw_sql(sql).execute(&mut *conn).await;
+            let error = result
+                .err()
+                .map(|e| crate::pg::pg_error_parts(&e).map_or_else(|| e.to_string(), |(m, _)| m));
+            let failed = error.is_some();
+            running.last.error = error;
+            drop(running);
             if failed {
                 return;
             }
         }
+    }
+}
+
+/// What a statement the run stopped in says instead of a server error.
+pub const INTERRUPTED: &str = "did not finish: the run was interrupted while it ran";
+
+/// The statement running now: its end is stamped when it finishes or when the run is dropped
+/// in the middle of it.
+struct InFlight<'a, F: Fn() -> u64> {
+    last: &'a mut StatementRun,
+    now_ns: &'a F,
+}
+
+impl<F: Fn() -> u64> Drop for InFlight<'_, F> {
+    fn drop(&mut self) {
+        self.last.end_ns = (self.now_ns)();
     }
 }
 

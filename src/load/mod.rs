@@ -271,8 +271,20 @@ pub async fn run_live(
     progress.start_load(label);
     let mig_pid = AtomicI32::new(0);
     let stop = AtomicBool::new(false);
-    let mut statements = Vec::new();
-    let mut window = (0, None);
+    // In the scenario's run from the start, filled as the migration goes: a run interrupted
+    // in the middle keeps the statements run so far, the one it stopped in, the window's
+    // start and the locks sampled.
+    let LiveMigration {
+        statements,
+        start_ns: window_start,
+        end_ns: window_end,
+        locks,
+    } = out.migration.insert(LiveMigration {
+        statements: Vec::new(),
+        start_ns: 0,
+        end_ns: None,
+        locks: locks::LockSamples::default(),
+    });
     let steady_end = (s.warmup_ms + s.steady_ms) * MS;
     let driver = async {
         let note = |t: u64| {
@@ -289,21 +301,22 @@ pub async fn run_live(
         }
         progress.step(&format!("{label}: migration starts under load"));
         mig_pid.store(pid, Ordering::SeqCst);
-        window.0 = engine.now_ns();
+        let start = engine.now_ns();
+        *window_start = start;
         engine
             .shared()
             .window_start_ns
-            .store(window.0, Ordering::SeqCst);
+            .store(start, Ordering::SeqCst);
         tokio::select! {
-            _ = migration::run(&mut mig_conn, live.migration, || engine.now_ns(), &mut statements) => {}
+            _ = migration::run(&mut mig_conn, live.migration, || engine.now_ns(), statements) => {}
             _ = monitor(&engine, progress, s.rate, |_| "migration running".into()) => {}
         }
         let end = engine.now_ns();
-        window.1 = Some(end);
+        *window_end = Some(end);
         engine.shared().window_end_ns.store(end, Ordering::SeqCst);
         progress.step(&format!(
             "{label}: migration done in {:.0} ms; tail",
-            (end - window.0) as f64 / 1e6
+            (end - start) as f64 / 1e6
         ));
         tokio::select! {
             _ = sleep_until(&engine, end + s.tail_ms * MS) => {}
@@ -317,15 +330,10 @@ pub async fn run_live(
         &mig_pid,
         &stop,
         || engine.now_ns(),
-    );
-    let (locks, ()) = tokio::join!(sampler, driver);
-    progress.finish();
-    out.migration = Some(LiveMigration {
-        statements,
-        start_ns: window.0,
-        end_ns: window.1,
         locks,
-    });
+    );
+    tokio::join!(sampler, driver);
+    progress.finish();
     mig_conn.close().await.ok();
     sampler_conn.close().await.ok();
     finish(engine, out).await

@@ -140,9 +140,10 @@ pub struct LiveMigrationReport {
     /// The window, ms since the load run's origin.
     pub start_ms: f64,
     /// End of the window, ms since the origin; absent when the migration had not ended when
-    /// the load run did.
+    /// the load run did, or the run was interrupted while it ran.
     pub end_ms: Option<f64>,
-    /// The window's length, ms (to the load run's end when the migration had not ended).
+    /// The window's length, ms (when the migration had not ended: to the load run's end, or to
+    /// the interruption).
     pub duration_ms: f64,
     /// The migration's statements, in the order they ran.
     pub statements: Vec<LiveStatement>,
@@ -183,7 +184,9 @@ pub struct LiveStatement {
     pub start_ms: f64,
     /// How long it ran, ms.
     pub duration_ms: f64,
-    /// The server's error, when the statement failed.
+    /// The server's error, when the statement failed; for the statement a run was interrupted
+    /// in, `did not finish: the run was interrupted while it ran` (and `duration_ms` is how
+    /// long it had run).
     pub error: Option<String>,
 }
 

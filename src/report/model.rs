@@ -209,7 +209,7 @@ pub struct Machine {
     pub os: String,
     /// CPU architecture, e.g. `x86_64`.
     pub arch: String,
-    /// Logical CPUs available.
+    /// Logical CPUs online on the machine (not only those the measuring thread was pinned to).
     pub cpus: usize,
     /// Total memory in MiB.
     pub memory_mib: u64,
@@ -464,8 +464,8 @@ pub struct SideReport {
     pub code: Option<String>,
     /// Statements the operation sends to the server per execution: the scenario's statements
     /// (+ BEGIN and COMMIT for `transaction = true`), or every statement the Rust function
-    /// executed in the EXPLAIN pass (its own COMMIT included; sqlx sends BEGIN with the
-    /// first statement). The BEGIN … ROLLBACK
+    /// executed in the EXPLAIN pass (its own BEGIN and COMMIT included: sqlx's `begin()` is a
+    /// round trip of its own). The BEGIN … ROLLBACK
     /// querygate wraps around rollback-mode executions is not counted. Absent when not explained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round_trips: Option<u64>,
