@@ -126,6 +126,67 @@ print("ratio querygate/pgbench, median of the repetitions: "
       + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in ratios.items())
       + "; service time (actual start to end): "
       + " ".join(f"{k} {statistics.median(v):.3f}" for k, v in svc_ratios.items()))
+
+# Pooled over all repetitions: every pgbench transaction, and querygate's histograms added. A
+# machine hiccup then weighs by how long it lasted, not by which tool's repetition it fell in.
+import base64, math, struct, zlib
+def hdr_counts(b64):
+    """{value_ns: count} of a V2 + DEFLATE HdrHistogram (the results file's histogram_ns_v2z)."""
+    raw = base64.b64decode(b64)
+    cookie, n = struct.unpack(">ii", raw[:8])
+    assert cookie & ~0xF0 == 0x1C849304, hex(cookie)  # the low byte's 0x10: 8-byte word size
+    d = zlib.decompress(raw[8:8 + n])
+    cookie, length, _offset, sig, lowest, _highest, _ratio = struct.unpack(">iiiiqqd", d[:40])
+    assert cookie & ~0xF0 == 0x1C849303, hex(cookie)
+    half_mag = max(math.ceil(math.log2(2 * 10 ** sig)), 1) - 1
+    half = 1 << half_mag
+    unit = int(math.floor(math.log2(lowest)))
+    def value(i):
+        bucket = (i >> half_mag) - 1
+        sub = (i & (half - 1)) + half
+        if bucket < 0:
+            sub, bucket = sub - half, 0
+        return sub << (bucket + unit)
+    out, i, pos, end = {}, 0, 40, 40 + length
+    while pos < end:
+        shift, v = 0, 0
+        for k in range(9):
+            b = d[pos]; pos += 1
+            if k == 8:
+                v |= b << 56
+                break
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        v = (v >> 1) ^ -(v & 1)
+        if v < 0:
+            i += -v
+        else:
+            if v:
+                out[value(i)] = out.get(value(i), 0) + v
+            i += 1
+    return out
+def pooled_pct(pairs):
+    total = sum(c for _, c in pairs)
+    res, seen, qs = {}, 0, [('p50', .50), ('p90', .90), ('p99', .99)]
+    for v, c in sorted(pairs):
+        seen += c
+        for k, q in qs:
+            if k not in res and seen >= q * total:
+                res[k] = v
+    return res
+pg_all = pooled_pct([(float(x), 1) for r in range(1, reps + 1) for x in open(f"{work}/pg_lat.{r}")])
+qg_hist = {}
+for r in range(1, reps + 1):
+    side = json.load(open(f"{work}/qg_lat.{r}.json"))['scenarios'][0]['load']['operations'][0]['before']
+    for v, c in hdr_counts(side['histogram_ns_v2z']).items():
+        qg_hist[v / 1000] = qg_hist.get(v / 1000, 0) + c
+qg_all = pooled_pct(list(qg_hist.items()))
+print("pooled over the repetitions, us: pgbench "
+      + " ".join(f"{k} {pg_all[k]:.0f}" for k in ratios) + "; querygate "
+      + " ".join(f"{k} {qg_all[k]:.0f}" for k in ratios) + "; ratio "
+      + " ".join(f"{k} {qg_all[k] / pg_all[k]:.3f}" for k in ratios))
 PY
 fi
 echo "after: $(uptime)"
