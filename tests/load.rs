@@ -137,8 +137,16 @@ fn create_index_concurrently_blocks_nobody() {
 
 #[test]
 fn errors_under_load_are_counted_and_the_run_goes_on() {
-    let (o, r) = run_load("tests/data/scenarios/load/lock_timeout.toml", &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // 4 clients on 2 threads execute through sqlx; on 4 threads, one client each, through the
+    // measuring connection: both count the server's errors by SQLSTATE.
+    for threads in ["2", "4"] {
+        errors_are_counted(&["--threads", threads]);
+    }
+}
+
+fn errors_are_counted(args: &[&str]) {
+    let (o, r) = run_load("tests/data/scenarios/load/lock_timeout.toml", args);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
     let load = &r["scenarios"][0]["load"];
     let write = &load["operations"][0];
     let timeouts = write["window"]["errors"]["55P03"].as_u64().unwrap_or(0);

@@ -21,7 +21,10 @@ use tokio::sync::{oneshot, watch};
 use super::record::{window_class, Class, Execution, Recorder};
 use super::schedule::{phase_side, Mix, PhasePlan, PhaseSlot, Schedule};
 use super::timer::Timer;
-use crate::measure::{execute, mix, Failure, ParamSource, PreparedSide, WireError};
+use crate::measure::{
+    encode, execute, execute_measuring, mix, Failure, ParamSource, PreparedSide, Target, WireConn,
+    WireError,
+};
 use crate::scenario::{Arrival, Side};
 
 /// An operation as the load generator runs it.
@@ -218,7 +221,72 @@ struct Worker {
 }
 
 /// One client's connections: before, and after for a phased run.
-type Conns = Vec<PgConnection>;
+type Conns = Vec<ClientConn>;
+
+/// How a load client talks to the server. A client alone on its thread uses querygate's
+/// measuring connection (blocking reads, no async wake-up between request and reply: the
+/// client's own cost per execution is pgbench's, docs/method.md "Overhead"); clients sharing a
+/// thread, and operations written in Rust, use sqlx, whose async reads let one thread serve many.
+enum ClientConn {
+    Sqlx(PgConnection),
+    Wire(WireConn),
+}
+
+/// A reply that takes longer than this is a dead connection. The clients' own statement
+/// timeout (in their connection options) ends a statement long before.
+const WIRE_READ_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+impl ClientConn {
+    /// A connection to `o` of the kind this thread's clients use, with every operation's
+    /// statements of `side` prepared on it when it is the measuring connection.
+    async fn open(
+        o: &PgConnectOptions,
+        ops: &[LoadOp],
+        side: usize,
+        wire: bool,
+    ) -> Result<ClientConn, String> {
+        if !wire {
+            return o
+                .connect()
+                .await
+                .map(ClientConn::Sqlx)
+                .map_err(|e| e.to_string());
+        }
+        let mut conn = WireConn::connect(&Target::from_options(o, WIRE_READ_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        for op in ops {
+            for st in &op.sides[side].statements {
+                st.prepare_on(&mut conn)
+                    .map_err(|e| format!("operation `{}`: {e}", op.name))?;
+            }
+        }
+        Ok(ClientConn::Wire(conn))
+    }
+
+    /// One execution of `side` with `values`; the parameters are encoded before `start` is
+    /// taken, as in single-client rounds.
+    async fn execute(
+        &mut self,
+        side: &PreparedSide,
+        values: &[crate::scenario::Value],
+        now_ns: impl Fn() -> u64,
+    ) -> (u64, Result<(), Failure>) {
+        match self {
+            ClientConn::Sqlx(c) => {
+                let start = now_ns();
+                (start, execute(c, side, values).await.map_err(|e| e.error))
+            }
+            ClientConn::Wire(c) => match encode(side, values) {
+                Ok(params) => {
+                    let start = now_ns();
+                    let r = execute_measuring(c, side, &params).map_err(|e| e.error);
+                    (start, r)
+                }
+                Err(e) => (now_ns(), Err(e.error)),
+            },
+        }
+    }
+}
 
 impl Worker {
     fn run(self, ready: Ready, go: watch::Receiver<Option<Instant>>) -> Result<Recorder, String> {
@@ -237,11 +305,17 @@ impl Worker {
         mut go: watch::Receiver<Option<Instant>>,
     ) -> Result<Recorder, String> {
         let both = matches!(self.cfg.plan, Plan::Phased(_));
+        let wire = self.uses_wire();
         let mut conns: Vec<Conns> = Vec::new();
         for _ in &self.clients {
             let mut c = Vec::new();
-            for o in self.options.iter().take(if both { 2 } else { 1 }) {
-                match o.connect().await {
+            for (side, o) in self
+                .options
+                .iter()
+                .enumerate()
+                .take(if both { 2 } else { 1 })
+            {
+                match ClientConn::open(o, &self.ops, side, wire).await {
                     Ok(conn) => c.push(conn),
                     Err(e) => {
                         let msg = format!(
@@ -289,6 +363,16 @@ impl Worker {
         Ok(out)
     }
 
+    /// The measuring connection when this thread has one client and no operation is Rust
+    /// code (see [`ClientConn`]).
+    fn uses_wire(&self) -> bool {
+        self.clients.len() == 1
+            && self
+                .ops
+                .iter()
+                .all(|o| o.sides.iter().all(|s| s.code.is_none()))
+    }
+
     async fn client(
         &self,
         client: u32,
@@ -333,12 +417,13 @@ impl Worker {
             }
             let op = choose.pick(&mut rng);
             let values = self.ops[op].params.draw(&mut rng);
-            let start = now_ns();
-            let result = execute(&mut conns[side], &self.ops[op].sides[side], &values).await;
+            let (start, result) = conns[side]
+                .execute(&self.ops[op].sides[side], &values, now_ns)
+                .await;
             let end = now_ns();
             n += 1;
             self.shared.executions.fetch_add(1, Ordering::Relaxed);
-            let error = result.err().map(|e| sqlstate(&e.error));
+            let error = result.err().map(|e| sqlstate(&e));
             if error.is_some() {
                 self.shared.errors.fetch_add(1, Ordering::Relaxed);
             }
@@ -369,7 +454,8 @@ impl Worker {
             }
             if error.as_deref() == Some(CONNECTION) {
                 // The session is gone (server restart, terminated backend): reconnect once.
-                match self.options[side].connect().await {
+                let wire = matches!(conns[side], ClientConn::Wire(_));
+                match ClientConn::open(&self.options[side], &self.ops, side, wire).await {
                     Ok(c) => conns[side] = c,
                     Err(e) => {
                         let mut f = self.shared.failure.lock().expect("not poisoned");
