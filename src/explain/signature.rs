@@ -126,7 +126,7 @@ fn children(node: &Json) -> impl Iterator<Item = &Json> {
 
 /// Whether a relation-reading node reads a system catalog (`pg_catalog`, `information_schema`,
 /// `pg_toast`; by name when the plan is not VERBOSE and carries no schema).
-fn reads_catalog(node: &Json) -> bool {
+fn is_catalog(node: &Json) -> bool {
     match node.get("Schema").and_then(Json::as_str) {
         Some(schema) => matches!(schema, "pg_catalog" | "information_schema" | "pg_toast"),
         None => node
@@ -136,18 +136,6 @@ fn reads_catalog(node: &Json) -> bool {
     }
 }
 
-/// Relations the subtree reads: (system catalogs, the user's relations).
-fn relations(node: &Json) -> (usize, usize) {
-    let own = match node.get("Relation Name") {
-        Some(_) if reads_catalog(node) => (1, 0),
-        Some(_) => (0, 1),
-        None => (0, 0),
-    };
-    children(node)
-        .map(relations)
-        .fold(own, |(c, u), (c2, u2)| (c + c2, u + u2))
-}
-
 /// The signature of the subtree rooted at `node`.
 ///
 /// A subtree that reads only system catalogs (`pg_stat_user_tables`, `information_schema`
@@ -155,25 +143,51 @@ fn relations(node: &Json) -> (usize, usize) {
 /// catalogs' own statistics, which differ between databases and runs, and is no change the
 /// user made; a hard gate signal on it would be a false alarm.
 pub fn node_signature(node: &Json) -> String {
-    if let (catalogs, 0) = relations(node) {
-        if catalogs > 0 {
-            let lookup = "(catalog lookup)";
-            return match node
-                .get("Parent Relationship")
-                .and_then(Json::as_str)
-                .filter(|p| *p == "SubPlan" || *p == "InitPlan")
-            {
-                Some(p) => format!("{p}: {lookup}"),
-                None => lookup.to_string(),
-            };
+    subtree(node).signature
+}
+
+/// A subtree's signature and what it reads, built in one walk.
+struct Subtree {
+    signature: String,
+    reads_catalog: bool,
+    reads_user: bool,
+}
+
+fn subtree(node: &Json) -> Subtree {
+    let kids: Vec<Subtree> = children(node).map(subtree).collect();
+    // What this node reads itself: (a catalog, a user's relation).
+    let (own_catalog, own_user) = match node.get("Relation Name") {
+        Some(_) if is_catalog(node) => (true, false),
+        Some(_) => (false, true),
+        None => (false, false),
+    };
+    let reads_catalog = own_catalog || kids.iter().any(|k| k.reads_catalog);
+    let reads_user = own_user || kids.iter().any(|k| k.reads_user);
+    let signature = if reads_catalog && !reads_user {
+        let lookup = "(catalog lookup)";
+        match node
+            .get("Parent Relationship")
+            .and_then(Json::as_str)
+            .filter(|p| *p == "SubPlan" || *p == "InitPlan")
+        {
+            Some(p) => format!("{p}: {lookup}"),
+            None => lookup.to_string(),
         }
-    }
-    let label = node_label(node);
-    let kids: Vec<String> = children(node).map(node_signature).collect();
-    match kids.len() {
-        0 => label,
-        1 => format!("{label} -> {}", kids[0]),
-        _ => format!("{label} [{}]", kids.join("; ")),
+    } else {
+        let label = node_label(node);
+        match kids.as_slice() {
+            [] => label,
+            [only] => format!("{label} -> {}", only.signature),
+            _ => {
+                let sigs: Vec<&str> = kids.iter().map(|k| k.signature.as_str()).collect();
+                format!("{label} [{}]", sigs.join("; "))
+            }
+        }
+    };
+    Subtree {
+        signature,
+        reads_catalog,
+        reads_user,
     }
 }
 

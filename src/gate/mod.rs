@@ -487,7 +487,7 @@ pub fn statement_findings(
             .iter()
             .filter(|ix| !x.indexes.contains(ix))
             .collect();
-        let mut msg = format!("{at}: plan changed\n    was: {}\n    now: {}", was, now);
+        let mut msg = format!("{at}: plan changed\n    was: {was}\n    now: {now}");
         if !lost.is_empty() {
             msg.push_str(&format!("\n    no longer reads index {}", join(&lost)));
         }
@@ -892,7 +892,6 @@ fn calibrated_signals(
     out
 }
 
-/// A side's per-round server time (µs), empty when it was not measured.
 /// A statement's plan signature as this version of querygate reads it: recomputed from the
 /// stored plan where there is one, so that a baseline written by an earlier version is judged by
 /// the same rules as the run (a refined signature, such as catalog lookups folded into one, is
@@ -904,6 +903,7 @@ fn signature(s: &StatementReport) -> String {
     crate::explain::facts(&s.plan).map_or_else(|| s.signature.clone(), |f| f.signature)
 }
 
+/// A side's per-round server time (µs), empty when it was not measured.
 fn server_rounds(side: &crate::report::SideReport) -> Vec<f64> {
     side.server.as_ref().map_or(vec![], |s| s.round_us.clone())
 }

@@ -454,8 +454,8 @@ impl Worker {
             }
             if error.as_deref() == Some(CONNECTION) {
                 // The session is gone (server restart, terminated backend): reconnect once.
-                let wire = matches!(conns[side], ClientConn::Wire(_));
-                match ClientConn::open(&self.options[side], &self.ops, side, wire).await {
+                match ClientConn::open(&self.options[side], &self.ops, side, self.uses_wire()).await
+                {
                     Ok(c) => conns[side] = c,
                     Err(e) => {
                         let mut f = self.shared.failure.lock().expect("not poisoned");

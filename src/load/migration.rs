@@ -66,7 +66,7 @@ pub async fn run(
 }
 
 /// What a statement the run stopped in says instead of a server error.
-pub const INTERRUPTED: &str = "did not finish: the run was interrupted while it ran";
+const INTERRUPTED: &str = "did not finish: the run was interrupted while it ran";
 
 /// The statement running now: its end is stamped when it finishes or when the run is dropped
 /// in the middle of it.
