@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the regression gate with real runs (not timed tests):
 #   A/A:        a no-op migration, N runs against a baseline → false-alarm rate (goal < 1%)
-#   latency:    a trigger that slows the write by ~25%, M runs → detection rate (goal ≥ 95%)
+#   latency:    a CHECK constraint that slows the write by ~25% (no plan or buffer change), M runs → detection rate (goal ≥ 95%)
 #   plan:       the index of a query dropped, K runs → detection rate (must be 100%)
 # Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [TRIGGER_LOOPS]
 # QG_ARGS adds flags to every run (e.g. QG_ARGS="--placement shared"); KEEP=1 keeps the results;
@@ -9,7 +9,7 @@
 # QUERYGATE_BIN=path measures that build instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-400}
+n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-1000}
 work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
 # The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
 if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
@@ -30,7 +30,7 @@ run() { # run KIND N: run N times with migration KIND against the baseline, resu
 cp scripts/validation/noop.sql "$work/migration.sql"
 "$qg" run "$work/gate.toml" --backend local ${QG_ARGS:-} --save-baseline "$work/base.json" --out "$work/base-run.json" -q >/dev/null
 run aa "$n_aa"
-sed "s/@LOOPS@/$loops/" scripts/validation/slow_trigger.sql.in > "$work/migration.sql"
+sed "s/@LOOPS@/$loops/" scripts/validation/slow_check.sql.in > "$work/migration.sql"
 run latency "$m_lat"
 cp scripts/validation/drop_index.sql "$work/migration.sql"
 run plan "$k_plan"
@@ -65,7 +65,9 @@ v = verdicts(lat, "write")
 hit = sum(1 for x in v if x[0] == "regressed")
 slow = [1/o["speedup"]["estimate"] for r in lat for s in r["scenarios"] for o in s["operations"] if o["name"] == "write" and o["speedup"]]
 slow_txt = f"measured after/before {min(slow):.2f}–{max(slow):.2f}×" if slow else ""
-print(f"latency (+~25% on write): {len(v)} runs, detected {hit} ({100*hit/max(1,len(v)):.0f}%); {slow_txt}")
+from collections import Counter
+by = Counter(i for x in v if x[0] == "regressed" for i in set(x[1]) if i not in ("latency-suspected", "latency-unconfirmed"))
+print(f"latency (+~25% on write): {len(v)} runs, detected {hit} ({100*hit/max(1,len(v)):.0f}%) by {dict(by)}; {slow_txt}")
 plan = load("plan")
 v = verdicts(plan, "lookup")
 hit = sum(1 for x in v if x[0] == "regressed" and "plan-changed" in x[1])

@@ -17,7 +17,7 @@ use crate::config::{
 };
 use crate::error::{Error, Located, Result};
 use crate::measured::ScenarioRun;
-use crate::pipeline::{run_scenario, Depth};
+use crate::pipeline::{run_scenario, Depth, ServerAccess};
 use crate::progress::Progress;
 use crate::provision::{self, Server};
 use crate::report::{self, Environment, Machine, Report, RunStatus, Tool, SCHEMA_VERSION};
@@ -541,6 +541,15 @@ impl Recording {
     }
 }
 
+/// The server as the pipeline uses it.
+fn access(server: &dyn Server) -> ServerAccess {
+    ServerAccess {
+        admin: server.admin_options(),
+        owns: server.owns_server(),
+        processes: server.process_namespace(),
+    }
+}
+
 /// Runs every scenario in turn, writing the results file after each one.
 async fn run_all(
     server: &dyn Server,
@@ -551,8 +560,7 @@ async fn run_all(
     rec: &Recording,
     progress: &mut Progress,
 ) -> Result<()> {
-    let admin = server.admin_options();
-    let owns = server.owns_server();
+    let access = access(server);
     for (k, s) in scenarios.iter().enumerate() {
         runs.push(ScenarioRun::new(s.clone()));
         let pinned = server.pinned_cpu().is_some();
@@ -563,7 +571,7 @@ async fn run_all(
                 .iter()
                 .find(|x| x.name == s.name && x.scale == s.scale)
         });
-        let r = run_scenario(&admin, owns, &names[k], run, Depth::Measure, base, progress).await;
+        let r = run_scenario(&access, &names[k], run, Depth::Measure, base, progress).await;
         if let Err(e) = &r {
             run.error = Some(format!("{e:#}"));
         }
@@ -650,16 +658,16 @@ async fn explain_command(c: &ExplainConfig, quiet: bool, out: &mut dyn Write) ->
         &mut progress,
     )
     .await?;
-    let admin = server.admin_options();
+    let access = access(server.as_ref());
     let names = Names::new(&run_tag(), 0);
     let mut run = ScenarioRun::new(s);
     let outcome = tokio::select! {
-        r = run_scenario(&admin, server.owns_server(), &names, &mut run, Depth::ExplainOnly, None, &mut progress) => r,
+        r = run_scenario(&access, &names, &mut run, Depth::ExplainOnly, None, &mut progress) => r,
         sig = signals.recv() => Err(Error::Interrupted(sig)),
         _ = tokio::time::sleep(Duration::from_secs(c.timeout_s)) => Err(Error::RunTimeout(c.timeout_s)),
     };
     if !server.owns_server() {
-        seed::drop_databases(&admin, &names).await.ok();
+        seed::drop_databases(&access.admin, &names).await.ok();
     }
     server.shutdown().await.ok();
     outcome?;

@@ -323,6 +323,12 @@ fn merge_side(a: &SideReport, b: &SideReport, where_: &str) -> Result<SideReport
             s.round_us.extend(&y.round_us);
             let n = s.round_us.len().max(1) as f64;
             s.mean_us = s.round_us.iter().sum::<f64>() / n;
+            // CPU time likewise: pooled when both have it, dropped when either lacks it.
+            if x.cpu_round_us.is_empty() || y.cpu_round_us.is_empty() {
+                s.cpu_round_us.clear();
+            } else {
+                s.cpu_round_us.extend(&y.cpu_round_us);
+            }
             Some(s)
         }
         _ => None,

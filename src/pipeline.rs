@@ -16,7 +16,7 @@ use sqlx::{Connection, Row};
 use crate::error::{Error, Located, Result};
 use crate::explain::explain_side;
 use crate::measure::{
-    self, mix, Measurable, MeasureError, OpSamples, ParamSource, Reconnect, ServerClock,
+    self, mix, CpuClock, Measurable, MeasureError, OpSamples, ParamSource, Reconnect, ServerClock,
     ServerTiming, SideConn, Target, WireConn, CALIBRATION_SQL,
 };
 use crate::measured::{Catalog, OpPlans, ScenarioRun};
@@ -35,17 +35,29 @@ pub enum Depth {
     Measure,
 }
 
+/// The server as a scenario's run uses it.
+#[derive(Clone)]
+pub struct ServerAccess {
+    /// The maintenance connection (`Server::admin_options`).
+    pub admin: PgConnectOptions,
+    /// querygate started the server and chose its settings.
+    pub owns: bool,
+    /// A host process in the server's pid namespace (`Server::process_namespace`): the
+    /// backends' CPU time is read through it.
+    pub processes: Option<u32>,
+}
+
 /// Runs one scenario into `run`. The scratch databases named by `names` are created here and
 /// must be dropped by the caller whatever happens.
 pub async fn run_scenario(
-    admin: &PgConnectOptions,
-    owns_server: bool,
+    server: &ServerAccess,
     names: &Names,
     run: &mut ScenarioRun,
     depth: Depth,
     baseline: Option<&crate::report::ScenarioReport>,
     progress: &mut Progress,
 ) -> Result<()> {
+    let (admin, owns_server) = (&server.admin, server.owns);
     let scenario = run.scenario.clone();
     let label = format!("{} (scale {})", scenario.name, scenario.scale);
     let settings = database_settings(admin, &scenario, owns_server).await?;
@@ -90,7 +102,7 @@ pub async fn run_scenario(
     }
     if depth == Depth::Measure {
         ops.push(calibration);
-        sides.server = server_timing(admin, owns_server, names).await;
+        sides.server = server_timing(server, names).await;
         let samples = &mut run.samples;
         let measured = sides
             .rounds(&scenario, &label, &ops, &scenario.run, samples, progress)
@@ -562,16 +574,20 @@ async fn confirmation_pass(
 /// The server clock for a scenario's rounds: `pg_stat_statements` read on the maintenance
 /// database. On a server querygate started, the extension is created there; on another
 /// server it is used when present. When it is not available, the reason is kept (and
-/// reported as a warning): server time is never a reason to fail a run.
-async fn server_timing(admin: &PgConnectOptions, owns_server: bool, names: &Names) -> ServerTiming {
+/// reported as a warning): server time is never a reason to fail a run. The backends' CPU time
+/// is read where this host sees the server's processes.
+async fn server_timing(server: &ServerAccess, names: &Names) -> ServerTiming {
     let dbs = [names.before.clone(), names.after.clone()];
-    match ServerClock::open(admin, dbs, owns_server).await {
+    let cpu = server.processes.and_then(CpuClock::new);
+    match ServerClock::open(&server.admin, dbs, server.owns).await {
         Ok(clock) => ServerTiming {
             clock: Some(clock),
+            cpu,
             unavailable: None,
         },
         Err(why) => ServerTiming {
             clock: None,
+            cpu,
             unavailable: Some(why),
         },
     }

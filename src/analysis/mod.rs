@@ -222,18 +222,15 @@ fn run_info(s: &Scenario, rounds_completed: u64) -> RunInfo {
 /// The confirmation stage's per-round numbers of one operation.
 fn confirmation(c: &OpSamples) -> Confirmation {
     let us = |v: &Vec<u64>| v.iter().map(|x| *x as f64 / 1000.0).collect();
-    let server = |s: &SideSamples| -> Vec<f64> {
-        if s.round_server_ns.len() == s.round_count.len() {
-            s.round_server_ns.iter().map(|ns| ns / 1000.0).collect()
-        } else {
-            vec![]
-        }
-    };
+    let server = |s: &SideSamples| server::complete_rounds_us(&s.round_server_ns, s);
+    let cpu = |s: &SideSamples| server::complete_rounds_us(&s.round_cpu_ns, s);
     Confirmation {
         before_round_p50_us: us(&c.before.round_p50_ns),
         after_round_p50_us: us(&c.after.round_p50_ns),
         before_round_server_us: server(&c.before),
         after_round_server_us: server(&c.after),
+        before_round_cpu_us: cpu(&c.before),
+        after_round_cpu_us: cpu(&c.after),
         before_phase_tps: vec![],
         after_phase_tps: vec![],
     }

@@ -29,7 +29,17 @@ pub fn side_server(s: &SideSamples, latency: &Latency) -> Option<ServerTime> {
         round_us: s.round_server_ns.iter().map(|ns| ns / 1000.0).collect(),
         statements_per_execution: s.server_calls as f64 / executions as f64,
         round_trip_share: round_trip_share(mean_us, latency.mean_us),
+        cpu_round_us: complete_rounds_us(&s.round_cpu_ns, s),
     })
+}
+
+/// Per-round ns as µs when every completed round of `s` has a value; empty otherwise.
+pub fn complete_rounds_us(ns: &[f64], s: &SideSamples) -> Vec<f64> {
+    if ns.len() == s.round_count.len() {
+        ns.iter().map(|ns| ns / 1000.0).collect()
+    } else {
+        vec![]
+    }
 }
 
 /// 1 − server / client, within [0, 1].

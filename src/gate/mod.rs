@@ -612,6 +612,10 @@ fn latency_signals(
         ),
         _ => (server_rounds(&n.before), server_rounds(&n.after)),
     };
+    let (n_cpu_before, n_cpu_after) = match (stage, &n.confirmation) {
+        (Stage::Confirm, Some(c)) => (c.before_round_cpu_us.clone(), c.after_round_cpu_us.clone()),
+        _ => (cpu_rounds(&n.before), cpu_rounds(&n.after)),
+    };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
     out.extend(server_speedup_signal(
@@ -629,7 +633,10 @@ fn latency_signals(
     out.extend(calibrated_signals(
         b,
         [n_before, n_after],
-        [&n_server_before, &n_server_after],
+        Server {
+            time: [&n_server_before, &n_server_after],
+            cpu: [&n_cpu_before, &n_cpu_after],
+        },
         calibration,
         &test,
     ));
@@ -815,7 +822,7 @@ fn server_speedup_signal(
 fn calibrated_signals(
     b: &OperationReport,
     n_latency: [&[f64]; 2],
-    n_server: [&[f64]; 2],
+    n_server: Server<'_>,
     calibration: Option<(&[f64], &[f64])>,
     test: &ShiftTest,
 ) -> Vec<Finding> {
@@ -832,14 +839,24 @@ fn calibrated_signals(
         .enumerate()
         .map(|(k, (_, bside))| {
             let base_server = server_rounds(bside);
-            let e = stats::shift(&logs(&base_server), &logs(n_server[k]), conf)?;
+            let e = stats::shift(&logs(&base_server), &logs(n_server.time[k]), conf)?;
             let latency_us = median(&bside.round_p50_us)?.min(median(n_latency[k])?);
             let server_us = median(&base_server)?;
+            let base_cpu = cpu_rounds(bside);
+            let cpu = stats::shift(&logs(&base_cpu), &logs(n_server.cpu[k]), conf).and_then(|c| {
+                let cpu_us = median(&base_cpu)?;
+                Some(CpuShift {
+                    effect: effect(&c, cpu_us, latency_us),
+                    ratio: c,
+                    cpu_us,
+                })
+            });
             Some(ServerShift {
                 effect: effect(&e, server_us, latency_us),
                 ratio: e,
                 server_us,
                 latency_us,
+                cpu,
             })
         })
         .collect();
@@ -908,6 +925,13 @@ fn server_rounds(side: &crate::report::SideReport) -> Vec<f64> {
     side.server.as_ref().map_or(vec![], |s| s.round_us.clone())
 }
 
+/// A side's per-round server-process CPU time (µs), empty when it was not measured.
+fn cpu_rounds(side: &crate::report::SideReport) -> Vec<f64> {
+    side.server
+        .as_ref()
+        .map_or(vec![], |s| s.cpu_round_us.clone())
+}
+
 /// Per round ln(x / y), over the rounds where both are measured.
 fn log_ratios(xs: &[f64], ys: &[f64]) -> Vec<f64> {
     xs.iter()
@@ -952,6 +976,23 @@ fn effect(shift: &stats::Estimate, server_us: f64, latency_us: f64) -> stats::Es
     }
 }
 
+/// This run's per-round server time and server-process CPU time (µs), before and after side.
+#[derive(Clone, Copy)]
+struct Server<'a> {
+    time: [&'a [f64]; 2],
+    cpu: [&'a [f64]; 2],
+}
+
+/// A side's server-process CPU time, this run against the baseline.
+struct CpuShift {
+    /// CPU time per execution, log ratio.
+    ratio: stats::Estimate,
+    /// That change as a fraction of the baseline's client latency (`effect`).
+    effect: stats::Estimate,
+    /// The baseline's CPU time per execution (µs, median of rounds).
+    cpu_us: f64,
+}
+
 /// A side's server time, this run against the baseline.
 struct ServerShift {
     /// Server time per execution, log ratio.
@@ -962,6 +1003,8 @@ struct ServerShift {
     server_us: f64,
     /// The baseline's client latency (µs, median of the rounds' p50).
     latency_us: f64,
+    /// The server processes' CPU time, when both runs read it.
+    cpu: Option<CpuShift>,
 }
 
 /// One side's cross-run latency evidence.
@@ -1021,7 +1064,22 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
                     format!("{server}{context}: both sides' server time moved alike, including the side the change does not touch, so the machine's state moved, not the change"),
                 )
             } else if v.effect.low > s.threshold {
-                ("latency-regressed", Verdict::Regressed, format!("{server}{context}"))
+                match &v.cpu {
+                    Some(c) if c.effect.low <= s.threshold => (
+                        "latency-unconfirmed",
+                        Verdict::Pass,
+                        format!(
+                            "{server}; {}{context}: the server process's time on a CPU did not grow beyond the threshold, so it waited for a CPU (the machine was busy); the query's work did not grow",
+                            describe_cpu(s, c)
+                        ),
+                    ),
+                    Some(c) => (
+                        "latency-regressed",
+                        Verdict::Regressed,
+                        format!("{server}; {}{context}", describe_cpu(s, c)),
+                    ),
+                    None => ("latency-regressed", Verdict::Regressed, format!("{server}{context}")),
+                }
             } else if v.effect.high < -s.threshold {
                 ("latency-improved", Verdict::Improved, format!("{server}{context}"))
             } else if calibrated_up || calibrated_down {
@@ -1063,6 +1121,18 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
         verdict,
         format!("{}: {why}; {}", s.side, s.suffix),
     ))
+}
+
+/// A CPU-time shift as a finding says it.
+fn describe_cpu(s: &Shifts<'_>, c: &CpuShift) -> String {
+    format!(
+        "{} from {} µs: {} of the client latency (CI {}…{})",
+        (s.describe)("server process CPU time per execution", &c.ratio),
+        fmt_us(c.cpu_us),
+        signed_pct(c.effect.estimate),
+        signed_pct(c.effect.low),
+        signed_pct(c.effect.high),
+    )
 }
 
 fn fmt_us(us: f64) -> String {

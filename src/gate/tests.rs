@@ -106,6 +106,7 @@ fn shifts(
             ratio: e,
             server_us: share * 100.0,
             latency_us: 100.0,
+            cpu: None,
         }),
         together: false,
         margin: 1.1f64.ln(),
@@ -128,6 +129,7 @@ fn both_sides_slower_alike_is_the_machine_not_the_change() {
             ratio: up,
             server_us: 100.0,
             latency_us: 250.0,
+            cpu: None,
         }),
         together: true,
         margin: 1.1f64.ln(),
@@ -146,6 +148,65 @@ fn both_sides_slower_alike_is_the_machine_not_the_change() {
         "{}",
         f.message
     );
+}
+
+/// A side whose server time rose by `server` (log; half the 100 µs latency) and whose server
+/// processes' CPU time (60 µs per execution) rose by `cpu` (log).
+fn with_cpu(server: stats::Estimate, cpu: stats::Estimate) -> Option<Finding> {
+    let describe = |what: &str, e: &stats::Estimate| format!("{what} {:.2}", e.estimate);
+    side_latency_finding(&Shifts {
+        side: "before",
+        calibrated: None,
+        server: Some(ServerShift {
+            effect: effect(&server, 50.0, 100.0),
+            ratio: server,
+            server_us: 50.0,
+            latency_us: 100.0,
+            cpu: Some(CpuShift {
+                effect: effect(&cpu, 60.0, 100.0),
+                ratio: cpu,
+                cpu_us: 60.0,
+            }),
+        }),
+        together: false,
+        margin: 1.1f64.ln(),
+        threshold: 0.10,
+        describe: &describe,
+        suffix: "confirm threshold 10%".into(),
+        stage: Stage::Confirm,
+    })
+}
+
+#[test]
+fn a_slower_server_time_must_show_in_the_server_process_s_cpu_time() {
+    // The A/A false alarm on a busy machine: server time +57% (52 → 82 µs), the backend's time
+    // on a CPU unchanged: it waited for a CPU while it executed. A pass, explained.
+    let waited = with_cpu(est(0.45, 0.40, 0.50), est(0.02, -0.03, 0.07)).unwrap();
+    assert_eq!(
+        (waited.id.as_str(), waited.verdict),
+        ("latency-unconfirmed", Verdict::Pass)
+    );
+    assert!(
+        waited.message.contains("waited for a CPU")
+            && waited
+                .message
+                .contains("server process CPU time per execution"),
+        "{}",
+        waited.message
+    );
+    // A CPU rise that may be below the threshold (interval reaching under +10% of the latency)
+    // does not confirm either.
+    let f = with_cpu(est(0.45, 0.40, 0.50), est(0.2, 0.1, 0.3)).unwrap();
+    assert_eq!(f.verdict, Verdict::Pass);
+    // A real regression: the query does more work, on the CPU too (+25 µs of 60).
+    let f = with_cpu(est(0.45, 0.40, 0.50), est(0.35, 0.3, 0.4)).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-regressed", Verdict::Regressed)
+    );
+    assert!(f.message.contains("CPU time"), "{}", f.message);
+    // CPU time alone never fails a side whose server time did not move.
+    assert!(with_cpu(est(0.0, -0.05, 0.05), est(0.35, 0.3, 0.4)).is_none());
 }
 
 fn id_verdict(f: Option<Finding>) -> Option<(String, Verdict)> {

@@ -11,6 +11,7 @@
 //! Memory is bounded: two histograms per side and a few numbers per round.
 
 pub mod code;
+pub mod cpu_time;
 pub mod exec;
 pub mod params;
 pub mod server_time;
@@ -24,6 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
+pub use cpu_time::CpuClock;
 pub use exec::{
     calibration_side, encode, execute, execute_measuring, prepare_side, ExecError, Failure,
     PreparedSide, CALIBRATION_SQL,
@@ -55,6 +57,9 @@ pub struct SideSamples {
     pub round_server_ns: Vec<f64>,
     /// Statements `pg_stat_statements` counted over those rounds.
     pub server_calls: i64,
+    /// The side's server processes' on-CPU time per execution in each round (ns,
+    /// `cpu_time`); shorter than the other vectors when it was not readable for every round.
+    pub round_cpu_ns: Vec<f64>,
 }
 
 impl Default for SideSamples {
@@ -67,6 +72,7 @@ impl Default for SideSamples {
             round_count: vec![],
             round_server_ns: vec![],
             server_calls: 0,
+            round_cpu_ns: vec![],
         }
     }
 }
@@ -370,25 +376,50 @@ async fn warm_ops(
     Ok(times)
 }
 
-/// Server time for the rounds: the clock while it works, and why it stopped when it failed.
+/// Server time for the rounds: the clock while it works, and why it stopped when it failed;
+/// the backends' CPU time where this host can read it.
 #[derive(Default)]
 pub struct ServerTiming {
     pub clock: Option<ServerClock>,
+    pub cpu: Option<CpuClock>,
     /// Why server time is missing (never measured, or given up part-way).
     pub unavailable: Option<String>,
 }
 
+/// One reading between blocks: `pg_stat_statements` counters of both databases and each
+/// side's server processes' on-CPU time (ns).
+#[derive(Clone, Copy, Default)]
+struct Mark {
+    counters: Option<[server_time::Counter; 2]>,
+    cpu: [Option<u64>; 2],
+}
+
 impl ServerTiming {
-    /// A snapshot, or `None` after giving up (a failed probe never fails the run).
-    async fn snapshot(&mut self) -> Option<[server_time::Counter; 2]> {
-        let clock = self.clock.as_mut()?;
-        match clock.snapshot().await {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.give_up(format!("reading pg_stat_statements failed part-way: {e}"));
-                None
+    /// A reading; `pids` are each side's server processes. A failed probe never fails the run.
+    async fn snapshot(&mut self, pids: &[Vec<i32>; 2]) -> Mark {
+        let counters = match self.clock.as_mut() {
+            None => None,
+            Some(clock) => match clock.snapshot().await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.give_up(format!("reading pg_stat_statements failed part-way: {e}"));
+                    None
+                }
+            },
+        };
+        let mut cpu = [None, None];
+        if let Some(clock) = self.cpu.as_mut() {
+            for (k, side) in pids.iter().enumerate() {
+                cpu[k] = (!side.is_empty())
+                    .then(|| {
+                        side.iter()
+                            .map(|&p| clock.on_cpu_ns(p))
+                            .sum::<Option<u64>>()
+                    })
+                    .flatten();
             }
         }
+        Mark { counters, cpu }
     }
 
     fn give_up(&mut self, why: String) {
@@ -396,16 +427,8 @@ impl ServerTiming {
         self.unavailable.get_or_insert(why);
     }
 
-    /// Records server time per execution for both sides of one operation's block.
-    fn record(
-        &mut self,
-        from: Option<[server_time::Counter; 2]>,
-        to: Option<[server_time::Counter; 2]>,
-        samples: &mut OpSamples,
-    ) {
-        let (Some(from), Some(to)) = (from, to) else {
-            return;
-        };
+    /// Records server time and CPU time per execution for both sides of one operation's block.
+    fn record(&mut self, from: Mark, to: Mark, samples: &mut OpSamples) {
         for (k, side) in [&mut samples.before, &mut samples.after]
             .into_iter()
             .enumerate()
@@ -415,15 +438,43 @@ impl ServerTiming {
                 continue;
             }
             let executions = side.round_count.last().copied().unwrap_or(0);
+            if let Some(ns) = cpu_time::per_execution_ns(from.cpu[k], to.cpu[k], executions) {
+                side.round_cpu_ns.push(ns);
+            }
+            let (Some(from), Some(to)) = (from.counters, to.counters) else {
+                continue;
+            };
             match server_time::per_execution_ns(from[k], to[k], executions) {
                 Ok((ns, calls)) => {
                     side.round_server_ns.push(ns);
                     side.server_calls += calls;
                 }
-                Err(why) => return self.give_up(why),
+                Err(why) => self.give_up(why),
             }
         }
     }
+}
+
+/// Each side's server processes: the measuring connection's, and the sqlx connection's when
+/// some operation runs Rust code on it.
+async fn backend_pids(conns: [&mut SideConn<'_>; 2], runs_code: bool) -> [Vec<i32>; 2] {
+    let mut out = [vec![], vec![]];
+    for (k, conn) in conns.into_iter().enumerate() {
+        let Some(wire) = conn.wire.backend_pid() else {
+            continue;
+        };
+        out[k].push(wire);
+        if runs_code {
+            match sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(&mut *conn.sqlx)
+                .await
+            {
+                Ok(pid) => out[k].push(pid),
+                Err(_) => out[k].clear(),
+            }
+        }
+    }
+    out
 }
 
 /// Runs the rounds, appending to `out` (one entry per operation) as it goes, so that an
@@ -457,6 +508,7 @@ pub async fn rounds(
     let runs_code = ops
         .iter()
         .any(|o| o.before.code.is_some() || o.after.code.is_some());
+    let mut pids = backend_pids([&mut before, &mut after], runs_code).await;
     for round in 0..run.rounds {
         if let (Some(opts), true) = (reconnect, round > 0) {
             for (k, side, conn) in [(0, Side::Before, &mut before), (1, Side::After, &mut after)] {
@@ -483,8 +535,9 @@ pub async fn rounds(
                 |i| mix(run.seed, round, i as u64, 0x5A),
             )
             .await?;
+            pids = backend_pids([&mut before, &mut after], runs_code).await;
         }
-        let mut mark = server.snapshot().await;
+        let mut mark = server.snapshot(&pids).await;
         for (i, op) in ops.iter().enumerate() {
             let order = op.sides(first_side(run.order, run.seed, round, i));
             let seed = mix(run.seed, round, i as u64, 0x11);
@@ -528,7 +581,7 @@ pub async fn rounds(
                 side.total.add(hist).expect("histograms share bounds");
             }
             samples.first.push(order[0]);
-            let now = server.snapshot().await;
+            let now = server.snapshot(&pids).await;
             server.record(mark, now, samples);
             mark = now;
         }

@@ -242,6 +242,8 @@ pub struct WireConn {
     end: usize,
     out: Vec<u8>,
     prepared: HashSet<String>,
+    /// The server process's id (BackendKeyData), as the server's pid namespace sees it.
+    backend_pid: Option<i32>,
 }
 
 /// The encoded value of one parameter (binary format), `None` for NULL.
@@ -258,6 +260,7 @@ impl WireConn {
             end: 0,
             out: Vec::with_capacity(1024),
             prepared: HashSet::new(),
+            backend_pid: None,
         };
         conn.startup(t)?;
         Ok(conn)
@@ -286,7 +289,8 @@ impl WireConn {
                 // A startup error ends the connection.
                 b'E' => return Err(WireError::Db(parse_error(&body))),
                 b'Z' => return Ok(()),
-                _ => {} // ParameterStatus, BackendKeyData, notices
+                b'K' => self.backend_pid = Some(be_i32(&body, 0)?),
+                _ => {} // ParameterStatus, notices
             }
         }
     }
@@ -446,6 +450,11 @@ impl WireConn {
 
     /// Ends the session (Terminate, as on drop).
     pub fn close(self) {}
+
+    /// The id of the server process serving this connection (in the server's pid namespace).
+    pub fn backend_pid(&self) -> Option<i32> {
+        self.backend_pid
+    }
 
     fn read_until_ready(&mut self) -> WireResult<()> {
         let mut error = None;

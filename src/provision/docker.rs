@@ -345,6 +345,8 @@ pub struct DockerServer {
     /// The CPU the container's processes are limited to (`--cpuset-cpus`), as a local server is
     /// pinned: see docs/method.md, "Where the processes run".
     pinned_cpu: Option<usize>,
+    /// The container's first process as this host sees it, when the engine runs here.
+    host_pid: Option<u32>,
 }
 
 impl DockerServer {
@@ -385,7 +387,7 @@ impl DockerServer {
             .get_host_port_ipv4(5432)
             .await
             .context("the container publishes no port for 5432")?;
-        let (image_id, container_ips) = inspect(&id).await;
+        let (image_id, container_ips, host_pid) = inspect(&id).await;
         let credentials = PgConnectOptions::new()
             .username("postgres")
             .password(&password)
@@ -418,6 +420,7 @@ impl DockerServer {
             route,
             startup: t0.elapsed(),
             pinned_cpu: cpu,
+            host_pid: host_pid.filter(|_| engine_is_local()),
         };
         if std::env::var_os(PANIC_HOOK_ENV).is_some() {
             panic!(
@@ -439,8 +442,9 @@ impl DockerServer {
     }
 }
 
-/// The image id the container runs (sha256:…) and its addresses on Docker's networks.
-async fn inspect(container: &str) -> (String, Vec<String>) {
+/// The image id the container runs (sha256:…), its addresses on Docker's networks and the
+/// host pid of its first process.
+async fn inspect(container: &str) -> (String, Vec<String>, Option<u32>) {
     let Ok(docker) = Docker::connect_with_defaults() else {
         return Default::default();
     };
@@ -457,7 +461,12 @@ async fn inspect(container: &str) -> (String, Vec<String>) {
         .filter_map(|e| e.ip_address)
         .filter(|ip| !ip.is_empty())
         .collect();
-    (c.image.unwrap_or_default(), ips)
+    let pid = c
+        .state
+        .and_then(|s| s.pid)
+        .and_then(|p| u32::try_from(p).ok())
+        .filter(|p| *p > 0);
+    (c.image.unwrap_or_default(), ips, pid)
 }
 
 /// Docker's published port goes through its userland proxy, which here adds 0.2–0.3 ms to
@@ -529,6 +538,10 @@ impl Server for DockerServer {
 
     fn pinned_cpu(&self) -> Option<usize> {
         self.pinned_cpu
+    }
+
+    fn process_namespace(&self) -> Option<u32> {
+        self.host_pid
     }
 
     fn owns_server(&self) -> bool {

@@ -266,6 +266,11 @@ impl Server for LocalServer {
         self.pinned_cpu
     }
 
+    fn process_namespace(&self) -> Option<u32> {
+        // The server is querygate's child: same host, same pid namespace.
+        Some(std::process::id())
+    }
+
     fn shutdown(mut self: Box<Self>) -> BoxFuture<'static, Result<()>> {
         Box::pin(async move { tokio::task::spawn_blocking(move || self.stop_blocking()).await? })
     }

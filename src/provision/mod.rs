@@ -50,6 +50,11 @@ pub trait Server: Send + Sync {
     fn pinned_cpu(&self) -> Option<usize> {
         None
     }
+    /// A process of this host in the server's pid namespace, when this host sees the server's
+    /// processes (their CPU time is then readable: `measure::cpu_time`).
+    fn process_namespace(&self) -> Option<u32> {
+        None
+    }
     /// How querygate reaches the server (`environment.transport`).
     fn transport(&self) -> String {
         transport_of(&self.admin_options())

@@ -426,6 +426,13 @@ pub struct Confirmation {
     /// The same for the after side.
     #[serde(default)]
     pub after_round_server_us: Vec<f64>,
+    /// The before side's server processes' CPU time per execution (µs) in the confirmation
+    /// rounds, where readable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_round_cpu_us: Vec<f64>,
+    /// The same for the after side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_round_cpu_us: Vec<f64>,
     /// Load runs: executions per second of each side in each fresh phase pair (the
     /// throughput-ratio signal's confirmation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -506,6 +513,13 @@ pub struct ServerTime {
     /// 1 − server / client (round trip, protocol, client library). 0.9 means a faster query
     /// can cut at most 10% of what the client sees.
     pub round_trip_share: f64,
+    /// Per round, µs: the side's server processes' time on a CPU per execution (Linux
+    /// schedstat; the whole process, protocol handling included, so more than the executor's
+    /// time). Unlike the wall-clock server time, it does not grow while a backend waits for a
+    /// CPU: the cross-run gate asks a slower server time to show here too. Empty where
+    /// querygate cannot see the server's processes (the url backend).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_round_us: Vec<f64>,
 }
 
 /// Latency over all measured executions.
