@@ -9,7 +9,7 @@
 # QUERYGATE_BIN=path measures that build instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-1000}
+n_aa=${1:-20}; m_lat=${2:-10}; k_plan=${3:-5}; loops=${4:-1300}
 work=$(mktemp -d /tmp/qg-gate-validation.XXXXXX)
 # The release build, or $QUERYGATE_BIN when set (another build, e.g. for a before/after).
 if [ -n "${QUERYGATE_BIN:-}" ]; then cp "$QUERYGATE_BIN" "$work/querygate"
@@ -64,7 +64,7 @@ lat = load("latency")
 v = verdicts(lat, "write")
 hit = sum(1 for x in v if x[0] == "regressed")
 slow = [1/o["speedup"]["estimate"] for r in lat for s in r["scenarios"] for o in s["operations"] if o["name"] == "write" and o["speedup"]]
-slow_txt = f"measured after/before {min(slow):.2f}–{max(slow):.2f}×" if slow else ""
+slow_txt = f"measured after/before {min(slow):.2f}–{max(slow):.2f}× (median {sorted(slow)[len(slow)//2]:.2f}×)" if slow else ""
 from collections import Counter
 by = Counter(i for x in v if x[0] == "regressed" for i in set(x[1]) if i not in ("latency-suspected", "latency-unconfirmed"))
 print(f"latency (+~25% on write): {len(v)} runs, detected {hit} ({100*hit/max(1,len(v)):.0f}%) by {dict(by)}; {slow_txt}")

@@ -287,6 +287,11 @@ fn focus_scenario_on_docker() {
                 "{}",
                 op["name"]
             );
+            // The container's server processes are found in its pid namespace: their CPU time
+            // is read for every round.
+            let cpu = sd["server"]["cpu_round_us"].as_array().unwrap();
+            assert_eq!(cpu.len(), 6, "{} {side}", op["name"]);
+            assert!(cpu.iter().all(|v| v.as_f64().unwrap() > 0.0), "{cpu:?}");
             for st in sd["explain"].as_array().unwrap() {
                 assert!(
                     st["plan"][0]["Plan"]["Node Type"].is_string(),

@@ -460,6 +460,20 @@ fn server_time_is_recorded_beside_client_latency() {
                     op["name"]
                 );
             }
+            // The server process's time on a CPU per execution, every round: positive, and in
+            // µs (an execution's CPU time is spent while its client waits; a unit slip would
+            // be 1000× off).
+            let cpu = server["cpu_round_us"].as_array().unwrap();
+            assert_eq!(cpu.len(), rounds, "{} {side}", op["name"]);
+            for (k, v) in cpu.iter().enumerate() {
+                let slowest = sd["round_p99_us"][k].as_f64().unwrap();
+                let cpu_us = v.as_f64().unwrap();
+                assert!(
+                    cpu_us > 0.0 && cpu_us < slowest * 1.5,
+                    "{} {side} round {k}: CPU {cpu_us} µs, slowest client {slowest} µs",
+                    op["name"]
+                );
+            }
             let mean = server["mean_us"].as_f64().unwrap();
             assert!(mean > 0.0 && mean < sd["latency"]["mean_us"].as_f64().unwrap());
             // BEGIN, the statement and ROLLBACK for the write; one statement for the reads.

@@ -618,13 +618,11 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
-    out.extend(server_speedup_signal(
-        b,
-        &n_server_before,
-        &n_server_after,
-        n_after,
-        &test,
-    ));
+    let server = Server {
+        time: [&n_server_before, &n_server_after],
+        cpu: [&n_cpu_before, &n_cpu_after],
+    };
+    out.extend(server_speedup_signal(b, server, n_after, &test));
     out.extend(throughput_signal(bs, b, ns, n, &test));
     let calibration = match (bs.calibration.as_ref(), n_calib) {
         (Some(bc), Some(nc)) => Some((bc.round_p50_us.as_slice(), nc)),
@@ -633,10 +631,7 @@ fn latency_signals(
     out.extend(calibrated_signals(
         b,
         [n_before, n_after],
-        Server {
-            time: [&n_server_before, &n_server_after],
-            cpu: [&n_cpu_before, &n_cpu_after],
-        },
+        server,
         calibration,
         &test,
     ));
@@ -748,8 +743,7 @@ fn speedup_signal(
 /// client sees.
 fn server_speedup_signal(
     b: &OperationReport,
-    n_before: &[f64],
-    n_after: &[f64],
+    n: Server<'_>,
     n_after_latency: &[f64],
     test: &ShiftTest,
 ) -> Option<Finding> {
@@ -760,26 +754,14 @@ fn server_speedup_signal(
         ..
     } = *test;
     let (b_before, b_after) = (server_rounds(&b.before), server_rounds(&b.after));
-    let e = stats::shift(
-        &log_ratios(&b_before, &b_after),
-        &log_ratios(n_before, n_after),
-        conf,
-    )?;
-    let server_us = median(&b_after)?;
     // The smaller of the two runs' client latencies: a loaded run on either side must not
     // dilute the effect.
     let latency_us = median(&b.after.round_p50_us)?.min(median(n_after_latency)?);
-    // A speedup lower by `log` multiplies the after side's server time by exp(-log).
-    let added = |log: f64| server_us * ((-log).exp() - 1.0) / latency_us;
-    let effect = stats::Estimate {
-        estimate: added(e.estimate),
-        low: added(e.high),
-        high: added(e.low),
-        confidence: e.confidence,
-    };
+    let (e, effect) = speedup_shift([&b_before, &b_after], n.time, latency_us, conf)?;
+    let server_us = median(&b_after)?;
     let (was, now) = (
         speedup_of(&b_before, &b_after),
-        speedup_of(n_before, n_after),
+        speedup_of(n.time[0], n.time[1]),
     );
     let msg = |what: &str| {
         format!(
@@ -796,25 +778,87 @@ fn server_speedup_signal(
             latency * 100.0
         )
     };
+    // The same ratio of the server processes' CPU time, when both runs read it: a side that
+    // waited for a CPU while it executed lowers the wall-clock ratio, not this one.
+    let (b_cpu_before, b_cpu_after) = (cpu_rounds(&b.before), cpu_rounds(&b.after));
+    let cpu = speedup_shift([&b_cpu_before, &b_cpu_after], n.cpu, latency_us, conf);
     if effect.low > latency {
-        Some(finding(
-            "server-speedup-regressed",
-            None,
-            None,
-            Verdict::Regressed,
-            msg("the change costs the server more than it did"),
-        ))
+        match cpu {
+            Some((c, c_effect)) if c_effect.low <= latency => Some(finding(
+                "server-speedup-unconfirmed",
+                None,
+                None,
+                Verdict::Pass,
+                format!(
+                    "{}; but the server processes' CPU time ratio moved only {} ({:.1}% CI {}…{}), {} of the client latency (CI {}…{}): a side waited for a CPU while it executed (the machine was busy), the change's work did not grow",
+                    msg("wall-clock server time"),
+                    pct(c.estimate),
+                    conf * 100.0,
+                    pct(c.low),
+                    pct(c.high),
+                    signed_pct(c_effect.estimate),
+                    signed_pct(c_effect.low),
+                    signed_pct(c_effect.high),
+                ),
+            )),
+            _ => Some(finding(
+                "server-speedup-regressed",
+                None,
+                None,
+                Verdict::Regressed,
+                msg("the change costs the server more than it did"),
+            )),
+        }
     } else if effect.high < -latency {
+        let unconfirmed = cpu.is_some_and(|(_, c_effect)| c_effect.high >= -latency);
         Some(finding(
-            "server-speedup-improved",
+            if unconfirmed {
+                "server-speedup-unconfirmed"
+            } else {
+                "server-speedup-improved"
+            },
             None,
             None,
-            Verdict::Improved,
-            msg("the change saves the server more than it did"),
+            if unconfirmed {
+                Verdict::Pass
+            } else {
+                Verdict::Improved
+            },
+            msg(if unconfirmed {
+                "wall-clock server time; the server processes' CPU time ratio did not move beyond the threshold: a side waited for a CPU in one of the runs"
+            } else {
+                "the change saves the server more than it did"
+            }),
         ))
     } else {
         None
     }
+}
+
+/// The within-run ratio before/after of per-execution server figures (`base` and `new`, each
+/// `[before, after]` per round), this run against the baseline: the log shift, and the after
+/// side's added µs per execution that a lower ratio means, as a fraction of `latency_us`.
+fn speedup_shift(
+    base: [&[f64]; 2],
+    new: [&[f64]; 2],
+    latency_us: f64,
+    conf: f64,
+) -> Option<(stats::Estimate, stats::Estimate)> {
+    let e = stats::shift(
+        &log_ratios(base[0], base[1]),
+        &log_ratios(new[0], new[1]),
+        conf,
+    )?;
+    let after_us = median(base[1])?;
+    // A speedup lower by `log` multiplies the after side's time by exp(-log).
+    let added = |log: f64| after_us * ((-log).exp() - 1.0) / latency_us;
+    let effect = stats::Estimate {
+        estimate: added(e.estimate),
+        low: added(e.high),
+        high: added(e.low),
+        confidence: e.confidence,
+    };
+    Some((e, effect))
 }
 
 /// Each side's cross-run latency evidence: its server time per execution (when both runs have
@@ -1064,24 +1108,9 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
                     format!("{server}{context}: both sides' server time moved alike, including the side the change does not touch, so the machine's state moved, not the change"),
                 )
             } else if v.effect.low > s.threshold {
-                match &v.cpu {
-                    Some(c) if c.effect.low <= s.threshold => (
-                        "latency-unconfirmed",
-                        Verdict::Pass,
-                        format!(
-                            "{server}; {}{context}: the server process's time on a CPU did not grow beyond the threshold, so it waited for a CPU (the machine was busy); the query's work did not grow",
-                            describe_cpu(s, c)
-                        ),
-                    ),
-                    Some(c) => (
-                        "latency-regressed",
-                        Verdict::Regressed,
-                        format!("{server}; {}{context}", describe_cpu(s, c)),
-                    ),
-                    None => ("latency-regressed", Verdict::Regressed, format!("{server}{context}")),
-                }
+                judged_with_cpu(s, v, &server, &context, true)
             } else if v.effect.high < -s.threshold {
-                ("latency-improved", Verdict::Improved, format!("{server}{context}"))
+                judged_with_cpu(s, v, &server, &context, false)
             } else if calibrated_up || calibrated_down {
                 (
                     "latency-unconfirmed",
@@ -1121,6 +1150,45 @@ fn side_latency_finding(s: &Shifts<'_>) -> Option<Finding> {
         verdict,
         format!("{}: {why}; {}", s.side, s.suffix),
     ))
+}
+
+/// A side's server time beyond the threshold (`up`: slower), as its server process's CPU time
+/// confirms it: with CPU time in both runs, it must have moved beyond the threshold the same way,
+/// or the backend waited for a CPU in one of the runs and the query's work did not change.
+fn judged_with_cpu(
+    s: &Shifts<'_>,
+    v: &ServerShift,
+    server: &str,
+    context: &str,
+    up: bool,
+) -> (&'static str, Verdict, String) {
+    let (id, verdict) = if up {
+        ("latency-regressed", Verdict::Regressed)
+    } else {
+        ("latency-improved", Verdict::Improved)
+    };
+    let Some(c) = &v.cpu else {
+        return (id, verdict, format!("{server}{context}"));
+    };
+    let cpu = describe_cpu(s, c);
+    let moved = if up {
+        c.effect.low > s.threshold
+    } else {
+        c.effect.high < -s.threshold
+    };
+    if moved {
+        return (id, verdict, format!("{server}; {cpu}{context}"));
+    }
+    let why = if up {
+        "did not grow beyond the threshold, so it waited for a CPU (the machine was busy); the query's work did not grow"
+    } else {
+        "did not fall beyond the threshold, so the baseline's backend waited for a CPU; the query's work did not shrink"
+    };
+    (
+        "latency-unconfirmed",
+        Verdict::Pass,
+        format!("{server}; {cpu}{context}: the server process's time on a CPU {why}"),
+    )
 }
 
 /// A CPU-time shift as a finding says it.

@@ -207,6 +207,14 @@ fn a_slower_server_time_must_show_in_the_server_process_s_cpu_time() {
     assert!(f.message.contains("CPU time"), "{}", f.message);
     // CPU time alone never fails a side whose server time did not move.
     assert!(with_cpu(est(0.0, -0.05, 0.05), est(0.35, 0.3, 0.4)).is_none());
+    // The mirror image: a baseline whose backend waited is no improvement for this run.
+    let f = with_cpu(est(-0.45, -0.5, -0.4), est(-0.02, -0.07, 0.03)).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("latency-unconfirmed", Verdict::Pass)
+    );
+    let f = with_cpu(est(-0.45, -0.5, -0.4), est(-0.45, -0.5, -0.4)).unwrap();
+    assert_eq!(f.verdict, Verdict::Improved);
 }
 
 fn id_verdict(f: Option<Finding>) -> Option<(String, Verdict)> {
@@ -373,8 +381,20 @@ fn with_rounds(mut op: OperationReport, before: &[f64], after: &[f64]) -> Operat
     op
 }
 
-#[test]
-fn the_server_speedup_is_judged_within_each_run() {
+fn jitter(level: f64) -> Vec<f64> {
+    (0..10)
+        .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
+        .collect()
+}
+
+/// The server-speedup signal of a run whose sides' server time per execution is `before` and
+/// `after` µs (and their server processes' CPU time `cpu`, when read), against `base`.
+fn speedup_signal(
+    base: &OperationReport,
+    before: f64,
+    after: f64,
+    cpu: Option<(f64, f64)>,
+) -> Option<Finding> {
     let test = ShiftTest {
         conf: 0.95,
         label: "screen",
@@ -382,18 +402,23 @@ fn the_server_speedup_is_judged_within_each_run() {
         latency: 0.10,
         stage: Stage::Screen,
     };
-    let jitter = |level: f64| -> Vec<f64> {
-        (0..10)
-            .map(|i| level * (1.0 + 0.02 * ((i * 7 % 5) as f64 - 2.0)))
-            .collect()
+    let (b, a) = (jitter(before), jitter(after));
+    let (cb, ca) = cpu.map_or((vec![], vec![]), |(x, y)| (jitter(x), jitter(y)));
+    let server = Server {
+        time: [&b, &a],
+        cpu: [&cb, &ca],
     };
-    let lat = vec![200.0; 10];
+    server_speedup_signal(base, server, &[200.0; 10], &test)
+}
+
+#[test]
+fn the_server_speedup_is_judged_within_each_run() {
     // Baseline: before 100 µs, after 50 µs of server time; the after side's client sees 200 µs.
     let base = with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0));
     // The whole machine 60% slower in this run: both sides alike, the ratio unchanged: nothing.
-    assert!(server_speedup_signal(&base, &jitter(160.0), &jitter(80.0), &lat, &test).is_none());
+    assert!(speedup_signal(&base, 160.0, 80.0, None).is_none());
     // The after side's server time doubles (+50 µs, 25% of its client latency): regressed.
-    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(100.0), &lat, &test).unwrap();
+    let f = speedup_signal(&base, 100.0, 100.0, None).unwrap();
     assert_eq!(
         (f.id.as_str(), f.verdict),
         ("server-speedup-regressed", Verdict::Regressed)
@@ -405,14 +430,42 @@ fn the_server_speedup_is_judged_within_each_run() {
         f.message
     );
     // +10 µs on 200 µs (+5%) is below the threshold, however precisely measured.
-    assert!(server_speedup_signal(&base, &jitter(100.0), &jitter(60.0), &lat, &test).is_none());
+    assert!(speedup_signal(&base, 100.0, 60.0, None).is_none());
     // Half the after side's server work saved: an improvement.
-    let f = server_speedup_signal(&base, &jitter(100.0), &jitter(10.0), &lat, &test).unwrap();
+    let f = speedup_signal(&base, 100.0, 10.0, None).unwrap();
     assert_eq!(f.verdict, Verdict::Improved);
     // Without server time in the baseline: no signal.
     let mut old = base.clone();
     old.after.server = None;
-    assert!(server_speedup_signal(&old, &jitter(100.0), &jitter(100.0), &lat, &test).is_none());
+    assert!(speedup_signal(&old, 100.0, 100.0, None).is_none());
+}
+
+#[test]
+fn a_lower_server_speedup_must_show_in_the_server_processes_cpu_time() {
+    // Baseline: server time 100/50 µs, the processes' CPU time 150/100 µs.
+    let mut base = with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0));
+    base.before.server.as_mut().unwrap().cpu_round_us = jitter(150.0);
+    base.after.server.as_mut().unwrap().cpu_round_us = jitter(100.0);
+    // The after side's wall-clock server time doubled while its CPU time did not move: it
+    // waited for a CPU (a busy machine), a pass that says so.
+    let f = speedup_signal(&base, 100.0, 100.0, Some((150.0, 100.0))).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.verdict),
+        ("server-speedup-unconfirmed", Verdict::Pass)
+    );
+    assert!(f.message.contains("waited for a CPU"), "{}", f.message);
+    // The change's work grew: +50 µs of CPU per execution too. Regressed.
+    let f = speedup_signal(&base, 100.0, 100.0, Some((150.0, 150.0))).unwrap();
+    assert_eq!(f.verdict, Verdict::Regressed);
+    // A baseline without CPU time: the wall-clock rule alone, as before.
+    let f = speedup_signal(
+        &with_rounds(sample_operation(), &jitter(100.0), &jitter(50.0)),
+        100.0,
+        100.0,
+        Some((150.0, 100.0)),
+    )
+    .unwrap();
+    assert_eq!(f.verdict, Verdict::Regressed);
 }
 
 mod load_gate {
