@@ -3,7 +3,7 @@
 #   A/A:        a no-op migration, N runs against a baseline → false-alarm rate (goal < 1%)
 #   latency:    a CHECK constraint that slows the write by ~25% (no plan or buffer change), M runs → detection rate (goal ≥ 95%)
 #   plan:       the index of a query dropped, K runs → detection rate (must be 100%)
-# Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [TRIGGER_LOOPS]
+# Usage: scripts/validate-gate.sh [N_AA] [M_LATENCY] [K_PLAN] [LOOPS]
 # QG_ARGS adds flags to every run (e.g. QG_ARGS="--placement shared"); KEEP=1 keeps the results;
 # AA_PAUSE=S sleeps S seconds between A/A runs, to spread them over time (machine states change);
 # QUERYGATE_BIN=path measures that build instead of building.
