@@ -578,18 +578,14 @@ async fn confirmation_pass(
 /// is read where this host sees the server's processes.
 async fn server_timing(server: &ServerAccess, names: &Names) -> ServerTiming {
     let dbs = [names.before.clone(), names.after.clone()];
-    let cpu = server.processes.and_then(CpuClock::new);
-    match ServerClock::open(&server.admin, dbs, server.owns).await {
-        Ok(clock) => ServerTiming {
-            clock: Some(clock),
-            cpu,
-            unavailable: None,
-        },
-        Err(why) => ServerTiming {
-            clock: None,
-            cpu,
-            unavailable: Some(why),
-        },
+    let (clock, unavailable) = match ServerClock::open(&server.admin, dbs, server.owns).await {
+        Ok(clock) => (Some(clock), None),
+        Err(why) => (None, Some(why)),
+    };
+    ServerTiming {
+        clock,
+        cpu: server.processes.and_then(CpuClock::new),
+        unavailable,
     }
 }
 

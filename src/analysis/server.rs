@@ -26,7 +26,7 @@ pub fn side_server(s: &SideSamples, latency: &Latency) -> Option<ServerTime> {
     let mean_us = total_ns / executions as f64 / 1000.0;
     Some(ServerTime {
         mean_us,
-        round_us: s.round_server_ns.iter().map(|ns| ns / 1000.0).collect(),
+        round_us: complete_rounds_us(&s.round_server_ns, s),
         statements_per_execution: s.server_calls as f64 / executions as f64,
         round_trip_share: round_trip_share(mean_us, latency.mean_us),
         cpu_round_us: complete_rounds_us(&s.round_cpu_ns, s),

@@ -618,7 +618,7 @@ fn latency_signals(
     };
     let mut out = Vec::new();
     out.extend(speedup_signal(b, n_before, n_after, &test));
-    let server = Server {
+    let server = ServerRounds {
         time: [&n_server_before, &n_server_after],
         cpu: [&n_cpu_before, &n_cpu_after],
     };
@@ -743,7 +743,7 @@ fn speedup_signal(
 /// client sees.
 fn server_speedup_signal(
     b: &OperationReport,
-    n: Server<'_>,
+    n: ServerRounds<'_>,
     n_after_latency: &[f64],
     test: &ShiftTest,
 ) -> Option<Finding> {
@@ -782,57 +782,47 @@ fn server_speedup_signal(
     // waited for a CPU while it executed lowers the wall-clock ratio, not this one.
     let (b_cpu_before, b_cpu_after) = (cpu_rounds(&b.before), cpu_rounds(&b.after));
     let cpu = speedup_shift([&b_cpu_before, &b_cpu_after], n.cpu, latency_us, conf);
-    if effect.low > latency {
-        match cpu {
-            Some((c, c_effect)) if c_effect.low <= latency => Some(finding(
-                "server-speedup-unconfirmed",
-                None,
-                None,
-                Verdict::Pass,
-                format!(
-                    "{}; but the server processes' CPU time ratio moved only {} ({:.1}% CI {}…{}), {} of the client latency (CI {}…{}): a side waited for a CPU while it executed (the machine was busy), the change's work did not grow",
-                    msg("wall-clock server time"),
-                    pct(c.estimate),
-                    conf * 100.0,
-                    pct(c.low),
-                    pct(c.high),
-                    signed_pct(c_effect.estimate),
-                    signed_pct(c_effect.low),
-                    signed_pct(c_effect.high),
-                ),
-            )),
-            _ => Some(finding(
-                "server-speedup-regressed",
-                None,
-                None,
-                Verdict::Regressed,
-                msg("the change costs the server more than it did"),
-            )),
-        }
-    } else if effect.high < -latency {
-        let unconfirmed = cpu.is_some_and(|(_, c_effect)| c_effect.high >= -latency);
-        Some(finding(
-            if unconfirmed {
-                "server-speedup-unconfirmed"
-            } else {
-                "server-speedup-improved"
-            },
-            None,
-            None,
-            if unconfirmed {
-                Verdict::Pass
-            } else {
-                Verdict::Improved
-            },
-            msg(if unconfirmed {
-                "wall-clock server time; the server processes' CPU time ratio did not move beyond the threshold: a side waited for a CPU in one of the runs"
-            } else {
-                "the change saves the server more than it did"
-            }),
-        ))
-    } else {
-        None
+    let up = effect.low > latency;
+    if !up && effect.high >= -latency {
+        return None;
     }
+    // Confirmed when the CPU-time ratio moved beyond the threshold the same way (or was not read).
+    let unconfirmed = cpu.filter(|(_, c)| {
+        if up {
+            c.low <= latency
+        } else {
+            c.high >= -latency
+        }
+    });
+    let (id, verdict, message) = match (unconfirmed, up) {
+        (Some((c, c_effect)), _) => (
+            "server-speedup-unconfirmed",
+            Verdict::Pass,
+            format!(
+                "{}; but the server processes' CPU time ratio moved only {} ({:.1}% CI {}…{}), {} of the client latency (CI {}…{}): a side waited for a CPU while it executed (the machine was busy), the change's work did not {}",
+                msg("wall-clock server time"),
+                pct(c.estimate),
+                conf * 100.0,
+                pct(c.low),
+                pct(c.high),
+                signed_pct(c_effect.estimate),
+                signed_pct(c_effect.low),
+                signed_pct(c_effect.high),
+                if up { "grow" } else { "shrink" },
+            ),
+        ),
+        (None, true) => (
+            "server-speedup-regressed",
+            Verdict::Regressed,
+            msg("the change costs the server more than it did"),
+        ),
+        (None, false) => (
+            "server-speedup-improved",
+            Verdict::Improved,
+            msg("the change saves the server more than it did"),
+        ),
+    };
+    Some(finding(id, None, None, verdict, message))
 }
 
 /// The within-run ratio before/after of per-execution server figures (`base` and `new`, each
@@ -866,7 +856,7 @@ fn speedup_shift(
 fn calibrated_signals(
     b: &OperationReport,
     n_latency: [&[f64]; 2],
-    n_server: Server<'_>,
+    n_server: ServerRounds<'_>,
     calibration: Option<(&[f64], &[f64])>,
     test: &ShiftTest,
 ) -> Vec<Finding> {
@@ -1022,7 +1012,7 @@ fn effect(shift: &stats::Estimate, server_us: f64, latency_us: f64) -> stats::Es
 
 /// This run's per-round server time and server-process CPU time (µs), before and after side.
 #[derive(Clone, Copy)]
-struct Server<'a> {
+struct ServerRounds<'a> {
     time: [&'a [f64]; 2],
     cpu: [&'a [f64]; 2],
 }

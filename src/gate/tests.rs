@@ -404,7 +404,7 @@ fn speedup_signal(
     };
     let (b, a) = (jitter(before), jitter(after));
     let (cb, ca) = cpu.map_or((vec![], vec![]), |(x, y)| (jitter(x), jitter(y)));
-    let server = Server {
+    let server = ServerRounds {
         time: [&b, &a],
         cpu: [&cb, &ca],
     };

@@ -58,6 +58,15 @@ impl CpuClock {
         text.split_whitespace().next()?.parse().ok()
     }
 
+    /// The summed on-CPU time of one side's server processes, `None` when there are none or
+    /// one cannot be read.
+    pub fn processes_ns(&mut self, pids: &[i32]) -> Option<u64> {
+        if pids.is_empty() {
+            return None;
+        }
+        pids.iter().map(|&p| self.on_cpu_ns(p)).sum()
+    }
+
     /// The schedstat file of backend `pid`: a `postgres` process in the server's namespace.
     fn resolve(&self, pid: i32) -> Option<PathBuf> {
         let host_pid = if self.same_namespace {

@@ -407,18 +407,9 @@ impl ServerTiming {
                 }
             },
         };
-        let mut cpu = [None, None];
-        if let Some(clock) = self.cpu.as_mut() {
-            for (k, side) in pids.iter().enumerate() {
-                cpu[k] = (!side.is_empty())
-                    .then(|| {
-                        side.iter()
-                            .map(|&p| clock.on_cpu_ns(p))
-                            .sum::<Option<u64>>()
-                    })
-                    .flatten();
-            }
-        }
+        let cpu = self.cpu.as_mut().map_or([None, None], |clock| {
+            pids.each_ref().map(|side| clock.processes_ns(side))
+        });
         Mark { counters, cpu }
     }
 
@@ -441,7 +432,9 @@ impl ServerTiming {
             if let Some(ns) = cpu_time::per_execution_ns(from.cpu[k], to.cpu[k], executions) {
                 side.round_cpu_ns.push(ns);
             }
-            let (Some(from), Some(to)) = (from.counters, to.counters) else {
+            // Once given up (for either side), server time is not recorded again.
+            let (Some(from), Some(to), true) = (from.counters, to.counters, self.clock.is_some())
+            else {
                 continue;
             };
             match server_time::per_execution_ns(from[k], to[k], executions) {
