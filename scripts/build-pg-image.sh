@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-pg-image.sh - build a local "postgres:17" Docker image from Debian packages.
+# build-pg-image.sh - build a local "postgres:17" (or "postgres:15") Docker image from Debian packages.
 #
 # Why this exists: querygate's docker backend (testcontainers + the
 # testcontainers-modules `Postgres` image definition) needs an image called
@@ -16,6 +16,11 @@
 #
 # Usage: scripts/build-pg-image.sh [IMAGE[:TAG]]     (default: postgres:17)
 #
+# A numeric tag names the PostgreSQL major version: postgres:17 comes from Debian trixie,
+# postgres:15 from Debian bookworm (the version of Debian 12's own server, so that a
+# container and a local cluster on such a machine run the same server; scripts/lib/bench.sh
+# uses it to compare backends on one server version).
+#
 # Idempotent: does nothing if the image already exists.  The debootstrapped
 # root filesystem is cached as a tarball under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/querygate/, so rebuilding after `docker rmi`
@@ -24,8 +29,10 @@
 # Environment overrides:
 #   QG_DEBIAN_MIRROR   Debian mirror URL (default: the one configured for apt on
 #                      this machine, else http://deb.debian.org/debian)
-#   QG_DEBIAN_SUITE    Debian suite to bootstrap (default: trixie, which ships
-#                      PostgreSQL 17 as its default version)
+#   QG_DEBIAN_SUITE    Debian suite to bootstrap (default: trixie for 17, bookworm
+#                      for 15: the suites that ship that version as their default)
+#   QG_PG_MAJOR        PostgreSQL major version (default: the image's tag when it is
+#                      a number, else 17)
 #   QG_PG_CACHE_DIR    cache directory (default: ${XDG_CACHE_HOME:-$HOME/.cache}/querygate)
 #   QG_PG_REBUILD=1    ignore (and replace) the cached root filesystem tarball
 #   QG_PG_NO_JIT=1     leave out LLVM (JIT compilation support): ~190 MB smaller
@@ -36,9 +43,17 @@
 # debootstrap (installed with apt-get if missing) and access to a Debian mirror.
 set -euo pipefail
 
-readonly PG_MAJOR=17
-IMAGE="${1:-postgres:${PG_MAJOR}}"
-SUITE="${QG_DEBIAN_SUITE:-trixie}"
+IMAGE="${1:-postgres:17}"
+tag="${IMAGE##*:}"
+[[ "$IMAGE" == *:* && "$tag" =~ ^[0-9]+$ ]] || tag=17
+readonly PG_MAJOR="${QG_PG_MAJOR:-$tag}"
+case "$PG_MAJOR" in
+  15) default_suite=bookworm ;;
+  17) default_suite=trixie ;;
+  *) default_suite="" ;;
+esac
+SUITE="${QG_DEBIAN_SUITE:-$default_suite}"
+[[ -n "$SUITE" ]] || { echo "build-pg-image: error: no Debian suite known to ship PostgreSQL $PG_MAJOR as its default; set QG_DEBIAN_SUITE" >&2; exit 1; }
 CACHE_DIR="${QG_PG_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/querygate}"
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"

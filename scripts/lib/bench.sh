@@ -10,12 +10,15 @@
 #   local-unix  the same over the unix socket
 #   url         no pinning, TCP loopback, a fresh connection each round (as --backend url);
 #               with QG_BENCH_URL=postgres://… the server there instead (role needs CREATEDB)
-#   docker      a postgres:17 container (scripts/build-pg-image.sh), its bridge address,
+#   docker      a container of the local server's major version (postgres:15 on Debian 12;
+#               QG_BENCH_IMAGE=postgres:17 for another; built by scripts/build-pg-image.sh when
+#               missing), so that every backend runs the same server; its bridge address,
 #               SCRAM password authentication, the container limited to the last CPU and both
 #               clients on the first, connections kept (as --backend docker)
 
 BENCH_BACKENDS=(local local-unix url docker)
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+bench_image=${QG_BENCH_IMAGE:-postgres:$(basename "$(dirname "$bindir")")}
 work=$(mktemp -d /tmp/qg-bench.XXXXXX)
 chmod 755 "$work"
 run_as=()
@@ -61,9 +64,10 @@ start_docker() {
     local password args=() ip
     password=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
     for s in "${settings[@]}"; do args+=(-c "$s"); done
+    scripts/build-pg-image.sh "$bench_image" >&2
     container=qg-bench-$$
     docker run -d --rm --name "$container" --shm-size=1g -e POSTGRES_PASSWORD="$password" --cpuset-cpus "$cpu" \
-        postgres:17 "${args[@]}" >/dev/null
+        "$bench_image" "${args[@]}" >/dev/null
     ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
     docker_url="postgres://postgres:$password@$ip:5432/postgres"
     for _ in $(seq 1 120); do
@@ -123,12 +127,23 @@ scenario_for_backend() {
     echo "$work/$name.$keep.toml"
 }
 
-# p50 (µs) of `pgbench -M prepared -c 1` running script $2 for $3 seconds on URL $1, placed by
-# $prefix. pgbench logs whole microseconds.
-pgbench_p50() {
+# Appends to file $4 the latencies (µs) of `pgbench -M prepared -c 1` running script $2 for $3
+# seconds on URL $1, placed by $prefix. pgbench logs whole microseconds.
+pgbench_latencies() {
     rm -f "$work"/pgbench_log.*
     (cd "$work" && "${prefix[@]}" pgbench -n -M prepared -c 1 -j 1 -T "$3" -f "$2" -l "$1" >/dev/null 2>&1)
-    cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    cat "$work"/pgbench_log.* | awk '{print $3}' >> "$4"
+}
+
+# The median of the numbers in file $1, one per line.
+p50_of() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# p50 (µs) of `pgbench -M prepared -c 1` running script $2 for $3 seconds on URL $1, placed by
+# $prefix.
+pgbench_p50() {
+    : > "$work/latencies"
+    pgbench_latencies "$@" "$work/latencies"
+    p50_of "$work/latencies"
 }
 
 # Runs querygate on scenario $1 against $url, placed by $prefix; the report is $work/qg.json.
