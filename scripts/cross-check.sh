@@ -5,8 +5,12 @@
 # `pgbench -M prepared -c 1` and with querygate, interleaved, on each backend's transport and
 # placement (scripts/lib/bench.sh). Prints per backend and shape both tools' p50s, their
 # speedups (p50 before / p50 after), and the ratio querygate / pgbench (target: 0.90–1.10).
-# When a report carries a server-time speedup (`server_speedup`), it is printed too.
+# pgbench alternates the two sides in one-second slices (see run_pgbench_all). When a report
+# carries a server-time speedup (`server_speedup`), it is printed too, and at the end its spread
+# across backends (target: within ±10%; every backend runs the same PostgreSQL major version).
 #   scripts/cross-check.sh [REPEATS] [BACKEND…]   (default 2; local local-unix url docker)
+# CROSS_CHECK_SECONDS (default 6) and CROSS_CHECK_SLICES (6): pgbench's seconds per side and the
+# slices they are cut into; QG_BENCH_IMAGE: the docker backend's image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-2}
@@ -14,7 +18,8 @@ shift || true
 source scripts/lib/bench.sh
 backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=("${BENCH_BACKENDS[@]}")
-seconds=${CROSS_CHECK_SECONDS:-5}   # per pgbench measurement
+seconds=${CROSS_CHECK_SECONDS:-6}   # per pgbench measurement and side
+slices=${CROSS_CHECK_SLICES:-6}     # alternating slices those seconds are cut into
 scale=200000
 customers=2000
 
@@ -52,10 +57,23 @@ make_bench_dbs() {
     done
 }
 
-run_pgbench_all() { # appends "backend repeat shape side p50" lines to $work/pg.txt
+# pgbench runs each side in $slices one-second slices, alternating before and after (ABBA…), and
+# pools each side's latencies: like querygate's interleaved rounds, so that the machine's drift
+# over the seconds of a measurement (a sequential scan's p50 moved by 20–40% between
+# consecutive 5-second runs here) lands on both sides rather than on one.
+run_pgbench_all() { # $1 repeat, $2 pass: appends "backend repeat pass shape side p50" to $work/pg.txt
+    local slice=$(( seconds / slices > 0 ? seconds / slices : 1 ))
     for shape in "${shapes[@]}"; do
+        : > "$work/lat.before"; : > "$work/lat.after"
+        for k in $(seq 1 "$slices"); do
+            local order=(before after)
+            [ $((k % 2)) -eq 1 ] || order=(after before)
+            for side in "${order[@]}"; do
+                pgbench_latencies "$(with_db "$url" "qg_xc_$side")" "$shape.sql" "$slice" "$work/lat.$side"
+            done
+        done
         for side in before after; do
-            echo "$backend $1 $shape $side $(pgbench_p50 "$(with_db "$url" "qg_xc_$side")" "$shape.sql" "$seconds")" >> "$work/pg.txt"
+            echo "$backend $1 $2 $shape $side $(p50_of "$work/lat.$side")" >> "$work/pg.txt"
         done
     done
 }
@@ -65,6 +83,10 @@ run_querygate_once() { # keeps the report as $work/qg.<backend>.<repeat>.json
     cp "$work/qg.json" "$work/qg.$backend.$2.json"
 }
 
+# Each repetition brackets querygate between two pgbench passes (pgbench, querygate, pgbench):
+# the reference is their geometric mean, and the two passes' ratio is pgbench against itself a
+# minute later — how far the machine's drift alone moves a speedup, the floor under which no
+# agreement between two tools measured one after the other can be read.
 : > "$work/pg.txt"
 for backend in "${backends[@]}"; do
     use_backend "$backend"
@@ -72,11 +94,12 @@ for backend in "${backends[@]}"; do
     make_bench_dbs
     echo "== $backend (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     for i in $(seq 1 "$repeats"); do
-        if [ $((i % 2)) -eq 1 ]; then run_pgbench_all "$i"; run_querygate_once "$scenario" "$i"
-        else run_querygate_once "$scenario" "$i"; run_pgbench_all "$i"; fi
+        run_pgbench_all "$i" 1
+        run_querygate_once "$scenario" "$i"
+        run_pgbench_all "$i" 2
         echo "repeat $i done (load $(load_average))"
         if [ -n "${CROSS_CHECK_DEBUG:-}" ]; then
-            tail -6 "$work/pg.txt"
+            tail -12 "$work/pg.txt"
             psql -q "$(with_db "$url" qg_xc_after)" -Atc "select indexrelname, idx_scan from pg_stat_user_indexes"
         fi
     done
@@ -84,15 +107,20 @@ for backend in "${backends[@]}"; do
 done
 
 python3 - "$work" "${backends[*]}" "$repeats" <<'PY'
-import json, statistics, sys
+import json, math, statistics, sys
 work, backends, repeats = sys.argv[1], sys.argv[2].split(), int(sys.argv[3])
 pg = {}
 for line in open(f"{work}/pg.txt"):
-    b, r, shape, side, p50 = line.split()
-    pg[(b, int(r), shape, side)] = float(p50)
-print("speedup = p50 before / p50 after; ratio = querygate speedup / pgbench speedup (target 0.90-1.10)")
+    b, r, k, shape, side, p50 = line.split()
+    pg[(b, int(r), int(k), shape, side)] = float(p50)
+med = statistics.median
+def rng(xs):
+    return f"{med(xs):.3f} ({min(xs):.3f}-{max(xs):.3f})"
+spread = {}
+print("speedup = p50 before / p50 after; pgbench's is the geometric mean of the two passes around querygate;")
+print("ratio = querygate speedup / pgbench speedup (target 0.90-1.10); pgbench A/A = pass 2 / pass 1 speedup")
 print(f"{'backend':<11} {'shape':<15} {'pgbench p50 us':>17} {'pg speedup':>10} {'querygate p50 us':>19} "
-      f"{'qg speedup':>10} {'ratio (range)':>22} {'qg HL speedup':>13} {'server speedup':>14}")
+      f"{'qg speedup':>10} {'ratio (range)':>22} {'pgbench A/A (range)':>22} {'qg HL speedup':>13} {'server speedup':>14}")
 for b in backends:
     reports = [json.load(open(f"{work}/qg.{b}.{r}.json")) for r in range(1, repeats + 1)]
     for shape in ["open_orders", "customer_total", "day_total"]:
@@ -100,16 +128,27 @@ for b in backends:
         for r, rep in enumerate(reports, 1):
             op = next(o for o in rep["scenarios"][0]["operations"] if o["name"] == shape)
             qb, qa = op["before"]["latency"]["p50_us"], op["after"]["latency"]["p50_us"]
-            pb, pa = pg[(b, r, shape, "before")], pg[(b, r, shape, "after")]
-            server = op.get("server_speedup") or {}
-            rows.append((pb, pa, qb, qa, (op.get("speedup") or {}).get("estimate"),
-                         server.get("estimate") if isinstance(server, dict) else server))
-        med = lambda xs: statistics.median(xs)
-        ratios = [(qb / qa) / (pb / pa) for pb, pa, qb, qa, _, _ in rows]
-        pb, pa, qb, qa = (med([x[i] for x in rows]) for i in range(4))
-        hl = [x[4] for x in rows if x[4] is not None]
-        sv = [x[5] for x in rows if x[5] is not None]
+            p = {(k, side): pg[(b, r, k, shape, side)] for k in (1, 2) for side in ("before", "after")}
+            s1, s2 = p[(1, "before")] / p[(1, "after")], p[(2, "before")] / p[(2, "after")]
+            pb = math.sqrt(p[(1, "before")] * p[(2, "before")])
+            pa = math.sqrt(p[(1, "after")] * p[(2, "after")])
+            sv = op.get("server_speedup") or {}
+            rows.append(dict(pb=pb, pa=pa, qb=qb, qa=qa, ratio=(qb / qa) / math.sqrt(s1 * s2), aa=s2 / s1,
+                             hl=(op.get("speedup") or {}).get("estimate"), sv=sv.get("estimate")))
+        pb, pa, qb, qa = (med([x[k] for x in rows]) for k in ("pb", "pa", "qb", "qa"))
+        hl = [x["hl"] for x in rows if x["hl"] is not None]
+        sv = [x["sv"] for x in rows if x["sv"] is not None]
         print(f"{b:<11} {shape:<15} {pb:8.1f}/{pa:8.1f} {pb / pa:10.2f} {qb:9.1f}/{qa:9.1f} {qb / qa:10.2f} "
-              f"{med(ratios):8.3f} ({min(ratios):.3f}-{max(ratios):.3f}) "
+              f"{rng([x['ratio'] for x in rows]):>22} {rng([x['aa'] for x in rows]):>22} "
               f"{(f'{med(hl):.2f}' if hl else '-'):>13} {(f'{med(sv):.2f}' if sv else '-'):>14}")
+        if sv:
+            spread.setdefault(shape, {})[b] = med(sv)
+print()
+print("server speedup across backends: median per backend; spread = largest distance from the middle "
+      "of the range (target within 10%)")
+for shape, by_backend in spread.items():
+    lo, hi = min(by_backend.values()), max(by_backend.values())
+    mid = (lo + hi) / 2
+    cells = ", ".join(f"{b} {v:.2f}" for b, v in by_backend.items())
+    print(f"{shape:<15} {cells}  spread ±{100 * (hi - mid) / mid:.1f}%")
 PY
