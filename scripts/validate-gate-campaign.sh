@@ -5,6 +5,10 @@
 # latency (+~25%, no plan change) and plan (dropped index) detection runs.
 # Usage: scripts/validate-gate-campaign.sh [MINUTES] [M_LATENCY] [K_PLAN]
 # PAUSE=S seconds between A/A runs (default 8); QUERYGATE_BIN as for validate-gate.sh.
+# LOAD=postgres replaces the busy loops with another PostgreSQL server pinned to the CPU that
+# querygate's server is pinned to (the last one), under `pgbench -S` with one or two clients: its
+# backends wake up thousands of times a second and preempt the measured backend mid-execution —
+# the contention that once made 8 of 400 decisions false alarms.
 # Prints validate-gate.sh's summary and the false alarms per phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +19,39 @@ n_aa=$(( minutes * 60 / (5 + pause) ))
 log=$(mktemp /tmp/qg-campaign.XXXXXX)
 busy=()
 stop_busy() { for p in "${busy[@]}"; do kill "$p" 2>/dev/null || true; done; busy=(); }
+load=${LOAD:-busy}
+load_dir=""
+if [ "$load" = postgres ]; then
+    # A second cluster on the last CPU, run by the postgres user (initdb refuses root).
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    load_dir=$(mktemp -d /tmp/qg-campaign-load.XXXXXX); chmod 755 "$load_dir"
+    as=(); [ "$(id -u)" -ne 0 ] || { chown postgres "$load_dir"; as=(runuser -u postgres --); }
+    load_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "${as[@]}" "$bindir/initdb" -D "$load_dir/data" -U postgres --auth=trust --no-sync >/dev/null
+    "${as[@]}" taskset -c "$(( $(nproc) - 1 ))" "$bindir/pg_ctl" -D "$load_dir/data" -w -l "$load_dir/log" \
+        -o "-p $load_port -k $load_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    load_url="postgres://postgres@127.0.0.1:$load_port/postgres"
+    pgbench -q -i -s 10 "$load_url" >/dev/null 2>&1
+fi
+stop_load_server() {
+    [ -z "$load_dir" ] && return
+    "${as[@]}" "$bindir/pg_ctl" -D "$load_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$load_dir"
+}
+start_load() { # $1: intensity (busy loops, or pgbench clients)
+    [ "$1" -gt 0 ] || return 0
+    if [ "$load" = postgres ]; then
+        pgbench -n -S -c "$1" -j "$1" -T $(( phase_s + 5 )) "$load_url" >/dev/null 2>&1 & busy+=($!)
+    else
+        for _ in $(seq 1 "$1"); do python3 -c 'while True: pass' & busy+=($!); done
+    fi
+}
 schedule() { # the background load, phase by phase, until killed
     local phase=0
     while true; do
         local loops=$(( phase % 2 == 0 ? 0 : (phase % 4 == 1 ? 1 : 2) ))
         stop_busy
-        for _ in $(seq 1 "$loops"); do python3 -c 'while True: pass' & busy+=($!); done
+        start_load "$loops"
         echo "$(date +%H:%M:%S) phase $phase busy $loops" >> "$log"
         sleep "$phase_s" &
         wait $! || true
@@ -30,17 +61,20 @@ schedule() { # the background load, phase by phase, until killed
 trap 'stop_busy; exit 0' TERM
 schedule &
 scheduler=$!
-trap 'kill $scheduler 2>/dev/null; pkill -P $scheduler 2>/dev/null; rm -f "$log"' EXIT
+# Every step may fail (the scheduler gone already): none may stop the cleanup under `set -e`.
+trap 'kill $scheduler 2>/dev/null || true; pkill -P $scheduler 2>/dev/null || true; stop_load_server; rm -f "$log"; rm -rf "${work:-}"' EXIT
 out=$(KEEP=1 AA_PAUSE=$pause scripts/validate-gate.sh "$n_aa" 0 0 2>&1)
 kill $scheduler 2>/dev/null || true; pkill -P $scheduler 2>/dev/null || true; sleep 1
 pkill -f "python3 -c while True: pass" 2>/dev/null || true
+pkill -f "pgbench -n -S" 2>/dev/null || true
 echo "$out"
 work=$(echo "$out" | sed -n 's/^keeping //p')
 # Detection on a quiet machine (a fresh baseline).
 m_out=$(KEEP=1 scripts/validate-gate.sh 0 "$m_lat" "$k_plan" 2>&1); echo "$m_out" | tail -2
-python3 - "$work" "$log" <<'PY'
-import json, sys, bisect
-work, log = sys.argv[1], sys.argv[2]
+rm -rf "$(echo "$m_out" | sed -n 's/^keeping //p')"
+python3 - "$work" "$log" "$load" <<'PY'
+import json, os, sys, bisect
+work, log, load_kind = sys.argv[1], sys.argv[2], sys.argv[3]
 def secs(t):
     h, m, s = map(int, t.split(":")); return h * 3600 + m * 60 + s
 phases = []
@@ -49,7 +83,7 @@ for line in open(log):
     phases.append((secs(t), int(p), int(b)))
 starts = [p[0] for p in phases]
 rows = {}
-for line in open(f"{work}/times"):
+for line in (open(f"{work}/times") if os.path.exists(f"{work}/times") else []):
     t, kind, i, _, load = line.split()
     if kind != "aa":
         continue
@@ -59,8 +93,7 @@ for line in open(f"{work}/times"):
     ops = (r.get("gate") or {}).get("operations", [])
     row = rows.setdefault(busy, [0, 0, 0, 0.0])
     row[0] += 1; row[1] += len(ops); row[2] += sum(o["verdict"] == "regressed" for o in ops); row[3] += float(load)
-print("busy loops | runs | decisions | false alarms | mean load")
+print(f"{'pgbench clients' if load_kind == 'postgres' else 'busy loops'} | runs | decisions | false alarms | mean load")
 for busy, (runs, dec, fa, load) in sorted(rows.items()):
     print(f"{busy} | {runs} | {dec} | {fa} ({100*fa/max(dec,1):.2f}%) | {load/max(runs,1):.2f}")
 PY
-rm -rf "$work"
