@@ -20,24 +20,16 @@ log=$(mktemp /tmp/qg-campaign.XXXXXX)
 busy=()
 stop_busy() { for p in "${busy[@]}"; do kill "$p" 2>/dev/null || true; done; busy=(); }
 load=${LOAD:-busy}
-load_dir=""
 if [ "$load" = postgres ]; then
-    # A second cluster on the last CPU, run by the postgres user (initdb refuses root).
-    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    load_dir=$(mktemp -d /tmp/qg-campaign-load.XXXXXX); chmod 755 "$load_dir"
-    as=(); [ "$(id -u)" -ne 0 ] || { chown postgres "$load_dir"; as=(runuser -u postgres --); }
-    load_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "${as[@]}" "$bindir/initdb" -D "$load_dir/data" -U postgres --auth=trust --no-sync >/dev/null
-    "${as[@]}" taskset -c "$(( $(nproc) - 1 ))" "$bindir/pg_ctl" -D "$load_dir/data" -w -l "$load_dir/log" \
-        -o "-p $load_port -k $load_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-    load_url="postgres://postgres@127.0.0.1:$load_port/postgres"
+    # A second cluster, started and pinned to the last CPU as the bench scripts start theirs
+    # (scripts/lib/bench.sh: start_local, pin_server; bench_cleanup stops it).
+    source scripts/lib/bench.sh
+    start_local
+    pin_server "$cpu"
+    load_url="postgres://postgres@127.0.0.1:$port/postgres"
     pgbench -q -i -s 10 "$load_url" >/dev/null 2>&1
 fi
-stop_load_server() {
-    [ -z "$load_dir" ] && return
-    "${as[@]}" "$bindir/pg_ctl" -D "$load_dir/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$load_dir"
-}
+stop_load_server() { [ "$load" != postgres ] || bench_cleanup; }
 start_load() { # $1: intensity (busy loops, or pgbench clients)
     [ "$1" -gt 0 ] || return 0
     if [ "$load" = postgres ]; then
@@ -62,17 +54,17 @@ trap 'stop_busy; exit 0' TERM
 schedule &
 scheduler=$!
 # Every step may fail (the scheduler gone already): none may stop the cleanup under `set -e`.
-trap 'kill $scheduler 2>/dev/null || true; pkill -P $scheduler 2>/dev/null || true; stop_load_server; rm -f "$log"; rm -rf "${work:-}"' EXIT
+trap 'kill $scheduler 2>/dev/null || true; pkill -P $scheduler 2>/dev/null || true; stop_load_server; rm -f "$log"; rm -rf "${aa_work:-}"' EXIT
 out=$(KEEP=1 AA_PAUSE=$pause scripts/validate-gate.sh "$n_aa" 0 0 2>&1)
 kill $scheduler 2>/dev/null || true; pkill -P $scheduler 2>/dev/null || true; sleep 1
 pkill -f "python3 -c while True: pass" 2>/dev/null || true
 pkill -f "pgbench -n -S" 2>/dev/null || true
 echo "$out"
-work=$(echo "$out" | sed -n 's/^keeping //p')
+aa_work=$(echo "$out" | sed -n 's/^keeping //p')
 # Detection on a quiet machine (a fresh baseline).
 m_out=$(KEEP=1 scripts/validate-gate.sh 0 "$m_lat" "$k_plan" 2>&1); echo "$m_out" | tail -2
 rm -rf "$(echo "$m_out" | sed -n 's/^keeping //p')"
-python3 - "$work" "$log" "$load" <<'PY'
+python3 - "$aa_work" "$log" "$load" <<'PY'
 import json, os, sys, bisect
 work, log, load_kind = sys.argv[1], sys.argv[2], sys.argv[3]
 def secs(t):
